@@ -1,0 +1,130 @@
+import { createRequire } from 'node:module'
+import fs from 'node:fs'
+import { createRoute, z } from '@hono/zod-openapi'
+import { Scalar } from '@scalar/hono-api-reference'
+import { bodyLimit } from 'hono/body-limit'
+import { requestId } from 'hono/request-id'
+import type { Logger } from 'pino'
+import { botRoutes } from './bots/routes.ts'
+import { internalAuth, publicAuth } from './http/auth.ts'
+import { ApiError, handleError } from './http/errors.ts'
+import { createRouter, jsonContent } from './http/router.ts'
+import { projectRoutes } from './projects/routes.ts'
+import type { Services } from './services.ts'
+
+export type ApiKind = 'public' | 'internal'
+
+export type AppOptions = {
+  kind: ApiKind
+  services: Services
+  logger: Logger
+  bodyLimit?: number
+  internalToken?: string
+}
+
+const require = createRequire(import.meta.url)
+let scalarBundle: string | undefined
+/** The API reference's browser bundle, served from node_modules so /docs works offline. */
+function scalarScript(): string {
+  scalarBundle ??= fs.readFileSync(require.resolve('@scalar/api-reference/browser/standalone.js'), 'utf8')
+  return scalarBundle
+}
+
+const healthz = createRoute({
+  method: 'get', path: '/healthz', tags: ['Health'], summary: 'Liveness: the process is up',
+  responses: { 200: jsonContent(z.object({ status: z.literal('ok') }), 'The process answers') },
+})
+const readyz = createRoute({
+  method: 'get', path: '/readyz', tags: ['Health'], summary: 'Readiness: the database answers',
+  responses: {
+    200: jsonContent(z.object({ status: z.literal('ok') }), 'The database answers'),
+    503: jsonContent(z.object({ error: z.string(), message: z.string().optional() }), 'The database does not answer'),
+  },
+})
+
+/**
+ * One app per listener. Both serve the same resource routes; only the auth
+ * step differs (bearer keys on the public API, trusted headers on the internal one).
+ */
+export function createApp(options: AppOptions) {
+  const app = createRouter()
+  const { services, logger } = options
+
+  app.use(requestId())
+  app.use(async (c, next) => {
+    c.set('services', services)
+    c.set('logger', logger)
+    const started = performance.now()
+    await next()
+    // Path only, never the query string or headers: those can carry secrets.
+    logger.info({
+      requestId: c.get('requestId'),
+      api: options.kind,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+    }, 'request')
+  })
+  app.use(bodyLimit({
+    maxSize: options.bodyLimit ?? 1024 * 1024,
+    onError: () => {
+      throw new ApiError(413, `The request body is larger than ${options.bodyLimit ?? 1024 * 1024} bytes`)
+    },
+  }))
+
+  app.openapi(healthz, (c) => c.json({ status: 'ok' as const }, 200))
+  app.openapi(readyz, async (c) => {
+    try {
+      await services.database.ping()
+      return c.json({ status: 'ok' as const }, 200)
+    } catch (error) {
+      logger.warn({ err: error, requestId: c.get('requestId') }, 'readiness check failed')
+      return c.json({ error: 'Service Unavailable', message: 'The database does not answer' }, 503)
+    }
+  })
+
+  app.openAPIRegistry.registerComponent('securitySchemes', options.kind === 'public' ? 'apiKey' : 'internalHeaders', options.kind === 'public'
+    ? { type: 'http', scheme: 'bearer', description: 'A project API key: `Authorization: Bearer sk-…`' }
+    : { type: 'apiKey', in: 'header', name: 'Worken-Project', description: 'With Worken-Organization and Worken-User; internal listener only.' })
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: options.kind === 'public' ? 'Worken API' : 'Worken internal API',
+      version: '1.0.0',
+      description: 'The Worken API. See the project README and docs/ for extensions to the public specification.',
+    },
+    security: [{ [options.kind === 'public' ? 'apiKey' : 'internalHeaders']: [] }],
+  })
+  app.get('/docs', Scalar({ url: '/openapi.json', cdn: '/docs/scalar.js', withDefaultFonts: false, pageTitle: 'Worken API reference' }))
+  app.get('/docs/scalar.js', (c) => {
+    c.header('content-type', 'application/javascript; charset=utf-8')
+    c.header('cache-control', 'public, max-age=86400')
+    return c.body(scalarScript())
+  })
+
+  app.use(options.kind === 'public' ? publicAuth() : internalAuth(options.internalToken))
+  app.route('/', botRoutes)
+  app.route('/', projectRoutes)
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app.routes, c.req.path)
+    if (allowed.length > 0) throw new ApiError(405, `${c.req.method} is not allowed here; use ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } })
+    throw new ApiError(404, `No route for ${c.req.method} ${c.req.path}`)
+  })
+  app.onError(handleError)
+  return app
+}
+
+/** Methods that some route serves at this path, for a 405's `Allow` header. */
+function allowedMethods(routes: Array<{ method: string; path: string }>, path: string): string[] {
+  const methods = new Set<string>()
+  for (const route of routes) {
+    if (route.method === 'ALL') continue
+    const pattern = new RegExp(`^${route.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\{(\w+)\\\}|:(\w+)/g, '[^/]+')}$`)
+    if (pattern.test(path)) methods.add(route.method)
+  }
+  return [...methods]
+}
+
+export type App = ReturnType<typeof createApp>

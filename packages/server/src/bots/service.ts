@@ -1,0 +1,137 @@
+import { and, asc, eq, sql } from 'drizzle-orm'
+import type { Database } from '../db/client.ts'
+import { newId } from '../db/ids.ts'
+import { bots } from '../db/schema.ts'
+import { ApiError } from '../http/errors.ts'
+import { applySettingsPatch, BotSettingsSchema, defaultBotSettings, type BotSettings, type BotSettingsPatch } from './settings.ts'
+
+export type BotStatus = 'active' | 'disabled' | 'error'
+
+export type Bot = {
+  id: string
+  name: string
+  description: string | null
+  status: BotStatus
+  project_id: string
+  created_at: string
+  updated_at: string
+}
+
+type BotRow = typeof bots.$inferSelect
+
+export function toBot(row: BotRow): Bot {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    status: row.status as BotStatus,
+    project_id: row.projectId,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  }
+}
+
+const NAME_MAX = 200
+const COPY_SUFFIX = ' (copy)'
+
+/** Every method takes the caller's project id first: a bot of another project does not exist. */
+export class BotService {
+  private readonly db: Database
+
+  constructor(db: Database) {
+    this.db = db
+  }
+
+  async list(projectId: string, page: { limit?: number; offset?: number }): Promise<Bot[]> {
+    const rows = await this.db
+      .select()
+      .from(bots)
+      .where(eq(bots.projectId, projectId))
+      .orderBy(asc(bots.createdAt), asc(bots.id))
+      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
+      .offset(page.offset ?? 0)
+    return rows.map(toBot)
+  }
+
+  async create(projectId: string, input: { name: string; description?: string | null }): Promise<Bot> {
+    const [row] = await this.db
+      .insert(bots)
+      .values({ id: newId('bot'), projectId, name: input.name, description: input.description ?? null, settings: defaultBotSettings() })
+      .returning()
+    return toBot(row!)
+  }
+
+  async get(projectId: string, botId: string): Promise<Bot> {
+    return toBot(await this.requireRow(projectId, botId))
+  }
+
+  async update(projectId: string, botId: string, input: { name?: string; description?: string | null }): Promise<Bot> {
+    return this.updateRow(projectId, botId, {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+    })
+  }
+
+  async setStatus(projectId: string, botId: string, status: BotStatus): Promise<Bot> {
+    return this.updateRow(projectId, botId, { status })
+  }
+
+  async getSettings(projectId: string, botId: string): Promise<BotSettings> {
+    // jsonb keeps keys in its own order; parsing restores the documented order.
+    return BotSettingsSchema.parse((await this.requireRow(projectId, botId)).settings)
+  }
+
+  /**
+   * Deep-merges the patch into the stored settings and validates the result.
+   * The row is locked for the read-merge-write so concurrent patches to
+   * different fields both survive.
+   */
+  async updateSettings(projectId: string, botId: string, patch: BotSettingsPatch): Promise<BotSettings> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(bots)
+        .where(and(eq(bots.id, botId), eq(bots.projectId, projectId)))
+        .for('update')
+      if (!row) throw ApiError.notFound('Bot', botId)
+      const settings = applySettingsPatch(row.settings, patch)
+      await tx.update(bots).set({ settings, updatedAt: sql`now()` }).where(eq(bots.id, botId))
+      return settings
+    })
+  }
+
+  /** A new bot with the same description and settings, named "<name> (copy)". */
+  async clone(projectId: string, botId: string): Promise<Bot> {
+    const source = await this.requireRow(projectId, botId)
+    const name = source.name.slice(0, NAME_MAX - COPY_SUFFIX.length) + COPY_SUFFIX
+    const [row] = await this.db
+      .insert(bots)
+      .values({ id: newId('bot'), projectId, name, description: source.description, settings: source.settings })
+      .returning()
+    return toBot(row!)
+  }
+
+  async delete(projectId: string, botId: string): Promise<void> {
+    const deleted = await this.db
+      .delete(bots)
+      .where(and(eq(bots.id, botId), eq(bots.projectId, projectId)))
+      .returning({ id: bots.id })
+    if (deleted.length === 0) throw ApiError.notFound('Bot', botId)
+  }
+
+  private async requireRow(projectId: string, botId: string): Promise<BotRow> {
+    const [row] = await this.db.select().from(bots).where(and(eq(bots.id, botId), eq(bots.projectId, projectId)))
+    if (!row) throw ApiError.notFound('Bot', botId)
+    return row
+  }
+
+  private async updateRow(projectId: string, botId: string, changes: Partial<Pick<BotRow, 'name' | 'description' | 'status'>>): Promise<Bot> {
+    const [row] = await this.db
+      .update(bots)
+      .set({ ...changes, updatedAt: sql`now()` })
+      .where(and(eq(bots.id, botId), eq(bots.projectId, projectId)))
+      .returning()
+    if (!row) throw ApiError.notFound('Bot', botId)
+    return toBot(row)
+  }
+}

@@ -1,0 +1,27 @@
+import { z } from '@hono/zod-openapi'
+import { ID_PATTERN } from '../db/ids.ts'
+
+/**
+ * Text Postgres can store: NUL is the one character a `text` or `jsonb` column
+ * refuses, so it is rejected here as a validation error instead of a 500.
+ */
+export const safeText = () => z.string().refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
+
+/** A required, human-facing name: trimmed, 1–200 characters. */
+export const nameField = () =>
+  z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters')
+    .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
+
+/** A path id. Anything else cannot name a resource, so the router answers 404 for it. */
+export const idParam = (name: string, example: string) =>
+  z.string().regex(ID_PATTERN).openapi({ param: { name, in: 'path' }, example })
+
+export const timestamp = () => z.string().openapi({ format: 'date-time', example: '2026-11-22T12:00:00.000Z' })
+
+export const Deleted = z.object({ id: z.string(), deleted: z.literal(true) }).openapi('Deleted')
+
+/** `limit`/`offset` on list endpoints whose spec says "returns all": both optional. */
+export const OptionalPage = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ description: 'At most this many items (1–1000); all when omitted.' }),
+  offset: z.coerce.number().int().min(0).max(1_000_000_000).optional().openapi({ description: 'Skip this many items.' }),
+})

@@ -1,0 +1,145 @@
+import fs from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import type { Server } from 'node:http'
+import { serve } from '@hono/node-server'
+import type { Logger } from 'pino'
+import { createApp } from './app.ts'
+import { bootstrap, type BootstrapResult } from './bootstrap.ts'
+import type { Config } from './config.ts'
+import { openDatabase, type DatabaseHandle } from './db/client.ts'
+import { migrate } from './db/migrate.ts'
+import { createServices, type Services } from './services.ts'
+
+export type RunningServer = {
+  publicUrl: string
+  internalUrl: string
+  services: Services
+  bootstrapped: BootstrapResult | null
+  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes the database. */
+  close(): Promise<void>
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const releaseDataDir = config.databaseUrl ? () => {} : lockDataDir(config.dataDir)
+  let database: DatabaseHandle
+  try {
+    database = config.databaseUrl
+      ? await openDatabase({ driver: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize, onError: (err) => logger.error({ err }, 'database connection error') })
+      : await openDatabase({ driver: 'pglite', dataDir: config.dataDir })
+  } catch (error) {
+    releaseDataDir()
+    throw error
+  }
+  logger.info({ driver: database.driver, ...(database.driver === 'pglite' ? { dataDir: config.dataDir } : {}) }, 'database opened')
+
+  const migration = await migrate(database, (message) => logger.warn(message))
+  if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'migrations applied')
+  if (!migration.vector) {
+    logger.warn('pgvector is not available on this database: semantic recall and vector search are off; knowledge-base search uses full-text only')
+  }
+
+  const services = createServices(database, logger)
+  await services.apiKeys.start()
+  const bootstrapped = await bootstrap(database.db, services.apiKeys, { apiKey: config.bootstrapApiKey })
+
+  const common = { services, logger, bodyLimit: config.bodyLimit }
+  const publicApp = createApp({ ...common, kind: 'public' })
+  const internalApp = createApp({ ...common, kind: 'internal', internalToken: config.internalToken })
+  const publicServer = await listen(publicApp.fetch, config.port, config.host)
+  const internalServer = await listen(internalApp.fetch, config.internalPort, config.internalHost)
+  const publicUrl = urlOf(publicServer, config.host)
+  const internalUrl = urlOf(internalServer, config.internalHost)
+  logger.info({ publicUrl, internalUrl, internalAuth: config.internalToken ? 'headers + token' : 'headers' }, 'listening')
+
+  if (bootstrapped) printBootstrapBanner(bootstrapped, publicUrl, internalUrl)
+
+  let closing: Promise<void> | undefined
+  return {
+    publicUrl,
+    internalUrl,
+    services,
+    bootstrapped,
+    close() {
+      closing ??= (async () => {
+        await Promise.all([drain(publicServer, config.shutdownTimeoutMs), drain(internalServer, config.shutdownTimeoutMs)])
+        await services.apiKeys.flush()
+        await database.close()
+        releaseDataDir()
+        logger.info('stopped')
+      })()
+      return closing
+    },
+  }
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname }, () => resolve(server as Server)) as Server
+    server.once('error', reject)
+  })
+}
+
+function urlOf(server: Server, host: string): string {
+  const { port } = server.address() as AddressInfo
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  return `http://${shownHost}:${port}`
+}
+
+/** Stops accepting connections and waits for open requests; cuts what is left after the timeout. */
+function drain(server: Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), timeoutMs)
+    timer.unref()
+    server.close(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+    server.closeIdleConnections()
+  })
+}
+
+/**
+ * PGlite is one process's database: two servers on one data directory would
+ * corrupt it. A pid file refuses the second one with a clear message.
+ */
+function lockDataDir(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true })
+  const pidFile = path.join(dataDir, 'worken.pid')
+  try {
+    const holder = Number(fs.readFileSync(pidFile, 'utf8'))
+    if (holder && holder !== process.pid && isAlive(holder)) {
+      throw new Error(`The data directory ${dataDir} is in use by process ${holder}. Stop it, or set WORKEN_DATA_DIR to another directory.`)
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  fs.writeFileSync(pidFile, String(process.pid))
+  return () => fs.rmSync(pidFile, { force: true })
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function printBootstrapBanner(result: BootstrapResult, publicUrl: string, internalUrl: string): void {
+  const lines = [
+    '',
+    '  Worken is set up. This API key is shown once; store it now:',
+    '',
+    `    ${result.apiKey}`,
+    '',
+    '  Try it:',
+    `    curl ${publicUrl}/bots -H "Authorization: Bearer ${result.apiKey}"`,
+    '',
+    `  Internal API (${internalUrl}): Worken-Organization: ${result.organizationId}`,
+    `    Worken-Project: ${result.projectId}   Worken-User: ${result.userId}`,
+    '',
+  ]
+  process.stdout.write(`${lines.join('\n')}\n`)
+}
