@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto'
+import pg from 'pg'
+import pino from 'pino'
+import { createApp, type App } from '../src/app.ts'
+import { openDatabase, type DatabaseHandle } from '../src/db/client.ts'
+import { newId } from '../src/db/ids.ts'
+import { migrate } from '../src/db/migrate.ts'
+import { memberships, organizations, projects, users } from '../src/db/schema.ts'
+import { createServices, type Services } from '../src/services.ts'
+
+export const silentLogger = pino({ level: 'silent' })
+
+/**
+ * A fresh, migrated database for one test file: in-memory PGlite by default, or
+ * a new database on the server named by TEST_DATABASE_URL (dropped afterwards).
+ */
+export async function freshDatabase(): Promise<{ handle: DatabaseHandle; url: string | undefined; drop(): Promise<void> }> {
+  const serverUrl = process.env.TEST_DATABASE_URL
+  if (!serverUrl) {
+    const handle = await openDatabase({ driver: 'pglite' })
+    await migrate(handle)
+    return { handle, url: undefined, drop: () => handle.close() }
+  }
+  const url = await createScratchDatabase(serverUrl)
+  const handle = await openDatabase({ driver: 'postgres', url, poolSize: 5 })
+  await migrate(handle)
+  return {
+    handle,
+    url,
+    async drop() {
+      await handle.close()
+      await dropScratchDatabase(serverUrl, url)
+    },
+  }
+}
+
+/** Creates an empty database next to the one in `serverUrl` and returns its URL. */
+export async function createScratchDatabase(serverUrl: string): Promise<string> {
+  const name = `worken_test_${randomBytes(6).toString('hex')}`
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  try {
+    await admin.query(`create database ${name}`)
+  } finally {
+    await admin.end()
+  }
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+export async function dropScratchDatabase(serverUrl: string, url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1)
+  const admin = new pg.Client({ connectionString: serverUrl })
+  await admin.connect()
+  try {
+    await admin.query(`drop database if exists ${name} with (force)`)
+  } finally {
+    await admin.end()
+  }
+}
+
+export type Seeded = { organizationId: string; projectId: string; userId: string; key: string; keyId: string }
+
+export type TestResponse = { status: number; body: any; text: string; headers: Headers }
+
+export type Call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<TestResponse>
+
+export type TestContext = {
+  database: DatabaseHandle
+  services: Services
+  publicApp: App
+  internalApp: App
+  /** A new organization with an owner, a project and an API key. */
+  seed(options?: { organizationId?: string }): Promise<Seeded>
+  /** Calls the public API with this key (or none). */
+  asKey(key?: string): Call
+  /** Calls the internal API with these Worken-* headers. */
+  asMember(identity: { organizationId: string; projectId: string; userId: string }, extra?: Record<string, string>): Call
+  close(): Promise<void>
+}
+
+export async function createTestContext(options: { internalToken?: string } = {}): Promise<TestContext> {
+  const db = await freshDatabase()
+  const services = createServices(db.handle, silentLogger)
+  await services.apiKeys.start()
+  const publicApp = createApp({ kind: 'public', services, logger: silentLogger })
+  const internalApp = createApp({ kind: 'internal', services, logger: silentLogger, internalToken: options.internalToken })
+
+  const call = (app: App, baseHeaders: Record<string, string>): Call => async (method, path, body, headers = {}) => {
+    const init: RequestInit = { method, headers: { ...baseHeaders, ...headers } }
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body)
+      if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) {
+        ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
+      }
+    }
+    const response = await app.request(path, init)
+    const text = await response.text()
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      parsed = undefined
+    }
+    return { status: response.status, body: parsed, text, headers: response.headers }
+  }
+
+  return {
+    database: db.handle,
+    services,
+    publicApp,
+    internalApp,
+    async seed(seedOptions = {}) {
+      const organizationId = seedOptions.organizationId ?? newId('org')
+      const userId = newId('usr')
+      const projectId = newId('prj')
+      const database = db.handle.db
+      if (!seedOptions.organizationId) await database.insert(organizations).values({ id: organizationId, name: 'Test organization' })
+      await database.insert(users).values({ id: userId, email: `${userId}@example.test`, name: 'Test user' })
+      await database.insert(memberships).values({ organizationId, userId, role: 'owner' })
+      await database.insert(projects).values({ id: projectId, organizationId, name: 'Test project' })
+      const created = await services.apiKeys.create(projectId, 'test', { createdByUserId: userId })
+      return { organizationId, projectId, userId, key: created.key, keyId: created.id }
+    },
+    asKey(key) {
+      return call(publicApp, key === undefined ? {} : { authorization: `Bearer ${key}` })
+    },
+    asMember(identity, extra = {}) {
+      return call(internalApp, {
+        'worken-organization': identity.organizationId,
+        'worken-project': identity.projectId,
+        'worken-user': identity.userId,
+        ...extra,
+      })
+    },
+    async close() {
+      await services.apiKeys.flush()
+      await db.drop()
+    },
+  }
+}
