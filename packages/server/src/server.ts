@@ -50,9 +50,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const internalServer = await listen(internalApp.fetch, config.internalPort, config.internalHost)
   const publicUrl = urlOf(publicServer, config.host)
   const internalUrl = urlOf(internalServer, config.internalHost)
-  logger.info({ publicUrl, internalUrl, internalAuth: config.internalToken ? 'headers + token' : 'headers' }, 'listening')
-
   if (bootstrapped) printBootstrapBanner(bootstrapped, publicUrl, internalUrl)
+  logger.info({ publicUrl, internalUrl, internalAuth: config.internalToken ? 'headers + token' : 'headers' }, 'listening')
 
   let closing: Promise<void> | undefined
   return {

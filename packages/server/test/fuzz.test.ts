@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict'
+import type { AddressInfo } from 'node:net'
+import { after, before, it } from 'node:test'
+import { serve } from '@hono/node-server'
+import type { Server } from 'node:http'
+import { createTestContext, type Seeded, type TestContext } from './harness.ts'
+
+/**
+ * Sends well over a thousand random and malformed requests across every
+ * endpoint through a real HTTP listener. Nothing may answer 5xx, the server
+ * must stay up, and a rejected request must leave the database exactly as it was.
+ * Reproduce a failure with FUZZ_SEED=<the printed seed>.
+ */
+const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 1500)
+const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
+
+let ctx: TestContext
+let owner: Seeded
+let stranger: Seeded
+let server: Server
+let base: string
+
+before(async () => {
+  ctx = await createTestContext()
+  owner = await ctx.seed()
+  stranger = await ctx.seed()
+  server = serve({ fetch: ctx.publicApp.fetch, port: 0, hostname: '127.0.0.1' }) as Server
+  await new Promise((resolve) => server.once('listening', resolve))
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+after(async () => {
+  await new Promise((resolve) => server.close(resolve))
+  await ctx.close()
+})
+
+function prng(seed: number) {
+  let a = seed >>> 0
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const int = (n: number) => Math.floor(next() * n)
+  const pick = <T>(items: readonly T[]): T => items[int(items.length)]!
+  return { next, int, pick }
+}
+
+const rand = prng(SEED)
+
+const NASTY_STRINGS = ['', ' ', 'a', 'x'.repeat(5000), '\u0000', 'nul\u0000inside', '😀🎉', '\ud800', 'ЗаказБот', '<script>', "'; drop table bots; --",
+  '../../etc/passwd', '%00', '{}', 'null', 'sk-', 'true', '\n\r\t', 'ñ'.repeat(300), '1e309']
+const NASTY_NUMBERS = [0, -1, 1, 0.5, 2, 2.0001, -2.5, 100, 101, 1e308, -1e308, Number.MAX_SAFE_INTEGER, 1.5]
+
+function randomJson(depth = 0): unknown {
+  switch (rand.int(depth > 3 ? 5 : 8)) {
+    case 0: return null
+    case 1: return rand.next() < 0.5
+    case 2: return rand.pick(NASTY_NUMBERS)
+    case 3: return rand.pick(NASTY_STRINGS)
+    case 4: return rand.pick(['active', 'disabled', 'error', 'auto', 'user_approve', 'openai/gpt-4o'])
+    case 5: return Array.from({ length: rand.int(4) }, () => randomJson(depth + 1))
+    default: {
+      const keys = ['name', 'description', 'status', 'ai', 'model', 'memory', 'tools', 'id', 'temperature', 'max_tokens', 'top_p',
+        'lastMessages', 'workingMemory', 'enabled', 'formatting', 'instruction', 'organization_id', 'file_search', '__proto__', 'constructor', 'x']
+      const object: Record<string, unknown> = {}
+      for (let i = rand.int(4); i > 0; i--) object[rand.pick(keys)] = randomJson(depth + 1)
+      return object
+    }
+  }
+}
+
+/** Plausible bodies with one thing wrong (or, sometimes, nothing wrong). */
+function nearlyValidBody(): unknown {
+  return rand.pick([
+    () => ({ name: rand.pick(NASTY_STRINGS) }),
+    () => ({ name: 'ok', description: rand.pick([null, ...NASTY_STRINGS]) }),
+    () => ({ status: rand.pick(['active', 'disabled', 'error', 'paused', '', null, 1]) }),
+    () => ({ ai: { model: { [rand.pick(['temperature', 'top_p', 'max_tokens', 'frequency_penalty', 'presence_penalty'])]: rand.pick(NASTY_NUMBERS) } } }),
+    () => ({ ai: { memory: { lastMessages: rand.pick(NASTY_NUMBERS), workingMemory: { enabled: randomJson() } } } }),
+    () => ({ ai: { tools: { [rand.pick(['file_search', 'bad name', 'x'.repeat(65), '\u0000'])]: rand.pick(['auto', 'never', null]) } } }),
+    () => ({ ai: { instruction: rand.pick(NASTY_STRINGS) } }),
+    () => ({ name: 'p', organization_id: rand.pick([owner.organizationId, stranger.organizationId, '', 'org_x']) }),
+  ])()
+}
+
+function rawBody(): string | undefined {
+  return rand.pick([
+    () => undefined,
+    () => JSON.stringify(randomJson()),
+    () => JSON.stringify(nearlyValidBody()),
+    () => JSON.stringify(nearlyValidBody()).slice(0, rand.int(20)),
+    () => rand.pick(NASTY_STRINGS),
+    () => Buffer.from(Array.from({ length: rand.int(64) }, () => rand.int(256))).toString('latin1'),
+    () => '{"name":"dup","name":"dup2"}',
+    () => '[' .repeat(2000),
+  ])()
+}
+
+type Targets = { mine: string[]; theirs: string[]; keys: string[] }
+
+/** Ids the fuzz aims at, topped up as accepted requests delete them. The caller's own key is never a target. */
+async function targets(): Promise<Targets> {
+  const mine = (await ctx.services.bots.list(owner.projectId, {})).map((b) => b.id)
+  if (mine.length < 2) mine.push((await ctx.services.bots.create(owner.projectId, { name: 'fuzz target' })).id)
+  const theirs = (await ctx.services.bots.list(stranger.projectId, {})).map((b) => b.id)
+  if (theirs.length === 0) theirs.push((await ctx.services.bots.create(stranger.projectId, { name: 'other project' })).id)
+  const keys = (await ctx.services.apiKeys.list(owner.projectId, {})).map((k) => k.id).filter((id) => id !== owner.keyId)
+  if (keys.length === 0) keys.push((await ctx.services.apiKeys.create(owner.projectId, 'fuzz target')).id)
+  return { mine, theirs, keys }
+}
+
+/** Every byte percent-encoded (encodeURIComponent throws on a lone surrogate). */
+function percentEncode(text: string): string {
+  return [...Buffer.from(text, 'utf8')].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')
+}
+
+function pathId(ids: Targets, kind: 'bot' | 'project' | 'key'): string {
+  const real = kind === 'bot' ? rand.pick(ids.mine) : kind === 'project' ? owner.projectId : rand.pick(ids.keys)
+  const foreign = kind === 'bot' ? rand.pick(ids.theirs) : kind === 'project' ? stranger.projectId : stranger.keyId
+  return rand.pick([
+    () => real,
+    () => real,
+    () => foreign,
+    () => percentEncode(rand.pick(NASTY_STRINGS)) || 'empty',
+    () => `${real}x`,
+    () => 'x'.repeat(rand.pick([128, 129, 1000])),
+    () => '%00',
+    () => '%E0%A4%A',
+  ])()
+}
+
+const ENDPOINTS: Array<{ method: string; path: (ids: Targets) => string; body: boolean }> = [
+  { method: 'GET', path: () => '/bots', body: false },
+  { method: 'POST', path: () => '/bots', body: true },
+  { method: 'GET', path: (ids) => `/bots/${pathId(ids, 'bot')}`, body: false },
+  { method: 'POST', path: (ids) => `/bots/${pathId(ids, 'bot')}`, body: true },
+  { method: 'POST', path: (ids) => `/bots/${pathId(ids, 'bot')}/status`, body: true },
+  { method: 'GET', path: (ids) => `/bots/${pathId(ids, 'bot')}/settings`, body: false },
+  { method: 'POST', path: (ids) => `/bots/${pathId(ids, 'bot')}/settings`, body: true },
+  { method: 'POST', path: (ids) => `/bots/${pathId(ids, 'bot')}/clone`, body: false },
+  { method: 'POST', path: (ids) => `/bots/${pathId(ids, 'bot')}/delete`, body: false },
+  { method: 'GET', path: () => '/projects', body: false },
+  { method: 'POST', path: () => '/projects', body: true },
+  { method: 'GET', path: (ids) => `/projects/${pathId(ids, 'project')}/api-keys`, body: false },
+  { method: 'POST', path: (ids) => `/projects/${pathId(ids, 'project')}/api-keys`, body: true },
+  { method: 'DELETE', path: (ids) => `/projects/${pathId(ids, 'project')}/api-keys/${pathId(ids, 'key')}`, body: false },
+  { method: 'PATCH', path: (ids) => `/bots/${pathId(ids, 'bot')}`, body: true },
+]
+
+function randomQuery(): string {
+  if (rand.next() < 0.5) return ''
+  const params = ['limit', 'offset', 'cursor', 'x', 'limit']
+  const values = ['1', '0', '-1', '1000', '1001', 'abc', '1.5', '', '%00', '9'.repeat(30), 'NaN', '1e3']
+  return `?${Array.from({ length: 1 + rand.int(3) }, () => `${rand.pick(params)}=${rand.pick(values)}`).join('&')}`
+}
+
+/** A digest of every row that a request could change; `last_used_at` is bookkeeping of successful auth and left out. */
+async function fingerprint(): Promise<string> {
+  const [row] = await ctx.database.withSession((session) =>
+    session.query<{ digest: string }>(`select md5(concat_ws('|',
+      (select string_agg(t::text, ',' order by id) from organizations t),
+      (select string_agg(t::text, ',' order by id) from users t),
+      (select string_agg(t::text, ',' order by organization_id, user_id) from memberships t),
+      (select string_agg(t::text, ',' order by id) from projects t),
+      (select string_agg(concat_ws(':', id, project_id, name, key_hash, deleted_at), ',' order by id) from api_keys),
+      (select string_agg(t::text, ',' order by id) from bots t)
+    )) as digest`),
+  )
+  return row!.digest
+}
+
+it(`survives ${ITERATIONS} random and malformed requests (seed ${SEED})`, { timeout: 600_000 }, async () => {
+  console.log(`fuzz seed: ${SEED} (FUZZ_SEED=${SEED} reproduces this run)`)
+  let ids = await targets()
+  let state = await fingerprint()
+  const statuses = new Map<number, number>()
+  for (let i = 0; i < ITERATIONS; i++) {
+    const endpoint = rand.pick(ENDPOINTS)
+    const path = endpoint.path(ids) + randomQuery()
+    const body = endpoint.method !== 'GET' && (endpoint.body || rand.next() < 0.1) ? rawBody() : undefined
+    const headers: Record<string, string> = {
+      authorization: rand.pick([`Bearer ${owner.key}`, `Bearer ${owner.key}`, `Bearer ${owner.key}`, `Bearer ${stranger.key}`, 'Bearer sk-zz', '']),
+      ...(rand.next() < 0.3 ? { 'worken-project': stranger.projectId, 'worken-organization': stranger.organizationId } : {}),
+    }
+    if (body !== undefined) headers['content-type'] = rand.pick(['application/json', 'application/json', 'text/plain', 'application/json; charset=utf-8', 'application/vnd.api+json'])
+    const description = `#${i} ${endpoint.method} ${path} ${JSON.stringify(headers['content-type'])} ${JSON.stringify(body)?.slice(0, 200)}`
+    const response = await fetch(base + path, { method: endpoint.method, headers, body })
+    const text = await response.text()
+    statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
+    assert.ok(response.status < 500, `${description} → ${response.status} ${text}`)
+    const parsed = JSON.parse(text) as Record<string, unknown>
+    if (response.status >= 400) {
+      assert.equal(typeof parsed.error, 'string', `${description}: error shape`)
+      const after = await fingerprint()
+      assert.equal(after, state, `${description} → ${response.status} changed the database`)
+    } else {
+      // Accepted: refresh the ids it may have created or deleted (topping up the pool), then the baseline.
+      if (endpoint.method !== 'GET') ids = await targets()
+      state = await fingerprint()
+    }
+  }
+  console.log(`fuzz statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`)
+  assert.ok((statuses.get(422) ?? 0) > 50 && (statuses.get(404) ?? 0) > 50 && (statuses.get(200) ?? 0) > 50, 'the fuzz reached past validation')
+  // Still up and answering.
+  assert.equal((await fetch(`${base}/healthz`)).status, 200)
+  assert.equal((await fetch(`${base}/bots`, { headers: { authorization: `Bearer ${owner.key}` } })).status, 200)
+})
