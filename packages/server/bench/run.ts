@@ -6,6 +6,7 @@
  *   npm run bench                       # from the repo root
  *   npm run bench -- --duration 20      # measured seconds per target (default 10)
  *   npm run bench -- --only pglite      # or --only postgres
+ *   npm run bench -- --rounds 3         # alternate worken/bare 3 times, report medians
  *
  * Postgres: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
  * A scratch database is created next to it and dropped at the end; when the
@@ -160,9 +161,9 @@ class LoadClient {
 // Benchmark (parent process)
 // ---------------------------------------------------------------------------
 
-type Options = { duration: number; warmup: number; connections: number; only: 'pglite' | 'postgres' | undefined; postgresUrl: string }
+type Options = { duration: number; warmup: number; connections: number; rounds: number; only: 'pglite' | 'postgres' | undefined; postgresUrl: string }
 
-type Measured = LoadSummary & { target: string; database: 'PGlite' | 'Postgres'; kind: 'worken' | 'bare'; cpu: number; elu: number }
+type Measured = LoadSummary & { target: string; database: 'PGlite' | 'Postgres'; kind: 'worken' | 'bare'; cpu: number; elu: number; rounds?: number[] }
 
 type Seeded = { projectId: string; key: string }
 
@@ -175,6 +176,7 @@ function parseOptions(): Options {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
+      rounds: { type: 'string', default: '1' },
       only: { type: 'string' },
     },
     strict: true,
@@ -189,6 +191,7 @@ function parseOptions(): Options {
     duration: positive('duration', values.duration, 1),
     warmup: positive('warmup', values.warmup, 0),
     connections: positive('connections', values.connections, 1),
+    rounds: positive('rounds', values.rounds, 1),
     only: values.only,
     postgresUrl: process.env.BENCH_DATABASE_URL || DEFAULT_POSTGRES_URL,
   }
@@ -360,10 +363,14 @@ async function benchDatabase(
     if (!isDeepStrictEqual(fromApp, fromBare)) throw new Error('the bare baseline and worken answer different bodies for GET /bots')
     process.stdout.write(`${database}: ${BOT_COUNT} bots, identical bodies (${JSON.stringify(fromApp).length} bytes); baseline SQL: ${baseline.sql}\n`)
 
-    const results: Measured[] = []
-    for (const target of targets) results.push(await measure(load, options, database, target))
+    // Rounds alternate the two targets, so that a disturbance hits both alike.
+    const runs: Measured[][] = targets.map(() => [])
+    for (let round = 1; round <= options.rounds; round++) {
+      if (options.rounds > 1) process.stdout.write(`  round ${round}/${options.rounds}\n`)
+      for (const [i, target] of targets.entries()) runs[i]!.push(await measure(load, options, database, target))
+    }
     await services.apiKeys.flush()
-    return results
+    return runs.map(combineRounds)
   } finally {
     await Promise.all(servers.map(closeServer))
     await bareClose?.()
@@ -429,6 +436,14 @@ async function dropScratchDatabase(serverUrl: string, url: string): Promise<void
   const admin = new pg.Client({ connectionString: serverUrl })
   await admin.connect()
   try {
+    // pool.end() resolves before the sockets are gone. Let the sessions finish
+    // first: a forced drop kills them, and a killed LISTEN connection of a
+    // closed handle throws from its 'error' handler (see BENCHMARKS.md).
+    for (let waited = 0; waited < 5000; waited += 50) {
+      const { rows } = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [name])
+      if (rows[0]?.n === 0) break
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
     await admin.query(`drop database if exists ${name} with (force)`)
   } finally {
     await admin.end()
@@ -470,6 +485,37 @@ function openPostgres(serverUrl: string) {
   }
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Several rounds of one target: medians of the rates and latencies, sums of the counts. */
+function combineRounds(rounds: Measured[]): Measured {
+  const first = rounds[0]!
+  if (rounds.length === 1) return first
+  const sum = (pick: (m: Measured) => number) => rounds.reduce((total, m) => total + pick(m), 0)
+  const mid = (pick: (m: Measured) => number) => median(rounds.map(pick))
+  return {
+    ...first,
+    requests: sum((m) => m.requests),
+    durationS: sum((m) => m.durationS),
+    rps: mid((m) => m.rps),
+    p50: mid((m) => m.p50),
+    p99: mid((m) => m.p99),
+    avg: mid((m) => m.avg),
+    max: Math.max(...rounds.map((m) => m.max)),
+    errors: sum((m) => m.errors),
+    timeouts: sum((m) => m.timeouts),
+    non2xx: sum((m) => m.non2xx),
+    ok2xx: sum((m) => m.ok2xx),
+    cpu: mid((m) => m.cpu),
+    elu: mid((m) => m.elu),
+    rounds: rounds.map((m) => m.rps),
+  }
+}
+
 function formatTable(results: Measured[]): string {
   const header = ['target', 'req/s', 'p50 (ms)', 'p99 (ms)', 'errors', 'non-2xx', 'requests', 'server CPU', 'event loop busy']
   const rows = results.map((r) => [
@@ -492,7 +538,14 @@ function formatTable(results: Measured[]): string {
 async function main(): Promise<void> {
   const options = parseOptions()
   process.stdout.write(
-    `GET /bots, ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s per target, ${os.cpus().length} CPUs, node ${process.version}\n`,
+    `GET /bots, ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s per target` +
+      `${options.rounds > 1 ? ` × ${options.rounds} rounds` : ''}, ${os.cpus().length} CPUs, node ${process.version}\n`,
+  )
+  const loadBefore = os.loadavg()[0]!
+  process.stdout.write(
+    loadBefore > 0.5
+      ? `Note: the 1-minute load average is ${loadBefore.toFixed(2)} before the run: other processes use the CPU, the figures will be noisy.\n`
+      : `1-minute load average before the run: ${loadBefore.toFixed(2)}\n`,
   )
   const load = new LoadClient()
   const results: Measured[] = []
@@ -521,6 +574,10 @@ async function main(): Promise<void> {
     const ratio = worken.rps / bare.rps
     const goal = database === 'Postgres' ? ` (goal ≥ 70%: ${ratio >= 0.7 ? 'met' : 'NOT met'})` : ''
     process.stdout.write(`worken/bare on ${database}: ${(ratio * 100).toFixed(1)}% of the baseline's throughput${goal}\n`)
+    if (worken.rounds && bare.rounds) {
+      const perRound = worken.rounds.map((rps, i) => `${((rps / bare.rounds![i]!) * 100).toFixed(0)}%`)
+      process.stdout.write(`  per round: ${perRound.join(', ')} (medians of ${worken.rounds.length} rounds above)\n`)
+    }
   }
   for (const note of notes) process.stdout.write(`${note}\n`)
   const failures = results.filter((r) => r.errors > 0 || r.non2xx > 0)

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import fs from 'node:fs'
 import pino from 'pino'
+import { generateOpenApi, OPENAPI_PATH } from '../scripts/openapi.ts'
 import { createApp } from '../src/app.ts'
 import { createTestContext, type Seeded, type TestContext } from './harness.ts'
 
@@ -137,6 +139,10 @@ describe('OpenAPI', () => {
       assert.ok(documented.has(spec), `${spec} missing`)
     }
     assert.ok(document.components.schemas.Bot && document.components.schemas.BotSettings && document.components.schemas.Error)
+  })
+
+  it('the committed docs/openapi.json is what the code generates (run `npm run openapi` after changing a route)', async () => {
+    assert.equal(fs.readFileSync(OPENAPI_PATH, 'utf8'), await generateOpenApi())
   })
 
   it('/docs renders the reference from local assets only', async () => {
