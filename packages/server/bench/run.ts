@@ -17,13 +17,12 @@
  * after the other, never two at once.
  */
 import { fork, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { isDeepStrictEqual, parseArgs } from 'node:util'
 import type { PGlite } from '@electric-sql/pglite'
@@ -40,6 +39,7 @@ import { newId } from '../src/db/ids.ts'
 import { migrate } from '../src/db/migrate.ts'
 import * as schema from '../src/db/schema.ts'
 import { createServices, type Services } from '../src/services.ts'
+import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
 
 const HOST = '127.0.0.1'
 const POOL_SIZE = 10 // the server's default DATABASE_POOL_SIZE
@@ -163,7 +163,7 @@ class LoadClient {
 
 type Options = { duration: number; warmup: number; connections: number; rounds: number; only: 'pglite' | 'postgres' | undefined; postgresUrl: string }
 
-type Measured = LoadSummary & { target: string; database: 'PGlite' | 'Postgres'; kind: 'worken' | 'bare'; cpu: number; elu: number; rounds?: number[] }
+type Measured = LoadSummary & { target: string; database: 'PGlite' | 'Postgres'; kind: 'worken' | 'bare'; cpu: number; elu: number; maxDelay: number; rounds?: number[] }
 
 type Seeded = { projectId: string; key: string }
 
@@ -304,14 +304,17 @@ async function fetchJson(url: string, headers: Record<string, string>): Promise<
 type Target = { name: string; kind: 'worken' | 'bare'; url: string; headers: Record<string, string> }
 
 async function measure(load: LoadClient, options: Options, database: 'PGlite' | 'Postgres', target: Target): Promise<Measured> {
-  process.stdout.write(`  ${target.name}: warm-up ${options.warmup} s, measuring ${options.duration} s … `)
+  process.stdout.write(`  ${target.name}: ${options.warmup > 0 ? `warm-up ${options.warmup} s, ` : ''}measuring ${options.duration} s … `)
   if (options.warmup > 0) await load.run(target.url, options.warmup, options.connections, target.headers)
   await new Promise((resolve) => setTimeout(resolve, 300))
   const cpuBefore = process.cpuUsage()
   const eluBefore = performance.eventLoopUtilization()
+  const delay = monitorEventLoopDelay({ resolution: 10 })
+  delay.enable()
   const wallBefore = performance.now()
   const summary = await load.run(target.url, options.duration, options.connections, target.headers)
   const wallMs = performance.now() - wallBefore
+  delay.disable()
   const cpu = process.cpuUsage(cpuBefore)
   const elu = performance.eventLoopUtilization(eluBefore).utilization
   const measured: Measured = {
@@ -321,6 +324,7 @@ async function measure(load: LoadClient, options: Options, database: 'PGlite' | 
     kind: target.kind,
     cpu: (cpu.user + cpu.system) / 1000 / wallMs,
     elu,
+    maxDelay: delay.max / 1e6,
   }
   process.stdout.write(`${Math.round(measured.rps)} req/s, p99 ${measured.p99} ms\n`)
   return measured
@@ -417,42 +421,9 @@ async function postgresAnswers(url: string): Promise<string | null> {
   }
 }
 
-async function createScratchDatabase(serverUrl: string): Promise<string> {
-  const name = `worken_bench_${randomBytes(6).toString('hex')}`
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
-  try {
-    await admin.query(`create database ${name}`)
-  } finally {
-    await admin.end()
-  }
-  const url = new URL(serverUrl)
-  url.pathname = `/${name}`
-  return url.toString()
-}
-
-async function dropScratchDatabase(serverUrl: string, url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1)
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
-  try {
-    // pool.end() resolves before the sockets are gone. Let the sessions finish
-    // first: a forced drop kills them, and a killed LISTEN connection of a
-    // closed handle throws from its 'error' handler (see BENCHMARKS.md).
-    for (let waited = 0; waited < 5000; waited += 50) {
-      const { rows } = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [name])
-      if (rows[0]?.n === 0) break
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    await admin.query(`drop database if exists ${name} with (force)`)
-  } finally {
-    await admin.end()
-  }
-}
-
 function openPostgres(serverUrl: string) {
   return async () => {
-    const url = await createScratchDatabase(serverUrl)
+    const url = await createScratchDatabase(serverUrl, 'worken_bench')
     let handle: DatabaseHandle
     try {
       handle = await openDatabase({ driver: 'postgres', url, poolSize: POOL_SIZE, onError: (error) => process.stderr.write(`pool error: ${error.message}\n`) })
@@ -470,7 +441,8 @@ function openPostgres(serverUrl: string) {
           const { sql, params } = await captureListQuery(drizzlePostgres(pool, { schema, logger: capturingLogger }) as unknown as Database, projectId)
           return {
             sql,
-            query: async () => (await pool.query<BotRow>(sql, params)).rows,
+            // A named statement, as the service uses: parsed and planned once per connection.
+            query: async () => (await pool.query<BotRow>({ name: 'bare_bots_list', text: sql, values: params })).rows,
             close: () => pool.end(),
           }
         } catch (error) {
@@ -512,12 +484,13 @@ function combineRounds(rounds: Measured[]): Measured {
     ok2xx: sum((m) => m.ok2xx),
     cpu: mid((m) => m.cpu),
     elu: mid((m) => m.elu),
+    maxDelay: Math.max(...rounds.map((m) => m.maxDelay)),
     rounds: rounds.map((m) => m.rps),
   }
 }
 
 function formatTable(results: Measured[]): string {
-  const header = ['target', 'req/s', 'p50 (ms)', 'p99 (ms)', 'errors', 'non-2xx', 'requests', 'server CPU', 'event loop busy']
+  const header = ['target', 'req/s', 'p50 (ms)', 'p99 (ms)', 'errors', 'non-2xx', 'requests', 'server CPU', 'event loop busy', 'longest stall (ms)']
   const rows = results.map((r) => [
     r.target,
     r.rps.toFixed(0),
@@ -528,11 +501,28 @@ function formatTable(results: Measured[]): string {
     String(r.requests),
     `${Math.round(r.cpu * 100)}%`,
     `${Math.round(r.elu * 100)}%`,
+    r.maxDelay.toFixed(0),
   ])
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)))
   const line = (cells: string[]) => `| ${cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(' | ')} |`
   const rule = `|${widths.map((w, i) => (i === 0 ? `${'-'.repeat(w + 1)}-` : `${'-'.repeat(w + 1)}:`)).join('|')}|`
   return [line(header), rule, ...rows.map(line)].join('\n')
+}
+
+/** Share of all CPUs busy (any process) over `ms`, from the kernel's counters. */
+async function machineBusy(ms: number): Promise<number> {
+  const sample = () => os.cpus().reduce((acc, cpu) => {
+    const { idle, ...rest } = cpu.times
+    acc.idle += idle
+    acc.busy += Object.values(rest).reduce((a, b) => a + b, 0)
+    return acc
+  }, { idle: 0, busy: 0 })
+  const before = sample()
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  const after = sample()
+  const busy = after.busy - before.busy
+  const total = busy + after.idle - before.idle
+  return total > 0 ? busy / total : 0
 }
 
 async function main(): Promise<void> {
@@ -541,11 +531,11 @@ async function main(): Promise<void> {
     `GET /bots, ${options.connections} connections, ${options.warmup} s warm-up + ${options.duration} s per target` +
       `${options.rounds > 1 ? ` × ${options.rounds} rounds` : ''}, ${os.cpus().length} CPUs, node ${process.version}\n`,
   )
-  const loadBefore = os.loadavg()[0]!
+  const busyBefore = await machineBusy(1000)
   process.stdout.write(
-    loadBefore > 0.5
-      ? `Note: the 1-minute load average is ${loadBefore.toFixed(2)} before the run: other processes use the CPU, the figures will be noisy.\n`
-      : `1-minute load average before the run: ${loadBefore.toFixed(2)}\n`,
+    busyBefore > 0.2
+      ? `Note: the machine is already ${Math.round(busyBefore * 100)}% busy before the run (other processes): the figures will be noisy.\n`
+      : `Machine idle before the run (${Math.round(busyBefore * 100)}% CPU busy over 1 s).\n`,
   )
   const load = new LoadClient()
   const results: Measured[] = []

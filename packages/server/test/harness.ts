@@ -35,8 +35,8 @@ export async function freshDatabase(): Promise<{ handle: DatabaseHandle; url: st
 }
 
 /** Creates an empty database next to the one in `serverUrl` and returns its URL. */
-export async function createScratchDatabase(serverUrl: string): Promise<string> {
-  const name = `worken_test_${randomBytes(6).toString('hex')}`
+export async function createScratchDatabase(serverUrl: string, prefix = 'worken_test'): Promise<string> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client({ connectionString: serverUrl })
   await admin.connect()
   try {

@@ -19,7 +19,18 @@ export type Bot = {
 
 type BotRow = typeof bots.$inferSelect
 
-export function toBot(row: BotRow): Bot {
+/** The columns a `Bot` is made of: listings leave the settings document in the database. */
+const botColumns = {
+  id: bots.id,
+  projectId: bots.projectId,
+  name: bots.name,
+  description: bots.description,
+  status: bots.status,
+  createdAt: bots.createdAt,
+  updatedAt: bots.updatedAt,
+}
+
+export function toBot(row: Omit<BotRow, 'settings'>): Bot {
   return {
     id: row.id,
     name: row.name,
@@ -37,19 +48,24 @@ const COPY_SUFFIX = ' (copy)'
 /** Every method takes the caller's project id first: a bot of another project does not exist. */
 export class BotService {
   private readonly db: Database
+  /** `GET /bots` is the hottest read: its SQL is built once, not per request. */
+  private readonly listQuery
 
   constructor(db: Database) {
     this.db = db
+    this.listQuery = db
+      .select(botColumns)
+      .from(bots)
+      .where(eq(bots.projectId, sql.placeholder('projectId')))
+      .orderBy(asc(bots.createdAt), asc(bots.id))
+      // LIMIT NULL is no limit in Postgres.
+      .limit(sql.placeholder('limit'))
+      .offset(sql.placeholder('offset'))
+      .prepare('bots_list')
   }
 
   async list(projectId: string, page: { limit?: number; offset?: number }): Promise<Bot[]> {
-    const rows = await this.db
-      .select()
-      .from(bots)
-      .where(eq(bots.projectId, projectId))
-      .orderBy(asc(bots.createdAt), asc(bots.id))
-      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
-      .offset(page.offset ?? 0)
+    const rows = await this.listQuery.execute({ projectId, limit: page.limit ?? null, offset: page.offset ?? 0 })
     return rows.map(toBot)
   }
 

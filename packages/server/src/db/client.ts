@@ -94,8 +94,11 @@ async function openPostgres(options: { url: string; poolSize?: number; onError?:
       for (const handler of listeners.get(message.channel) ?? []) handler(message.payload ?? '')
     })
     client.on('error', (error) => {
+      // After close() the client is already back in the pool; a late error (the
+      // server ending the session) must not release it a second time.
+      if (listenClient !== client) return
       options.onError?.(error)
-      if (listenClient === client) listenClient = undefined
+      listenClient = undefined
       client.release(error)
       // Re-subscribe every channel on a fresh connection; notifications sent while
       // disconnected are lost, which is why consumers also keep short TTLs or replay.
@@ -154,8 +157,10 @@ async function openPostgres(options: { url: string; poolSize?: number; onError?:
     },
     async close() {
       closed = true
-      listenClient?.release()
+      const client = listenClient
       listenClient = undefined
+      // Destroy rather than return the LISTEN connection: it holds subscriptions.
+      client?.release(true)
       await pool.end()
     },
   }
