@@ -50,7 +50,7 @@ export function createApp(options: AppOptions) {
   const app = createRouter()
   const { services, logger } = options
 
-  app.use(requestId())
+  // First, so that even a failure in a later middleware finds a logger in the context.
   app.use(async (c, next) => {
     c.set('services', services)
     c.set('logger', logger)
@@ -66,6 +66,7 @@ export function createApp(options: AppOptions) {
       durationMs: Math.round((performance.now() - started) * 100) / 100,
     }, 'request')
   })
+  app.use(requestId())
   const limitBody = bodyLimit({
     maxSize: options.bodyLimit ?? 1024 * 1024,
     onError: () => {
