@@ -6,11 +6,13 @@ import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import type { Logger } from 'pino'
 import { botRoutes } from './bots/routes.ts'
+import { chatRoutes } from './chats/routes.ts'
 import { internalAuth, publicAuth } from './http/auth.ts'
 import { ApiError, handleError } from './http/errors.ts'
 import { createRouter, jsonContent } from './http/router.ts'
 import { projectRoutes } from './projects/routes.ts'
 import type { Services } from './services.ts'
+import { threadRoutes } from './threads/routes.ts'
 
 export type ApiKind = 'public' | 'internal'
 
@@ -110,6 +112,8 @@ export function createApp(options: AppOptions) {
   app.use(options.kind === 'public' ? publicAuth() : internalAuth(options.internalToken))
   app.route('/', botRoutes)
   app.route('/', projectRoutes)
+  app.route('/', chatRoutes)
+  app.route('/', threadRoutes)
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path)

@@ -21,7 +21,53 @@ const ConfigSchema = z.object({
   WORKEN_BODY_LIMIT: z.coerce.number().int().min(1024).default(1024 * 1024),
   WORKEN_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: z.url().optional(),
+  OPENROUTER_API_KEY: z.string().min(1).optional(),
+  OPENROUTER_BASE_URL: z.url().optional(),
+  WORKEN_EMBEDDING_MODEL: z.string().regex(/^[a-z0-9][a-z0-9._-]*\/\S+$/, 'must look like provider/model').optional(),
+  WORKEN_JOB_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
+  WORKEN_STREAM_KEEPALIVE_MS: z.coerce.number().int().min(100).default(15_000),
 })
+
+/** An OpenAI-compatible endpoint declared as WORKEN_PROVIDER_<NAME>_BASE_URL (+ optional _API_KEY). */
+export type CompatibleProvider = { name: string; baseUrl: string; apiKey: string | undefined }
+
+export type ProviderConfig = {
+  openai: { apiKey: string; baseUrl: string | undefined } | undefined
+  anthropic: { apiKey: string; baseUrl: string | undefined } | undefined
+  openrouter: { apiKey: string; baseUrl: string | undefined } | undefined
+  compatible: CompatibleProvider[]
+}
+
+const PROVIDER_VARIABLE = /^WORKEN_PROVIDER_([A-Z0-9_]+)_(BASE_URL|API_KEY)$/
+const BUILT_IN_PROVIDERS = new Set(['openai', 'anthropic', 'openrouter', 'local'])
+
+/** Collects WORKEN_PROVIDER_<NAME>_BASE_URL/_API_KEY pairs; the name becomes the model-id prefix (`ollama/llama3`). */
+function readCompatibleProviders(env: Record<string, string>): { providers: CompatibleProvider[]; problems: string[] } {
+  const byName = new Map<string, { baseUrl?: string; apiKey?: string }>()
+  for (const [variable, value] of Object.entries(env)) {
+    const match = PROVIDER_VARIABLE.exec(variable)
+    if (!match) continue
+    const name = match[1]!.toLowerCase().replaceAll('_', '-')
+    const entry = byName.get(name) ?? {}
+    if (match[2] === 'BASE_URL') entry.baseUrl = value
+    else entry.apiKey = value
+    byName.set(name, entry)
+  }
+  const providers: CompatibleProvider[] = []
+  const problems: string[] = []
+  for (const [name, entry] of byName) {
+    const variable = `WORKEN_PROVIDER_${name.toUpperCase().replaceAll('-', '_')}_BASE_URL`
+    if (BUILT_IN_PROVIDERS.has(name)) problems.push(`${variable}: '${name}' is a built-in provider name; choose another`)
+    else if (!entry.baseUrl) problems.push(`${variable}: is required when an API key is set for '${name}'`)
+    else if (!z.url({ protocol: /^https?$/ }).safeParse(entry.baseUrl).success) problems.push(`${variable}: must be an http(s) URL`)
+    else providers.push({ name, baseUrl: entry.baseUrl, apiKey: entry.apiKey })
+  }
+  return { providers, problems }
+}
 
 export type Config = {
   port: number
@@ -36,6 +82,11 @@ export type Config = {
   bodyLimit: number
   shutdownTimeoutMs: number
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL']
+  providers: ProviderConfig
+  /** `provider/model` for embeddings; the embedded lexical embedder when unset. */
+  embeddingModel: string
+  jobPollSeconds: number
+  streamKeepaliveMs: number
 }
 
 export class ConfigError extends Error {
@@ -47,8 +98,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "not set", as in most twelve-factor tooling.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''))
   const parsed = ConfigSchema.safeParse(present)
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+  const compatible = readCompatibleProviders(present as Record<string, string>)
+  if (!parsed.success || compatible.problems.length > 0) {
+    const problems = [...(parsed.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) ?? []), ...compatible.problems]
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
   }
   const c = parsed.data
@@ -68,5 +120,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: c.WORKEN_BODY_LIMIT,
     shutdownTimeoutMs: c.WORKEN_SHUTDOWN_TIMEOUT_MS,
     logLevel: c.LOG_LEVEL,
+    providers: {
+      openai: c.OPENAI_API_KEY ? { apiKey: c.OPENAI_API_KEY, baseUrl: c.OPENAI_BASE_URL } : undefined,
+      anthropic: c.ANTHROPIC_API_KEY ? { apiKey: c.ANTHROPIC_API_KEY, baseUrl: c.ANTHROPIC_BASE_URL } : undefined,
+      openrouter: c.OPENROUTER_API_KEY ? { apiKey: c.OPENROUTER_API_KEY, baseUrl: c.OPENROUTER_BASE_URL } : undefined,
+      compatible: compatible.providers,
+    },
+    embeddingModel: c.WORKEN_EMBEDDING_MODEL ?? 'local/lexical-v1',
+    jobPollSeconds: c.WORKEN_JOB_POLL_SECONDS,
+    streamKeepaliveMs: c.WORKEN_STREAM_KEEPALIVE_MS,
   }
 }

@@ -39,7 +39,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.warn('pgvector is not available on this database: semantic recall and vector search are off; knowledge-base search uses full-text only')
   }
 
-  const services = createServices(database, logger)
+  const services = createServices(database, logger, { providers: config.providers, streamKeepaliveMs: config.streamKeepaliveMs })
   await services.apiKeys.start()
   const bootstrapped = await bootstrap(database.db, services.apiKeys, { apiKey: config.bootstrapApiKey })
 

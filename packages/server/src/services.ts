@@ -1,8 +1,13 @@
 import type { Logger } from 'pino'
+import { ModelRegistry } from './agent/models.ts'
+import type { TurnDeps } from './agent/turn.ts'
 import { ApiKeyService } from './api-keys/service.ts'
 import { BotService } from './bots/service.ts'
+import { ChatService } from './chats/service.ts'
+import type { ProviderConfig } from './config.ts'
 import type { DatabaseHandle } from './db/client.ts'
 import { ProjectService } from './projects/service.ts'
+import { ThreadService } from './threads/service.ts'
 
 /** Everything a route needs, built once per process and handed to handlers through the context. */
 export type Services = {
@@ -10,13 +15,34 @@ export type Services = {
   apiKeys: ApiKeyService
   projects: ProjectService
   bots: BotService
+  chats: ChatService
+  threads: ThreadService
+  models: ModelRegistry
+  streamKeepaliveMs: number
+  /** Retries of a failed model call before its first token. */
+  modelMaxRetries: number
+  /** Work after a reply is stored (title, embeddings); off the request's path. */
+  afterTurn?: TurnDeps['afterTurn']
 }
 
-export function createServices(database: DatabaseHandle, logger: Logger): Services {
+export type ServiceOptions = {
+  providers?: ProviderConfig
+  streamKeepaliveMs?: number
+  modelMaxRetries?: number
+}
+
+const NO_PROVIDERS: ProviderConfig = { openai: undefined, anthropic: undefined, openrouter: undefined, compatible: [] }
+
+export function createServices(database: DatabaseHandle, logger: Logger, options: ServiceOptions = {}): Services {
   return {
     database,
     apiKeys: new ApiKeyService(database, logger),
     projects: new ProjectService(database.db),
     bots: new BotService(database.db),
+    chats: new ChatService(database.db),
+    threads: new ThreadService(database),
+    models: new ModelRegistry(options.providers ?? NO_PROVIDERS),
+    streamKeepaliveMs: options.streamKeepaliveMs ?? 15_000,
+    modelMaxRetries: options.modelMaxRetries ?? 2,
   }
 }

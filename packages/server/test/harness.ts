@@ -6,7 +6,7 @@ import { openDatabase, type DatabaseHandle } from '../src/db/client.ts'
 import { newId } from '../src/db/ids.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { memberships, organizations, projects, users } from '../src/db/schema.ts'
-import { createServices, type Services } from '../src/services.ts'
+import { createServices, type ServiceOptions, type Services } from '../src/services.ts'
 
 export const silentLogger = pino({ level: 'silent' })
 
@@ -80,9 +80,9 @@ export type TestContext = {
   close(): Promise<void>
 }
 
-export async function createTestContext(options: { internalToken?: string } = {}): Promise<TestContext> {
+export async function createTestContext(options: { internalToken?: string; services?: ServiceOptions } = {}): Promise<TestContext> {
   const db = await freshDatabase()
-  const services = createServices(db.handle, silentLogger)
+  const services = createServices(db.handle, silentLogger, options.services)
   await services.apiKeys.start()
   const publicApp = createApp({ kind: 'public', services, logger: silentLogger })
   const internalApp = createApp({ kind: 'internal', services, logger: silentLogger, internalToken: options.internalToken })

@@ -135,7 +135,8 @@ export class BotService {
     if (deleted.length === 0) throw ApiError.notFound('Bot', botId)
   }
 
-  private async requireRow(projectId: string, botId: string): Promise<BotRow> {
+  /** The bot with its settings, for services that act on it. */
+  async requireRow(projectId: string, botId: string): Promise<BotRow> {
     const [row] = await this.db.select().from(bots).where(and(eq(bots.id, botId), eq(bots.projectId, projectId)))
     if (!row) throw ApiError.notFound('Bot', botId)
     return row

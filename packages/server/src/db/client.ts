@@ -20,6 +20,10 @@ export interface SqlSession {
 export interface DatabaseHandle {
   db: Database
   driver: 'pglite' | 'postgres'
+  /** The embedded instance (pglite driver only), for libraries that must share it, such as pg-boss. */
+  pglite?: PGlite
+  /** The connection string (postgres driver only), for libraries that open their own pool, such as pg-boss. */
+  url?: string
   /** Runs `fn` on one dedicated connection. */
   withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>
   /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. */
@@ -56,6 +60,7 @@ async function openPglite(options: { dataDir?: string; withVector?: boolean }): 
   return {
     db: drizzlePglite(client, { schema }) as unknown as Database,
     driver: 'pglite',
+    pglite: client,
     withSession(fn) {
       const run = queue.then(() => fn(session))
       queue = run.catch(() => undefined)
@@ -121,6 +126,7 @@ async function openPostgres(options: { url: string; poolSize?: number; onError?:
   return {
     db: drizzlePostgres(pool, { schema }) as unknown as Database,
     driver: 'postgres',
+    url: options.url,
     async withSession(fn) {
       const client = await pool.connect()
       try {

@@ -6,6 +6,22 @@ const MIGRATIONS_DIR = new URL('../../drizzle/', import.meta.url)
 /** Arbitrary constant: the advisory lock every Worken process takes to migrate. */
 const MIGRATION_LOCK = 727_100_001
 
+/**
+ * Tables that need pgvector. They are created on every start where the
+ * extension exists (idempotently), so a server that gains pgvector later gets
+ * them too; drizzle-kit's snapshot knows them from src/db/schema.ts.
+ */
+const VECTOR_TABLES = `
+  create table if not exists message_embeddings (
+    message_seq bigint primary key references messages(seq) on delete cascade,
+    project_id text not null,
+    thread_id text not null,
+    model text not null,
+    embedding vector not null
+  );
+  create index if not exists message_embeddings_thread_idx on message_embeddings (project_id, thread_id);
+`
+
 export type MigrationResult = { applied: string[]; vector: boolean }
 
 type Migration = { name: string; sql: string; checksum: string }
@@ -58,6 +74,7 @@ export async function migrate(handle: DatabaseHandle, log: (message: string) => 
         }
         applied.push(migration.name)
       }
+      if (vector) await session.exec(VECTOR_TABLES)
       return { applied, vector }
     } finally {
       await session.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK])

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { check, index, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigint, bigserial, check, customType, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
 import type { BotSettings } from '../bots/settings.ts'
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
@@ -66,3 +66,135 @@ export const bots = pgTable('bots', {
   index('bots_project_idx').on(t.projectId, t.createdAt, t.id),
   check('bots_status_check', sql`${t.status} in ('active', 'disabled', 'error')`),
 ])
+
+export const chats = pgTable('chats', {
+  id: text('id').primaryKey(),
+  projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+  botId: text('bot_id').notNull().references(() => bots.id, { onDelete: 'cascade' }),
+  integrationId: text('integration_id'),
+  name: text('name').notNull(),
+  status: text('status').notNull().default('active'),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+}, (t) => [
+  index('chats_project_idx').on(t.projectId, t.createdAt, t.id),
+  index('chats_bot_idx').on(t.botId),
+  check('chats_status_check', sql`${t.status} in ('active', 'disabled', 'error')`),
+])
+
+/** The end user on the other side of a thread (a Telegram user, a widget visitor, or one named by an API caller). */
+export const persons = pgTable('persons', {
+  id: text('id').primaryKey(),
+  projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+  name: text('name'),
+  avatarUrl: text('avatar_url'),
+  externalId: text('external_id'),
+  createdAt: createdAt(),
+}, (t) => [uniqueIndex('persons_project_external_key').on(t.projectId, t.externalId)])
+
+/** Thread ids may be chosen by the client, so they are unique per project, not globally. */
+export const threads = pgTable('threads', {
+  projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+  id: text('id').notNull(),
+  chatId: text('chat_id').notNull().references(() => chats.id, { onDelete: 'cascade' }),
+  botId: text('bot_id').notNull(),
+  mode: text('mode').notNull().default('auto'),
+  title: text('title'),
+  pendingCount: integer('pending_count').notNull().default(0),
+  workingMemory: text('working_memory'),
+  personId: text('person_id').references(() => persons.id, { onDelete: 'set null' }),
+  lastMessageAt: timestamp('last_message_at', { withTimezone: true, mode: 'date' }),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+}, (t) => [
+  primaryKey({ columns: [t.projectId, t.id] }),
+  index('threads_chat_idx').on(t.chatId, t.lastMessageAt),
+  check('threads_mode_check', sql`${t.mode} in ('auto', 'manual', 'operator', 'blocked')`),
+  check('threads_pending_check', sql`${t.pendingCount} >= 0`),
+])
+
+/**
+ * Every message of a thread, in `seq` order. `content` is the text the API shows;
+ * `parts` keeps the model-level content (tool calls, tool results, approvals) so
+ * a later turn can replay it exactly.
+ */
+export const messages = pgTable('messages', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  id: text('id').notNull(),
+  projectId: text('project_id').notNull(),
+  threadId: text('thread_id').notNull(),
+  role: text('role').notNull(),
+  content: text('content').notNull(),
+  parts: jsonb('parts'),
+  /** Who wrote it: the end user, the bot (AI), an operator, or the system. */
+  author: text('author').notNull(),
+  operatorId: text('operator_id'),
+  model: text('model'),
+  inputTokens: integer('input_tokens'),
+  outputTokens: integer('output_tokens'),
+  createdAt: createdAt(),
+}, (t) => [
+  uniqueIndex('messages_id_key').on(t.id),
+  index('messages_thread_idx').on(t.projectId, t.threadId, t.seq),
+  foreignKey({ columns: [t.projectId, t.threadId], foreignColumns: [threads.projectId, threads.id] }).onDelete('cascade'),
+  check('messages_role_check', sql`${t.role} in ('user', 'assistant', 'tool', 'system')`),
+  check('messages_author_check', sql`${t.author} in ('user', 'bot', 'operator', 'system')`),
+])
+
+/** Tool calls waiting for a person's decision; the turn resumes from here, also after a restart. */
+export const toolApprovals = pgTable('tool_approvals', {
+  id: text('id').primaryKey(),
+  projectId: text('project_id').notNull(),
+  threadId: text('thread_id').notNull(),
+  toolCallId: text('tool_call_id').notNull(),
+  toolName: text('tool_name').notNull(),
+  input: jsonb('input'),
+  policy: text('policy').notNull(),
+  status: text('status').notNull().default('pending'),
+  reason: text('reason'),
+  decidedBy: text('decided_by'),
+  createdAt: createdAt(),
+  decidedAt: timestamp('decided_at', { withTimezone: true, mode: 'date' }),
+}, (t) => [
+  index('tool_approvals_thread_idx').on(t.projectId, t.threadId),
+  foreignKey({ columns: [t.projectId, t.threadId], foreignColumns: [threads.projectId, threads.id] }).onDelete('cascade'),
+  check('tool_approvals_status_check', sql`${t.status} in ('pending', 'approved', 'denied')`),
+  check('tool_approvals_policy_check', sql`${t.policy} in ('user_approve', 'operator_approve')`),
+])
+
+/**
+ * The outbox: every domain event, written in the transaction that caused it,
+ * in one global order (`seq`). SSE subscribers and webhooks read from here.
+ */
+export const events = pgTable('events', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  id: text('id').notNull(),
+  projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+  type: text('type').notNull(),
+  chatId: text('chat_id'),
+  threadId: text('thread_id'),
+  data: jsonb('data').notNull(),
+  createdAt: createdAt(),
+}, (t) => [
+  uniqueIndex('events_id_key').on(t.id),
+  index('events_project_idx').on(t.projectId, t.seq),
+  index('events_chat_type_idx').on(t.chatId, t.type, t.createdAt),
+])
+
+const vector = customType<{ data: number[]; driverData: string }>({
+  dataType: () => 'vector',
+  toDriver: (value) => `[${value.join(',')}]`,
+  fromDriver: (value) => JSON.parse(value) as number[],
+})
+
+/**
+ * Embeddings of messages for semantic recall. Exists only where pgvector does:
+ * its migration creates it conditionally.
+ */
+export const messageEmbeddings = pgTable('message_embeddings', {
+  messageSeq: bigint('message_seq', { mode: 'number' }).primaryKey().references(() => messages.seq, { onDelete: 'cascade' }),
+  projectId: text('project_id').notNull(),
+  threadId: text('thread_id').notNull(),
+  model: text('model').notNull(),
+  embedding: vector('embedding').notNull(),
+}, (t) => [index('message_embeddings_thread_idx').on(t.projectId, t.threadId)])

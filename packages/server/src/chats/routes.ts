@@ -1,0 +1,156 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { runTurn } from '../agent/turn.ts'
+import { ApiError, errorBody } from '../http/errors.ts'
+import { Deleted, OptionalPage } from '../http/fields.ts'
+import { createRouter, errorResponses, jsonBody, jsonContent } from '../http/router.ts'
+import { sseResponse } from '../http/sse.ts'
+import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, StreamBody, ThreadParams, ThreadSchema } from './schemas.ts'
+
+const tags = ['Chats']
+
+const listChats = createRoute({
+  method: 'get', path: '/chats', tags, summary: 'List chats',
+  request: { query: OptionalPage },
+  responses: { 200: jsonContent(z.array(ChatSchema), 'The chats, oldest first'), ...errorResponses(422) },
+})
+const createChat = createRoute({
+  method: 'post', path: '/chats', tags, summary: 'Create an API chat (extension)',
+  description: 'A chat with no integration (`integration_id: null`), reached through this API only.',
+  request: { body: jsonBody(CreateChatBody) },
+  responses: { 200: jsonContent(ChatSchema, 'The new chat'), ...errorResponses(400, 422) },
+})
+const getChat = createRoute({
+  method: 'get', path: '/chats/{chat_id}', tags, summary: 'Get a chat',
+  request: { params: ChatParams },
+  responses: { 200: jsonContent(ChatSchema, 'The chat'), ...errorResponses(404) },
+})
+const listThreads = createRoute({
+  method: 'get', path: '/chats/{chat_id}/threads', tags, summary: 'List threads in a chat',
+  description: 'Most recent activity first.',
+  request: { params: ChatParams },
+  responses: { 200: jsonContent(z.array(ThreadSchema), 'The threads'), ...errorResponses(404) },
+})
+const listMessages = createRoute({
+  method: 'get', path: '/chats/{chat_id}/threads/{thread_id}/messages', tags, summary: 'Get thread messages',
+  request: { params: ThreadParams },
+  responses: { 200: jsonContent(z.array(MessageSchema), 'The whole history, oldest first'), ...errorResponses(404) },
+})
+const deleteThread = createRoute({
+  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/delete', tags, summary: 'Delete a thread',
+  description: 'The thread, its messages, working memory, embeddings and pending approvals are removed.',
+  request: { params: ThreadParams },
+  responses: { 200: jsonContent(Deleted, 'The thread is gone'), ...errorResponses(404) },
+})
+const setMode = createRoute({
+  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/mode', tags, summary: 'Set thread mode',
+  request: { params: ThreadParams, body: jsonBody(SetModeBody) },
+  responses: { 200: jsonContent(ThreadSchema, 'The thread'), ...errorResponses(400, 404, 422) },
+})
+
+const Accepted = z
+  .object({
+    status: z.enum(['pending_operator', 'stored', 'scheduled']),
+    mode: z.enum(['auto', 'manual', 'operator', 'blocked']),
+    thread_id: z.string(),
+    message_ids: z.array(z.string()),
+    pending_count: z.number().int(),
+    scheduled_at: z.string().nullable(),
+  })
+  .openapi('StreamAccepted')
+
+const stream = createRoute({
+  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/stream', tags, summary: 'Stream a response (SSE)',
+  description: [
+    'Stores the user message(s) and, in `auto` mode, streams the reply as `text/event-stream`: frames `data: <JSON>` with',
+    '`text-delta`, `tool-call`, `tool-result`, `tool-approval-request` (extension), `finish`, or `error`, then `data: [DONE]`.',
+    'An unknown thread id creates the thread. In `manual`/`operator`/`blocked` mode, or with `scheduledAt`, nothing streams:',
+    'the answer is `202` JSON saying what happened. See docs/conversations.md.',
+  ].join(' '),
+  request: { params: ThreadParams, body: jsonBody(StreamBody) },
+  responses: {
+    200: { description: 'The reply as Server-Sent Events', content: { 'text/event-stream': { schema: z.string() } } },
+    202: jsonContent(Accepted, 'Stored; no reply in this response'),
+    ...errorResponses(400, 404, 409, 422),
+  },
+})
+
+export const chatRoutes = createRouter()
+  .openapi(listChats, async (c) => c.json(await c.get('services').chats.list(c.get('principal').projectId, c.req.valid('query')), 200))
+  .openapi(createChat, async (c) => c.json(await c.get('services').chats.create(c.get('principal').projectId, c.req.valid('json')), 200))
+  .openapi(getChat, async (c) => c.json(await c.get('services').chats.get(c.get('principal').projectId, c.req.valid('param').chat_id), 200))
+  .openapi(listThreads, async (c) => {
+    const { projectId } = c.get('principal')
+    const { chats, threads } = c.get('services')
+    const chat = await chats.requireRow(projectId, c.req.valid('param').chat_id)
+    return c.json(await threads.listInChat(projectId, chat.id), 200)
+  })
+  .openapi(listMessages, async (c) => {
+    const { chat_id, thread_id } = c.req.valid('param')
+    return c.json(await c.get('services').threads.messages(c.get('principal').projectId, chat_id, thread_id), 200)
+  })
+  .openapi(deleteThread, async (c) => {
+    const { chat_id, thread_id } = c.req.valid('param')
+    await c.get('services').threads.delete(c.get('principal').projectId, chat_id, thread_id)
+    return c.json({ id: thread_id, deleted: true as const }, 200)
+  })
+  .openapi(setMode, async (c) => {
+    const { chat_id, thread_id } = c.req.valid('param')
+    return c.json(await c.get('services').threads.setMode(c.get('principal').projectId, chat_id, thread_id, c.req.valid('json').mode), 200)
+  })
+  .openapi(stream, async (c) => {
+    const { projectId } = c.get('principal')
+    const services = c.get('services')
+    const { chat_id, thread_id } = c.req.valid('param')
+    const body = c.req.valid('json')
+
+    // Every check that can fail happens before anything is written.
+    const chat = await services.chats.requireRow(projectId, chat_id)
+    const bot = await services.bots.requireRow(projectId, chat.botId)
+    if (chat.status !== 'active') throw ApiError.conflict(`Chat '${chat.id}' is ${chat.status}`)
+    if (bot.status !== 'active') throw ApiError.conflict(`Bot '${bot.id}' is ${bot.status}`)
+    const existing = await services.threads.findInChat(projectId, chat.id, thread_id)
+    const scheduledAt = parseScheduledAt(body.scheduledAt)
+    const settings = bot.settings
+    const mode = existing?.mode ?? 'auto'
+    const model = mode === 'auto' ? services.models.languageModel(settings.ai.model.id) : null
+    if (scheduledAt) throw new ApiError(422, 'scheduledAt: scheduled replies are not available yet')
+
+    const texts = body.messages.map((message) => message.content)
+    const ingested = await services.threads.ingestUserMessages(projectId, { id: chat.id, botId: chat.botId }, thread_id, texts)
+    const thread = ingested.thread
+    if (thread.mode !== 'auto' || !model) {
+      return c.json({
+        status: thread.mode === 'blocked' ? ('stored' as const) : ('pending_operator' as const),
+        mode: thread.mode as 'auto' | 'manual' | 'operator' | 'blocked',
+        thread_id: thread.id,
+        message_ids: ingested.messageIds,
+        pending_count: thread.pendingCount,
+        scheduled_at: null,
+      }, 202)
+    }
+
+    const logger = c.get('logger')
+    return sseResponse(services.streamKeepaliveMs, async (channel) => {
+      try {
+        await runTurn(
+          { database: services.database, logger, maxRetries: services.modelMaxRetries, afterTurn: services.afterTurn },
+          { projectId, chatId: chat.id, threadId: thread.id, settings, modelId: settings.ai.model.id, model, newMessages: texts.length },
+          (event) => channel.send(event),
+        )
+      } catch (error) {
+        logger.error({ err: error, requestId: c.get('requestId') }, 'agent turn crashed')
+        channel.send({ type: 'error', error: errorBody(500).error })
+      }
+      channel.done()
+    }, { 'x-request-id': c.get('requestId') })
+  })
+
+/** `scheduledAt` must be an ISO 8601 date-time in the future; null when absent. */
+function parseScheduledAt(value: string | undefined): Date | null {
+  if (value === undefined) return null
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
+  const date = new Date(value)
+  if (!iso.test(value) || Number.isNaN(date.getTime())) throw ApiError.validation([{ path: 'scheduledAt', message: 'must be an ISO 8601 date-time with a time zone' }])
+  if (date.getTime() <= Date.now()) throw ApiError.validation([{ path: 'scheduledAt', message: 'must be in the future' }])
+  return date
+}

@@ -1,0 +1,67 @@
+import { z } from '@hono/zod-openapi'
+import { ID_PATTERN } from '../db/ids.ts'
+import { idParam, nameField, safeText, timestamp } from '../http/fields.ts'
+
+export const ChatSchema = z
+  .object({
+    id: z.string().openapi({ example: 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
+    name: z.string(),
+    bot_id: z.string(),
+    integration_id: z.string().nullable(),
+    status: z.enum(['active', 'disabled', 'error']),
+    project_id: z.string(),
+    created_at: timestamp(),
+    updated_at: timestamp(),
+    events_24h: z.number().int().openapi({ description: 'Message events in the last 24 hours.' }),
+  })
+  .openapi('Chat')
+
+export const CreateChatBody = z
+  .strictObject({ bot_id: z.string().min(1).max(128), name: nameField() })
+  .openapi('CreateChatBody')
+
+export const ThreadMode = z.enum(['auto', 'manual', 'operator', 'blocked']).openapi('ThreadMode')
+
+export const ThreadSchema = z
+  .object({
+    id: z.string().openapi({ example: 'support-42' }),
+    chat_id: z.string(),
+    bot_id: z.string(),
+    mode: ThreadMode,
+    title: z.string().nullable(),
+    last_message_at: timestamp().nullable(),
+    pending_count: z.number().int(),
+    created_at: timestamp(),
+  })
+  .openapi('Thread')
+
+export const MessageSchema = z
+  .object({
+    id: z.string(),
+    role: z.enum(['user', 'assistant', 'tool']),
+    content: z.string(),
+    created_at: timestamp(),
+    author: z.enum(['user', 'bot', 'operator', 'system']).openapi({ description: 'Extension: who wrote it.' }),
+    usage: z
+      .object({ model: z.string(), input_tokens: z.number().int().nullable(), output_tokens: z.number().int().nullable() })
+      .nullable()
+      .openapi({ description: "Extension: the model's token usage, on AI replies." }),
+  })
+  .openapi('Message')
+
+export const ChatParams = z.object({ chat_id: idParam('chat_id', 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4') })
+export const ThreadParams = ChatParams.extend({ thread_id: idParam('thread_id', 'support-42') })
+
+export const StreamBody = z
+  .strictObject({
+    messages: z
+      .array(z.strictObject({ role: z.literal('user'), content: safeText().min(1, 'must not be empty').max(100_000) }))
+      .min(1, 'at least one message')
+      .max(20, 'at most 20 messages at once'),
+    scheduledAt: z.string().optional().openapi({ description: 'ISO 8601, in the future: store now, reply then.', format: 'date-time' }),
+  })
+  .openapi('StreamBody')
+
+export const SetModeBody = z.strictObject({ mode: ThreadMode }).openapi('SetThreadModeBody')
+
+export { ID_PATTERN }

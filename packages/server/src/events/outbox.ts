@@ -1,0 +1,46 @@
+import type { Database, DatabaseHandle } from '../db/client.ts'
+import { newId } from '../db/ids.ts'
+import { events } from '../db/schema.ts'
+
+/** Event types written to the outbox. The first three are the spec's webhook events. */
+export type EventType =
+  | 'thread.created'
+  | 'thread.message.created'
+  | 'thread.mode.changed'
+  | 'thread.pending_count.changed'
+  | 'thread.title.changed'
+  | 'thread.deleted'
+  | 'thread.approval.requested'
+
+export type OutboxEvent = {
+  type: EventType
+  chatId?: string | null
+  threadId?: string | null
+  data: Record<string, unknown>
+}
+
+/** NOTIFY channel announcing new outbox rows (payload: the project id). */
+export const EVENTS_CHANNEL = 'worken_events'
+
+/**
+ * Appends events inside the caller's transaction, so they exist exactly when
+ * the change that caused them does. Returns the project ids to announce after commit.
+ */
+export async function appendEvents(tx: Database, projectId: string, list: OutboxEvent[]): Promise<void> {
+  if (list.length === 0) return
+  await tx.insert(events).values(
+    list.map((event) => ({
+      id: newId('evt'),
+      projectId,
+      type: event.type,
+      chatId: event.chatId ?? null,
+      threadId: event.threadId ?? null,
+      data: event.data,
+    })),
+  )
+}
+
+/** Tells listeners (SSE subscribers, other processes) that a project has new events; best effort. */
+export function announceEvents(handle: DatabaseHandle, projectId: string): void {
+  handle.notify(EVENTS_CHANNEL, projectId).catch(() => {})
+}

@@ -1,0 +1,207 @@
+import { and, asc, desc, eq, sql } from 'drizzle-orm'
+import type { Database, DatabaseHandle } from '../db/client.ts'
+import { newId } from '../db/ids.ts'
+import { chats, messages, threads } from '../db/schema.ts'
+import { announceEvents, appendEvents, type OutboxEvent } from '../events/outbox.ts'
+import { ApiError } from '../http/errors.ts'
+
+export type ThreadMode = 'auto' | 'manual' | 'operator' | 'blocked'
+
+export type Thread = {
+  id: string
+  chat_id: string
+  bot_id: string
+  mode: ThreadMode
+  title: string | null
+  last_message_at: string | null
+  pending_count: number
+  created_at: string
+}
+
+export type Message = {
+  id: string
+  role: 'user' | 'assistant' | 'tool'
+  content: string
+  created_at: string
+  author: 'user' | 'bot' | 'operator' | 'system'
+  usage: { model: string; input_tokens: number | null; output_tokens: number | null } | null
+}
+
+export type ThreadRow = typeof threads.$inferSelect
+type MessageRow = typeof messages.$inferSelect
+
+export function toThread(row: ThreadRow): Thread {
+  return {
+    id: row.id,
+    chat_id: row.chatId,
+    bot_id: row.botId,
+    mode: row.mode as ThreadMode,
+    title: row.title,
+    last_message_at: row.lastMessageAt?.toISOString() ?? null,
+    pending_count: row.pendingCount,
+    created_at: row.createdAt.toISOString(),
+  }
+}
+
+export function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    role: row.role as Message['role'],
+    content: row.content,
+    created_at: row.createdAt.toISOString(),
+    author: row.author as Message['author'],
+    usage: row.model ? { model: row.model, input_tokens: row.inputTokens, output_tokens: row.outputTokens } : null,
+  }
+}
+
+/** What a new user message did to its thread, for the stream route to act on. */
+export type Ingested = { thread: ThreadRow; created: boolean; messageIds: string[] }
+
+export class ThreadService {
+  private readonly handle: DatabaseHandle
+  private readonly db: Database
+
+  constructor(handle: DatabaseHandle) {
+    this.handle = handle
+    this.db = handle.db
+  }
+
+  async listInChat(projectId: string, chatId: string): Promise<Thread[]> {
+    const rows = await this.db
+      .select()
+      .from(threads)
+      .where(and(eq(threads.projectId, projectId), eq(threads.chatId, chatId)))
+      .orderBy(sql`${threads.lastMessageAt} desc nulls last`, desc(threads.createdAt))
+    return rows.map(toThread)
+  }
+
+  /** The thread if it exists in this chat; null if the id is free; 409 if another chat of the project uses it. */
+  async findInChat(projectId: string, chatId: string, threadId: string): Promise<ThreadRow | null> {
+    const [row] = await this.db.select().from(threads).where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+    if (!row) return null
+    if (row.chatId !== chatId) throw ApiError.conflict(`Thread id '${threadId}' is already used by another chat of this project`)
+    return row
+  }
+
+  async requireInChat(projectId: string, chatId: string, threadId: string): Promise<ThreadRow> {
+    const [row] = await this.db
+      .select()
+      .from(threads)
+      .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId), eq(threads.chatId, chatId)))
+    if (!row) throw ApiError.notFound('Thread', threadId)
+    return row
+  }
+
+  async require(projectId: string, threadId: string): Promise<ThreadRow> {
+    const [row] = await this.db.select().from(threads).where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+    if (!row) throw ApiError.notFound('Thread', threadId)
+    return row
+  }
+
+  async messages(projectId: string, chatId: string, threadId: string): Promise<Message[]> {
+    await this.requireInChat(projectId, chatId, threadId)
+    const rows = await this.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.projectId, projectId), eq(messages.threadId, threadId)))
+      .orderBy(asc(messages.seq))
+    return rows.filter((row) => row.role !== 'system').map(toMessage)
+  }
+
+  /**
+   * Stores the user's messages: creates the thread on first use (in the chat,
+   * with the chat's bot), counts them as pending when an operator must answer,
+   * and writes the outbox events, all in one transaction.
+   */
+  async ingestUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[]): Promise<Ingested> {
+    const result = await this.db.transaction(async (tx) => {
+      const inserted = await tx
+        .insert(threads)
+        .values({ projectId, id: threadId, chatId: chat.id, botId: chat.botId })
+        .onConflictDoNothing()
+        .returning()
+      const created = inserted.length > 0
+      const [current] = await tx
+        .select()
+        .from(threads)
+        .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+        .for('update')
+      if (!current) throw new Error('thread vanished inside its transaction')
+      if (current.chatId !== chat.id) throw ApiError.conflict(`Thread id '${threadId}' is already used by another chat of this project`)
+
+      const outbox: OutboxEvent[] = []
+      const scope = { chatId: chat.id, threadId }
+      if (created) outbox.push({ type: 'thread.created', ...scope, data: { thread: toThread(current) } })
+      const rows = await tx
+        .insert(messages)
+        .values(texts.map((content) => ({ id: newId('msg'), projectId, threadId, role: 'user', author: 'user', content })))
+        .returning()
+      for (const row of rows) outbox.push({ type: 'thread.message.created', ...scope, data: { message: toMessage(row) } })
+
+      const waitsForOperator = current.mode === 'manual' || current.mode === 'operator'
+      const [thread] = await tx
+        .update(threads)
+        .set({
+          lastMessageAt: sql`now()`,
+          updatedAt: sql`now()`,
+          ...(waitsForOperator ? { pendingCount: sql`${threads.pendingCount} + ${rows.length}` } : {}),
+        })
+        .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+        .returning()
+      if (waitsForOperator) outbox.push({ type: 'thread.pending_count.changed', ...scope, data: { pending_count: thread!.pendingCount } })
+      await appendEvents(tx, projectId, outbox)
+      return { thread: thread!, created, messageIds: rows.map((row) => row.id) }
+    })
+    announceEvents(this.handle, projectId)
+    return result
+  }
+
+  async setMode(projectId: string, chatId: string, threadId: string, mode: ThreadMode): Promise<Thread> {
+    const row = await this.db.transaction(async (tx) => {
+      const [current] = await tx
+        .select()
+        .from(threads)
+        .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId), eq(threads.chatId, chatId)))
+        .for('update')
+      if (!current) throw ApiError.notFound('Thread', threadId)
+      if (current.mode === mode) return current
+      // Pending counts what an operator owes; it means nothing once the AI or nobody answers.
+      const clearsPending = (mode === 'auto' || mode === 'blocked') && current.pendingCount > 0
+      const [updated] = await tx
+        .update(threads)
+        .set({ mode, updatedAt: sql`now()`, ...(clearsPending ? { pendingCount: 0 } : {}) })
+        .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+        .returning()
+      const scope = { chatId, threadId }
+      const outbox: OutboxEvent[] = [{ type: 'thread.mode.changed', ...scope, data: { mode, previous_mode: current.mode } }]
+      if (clearsPending) outbox.push({ type: 'thread.pending_count.changed', ...scope, data: { pending_count: 0 } })
+      await appendEvents(tx, projectId, outbox)
+      return updated!
+    })
+    announceEvents(this.handle, projectId)
+    return toThread(row)
+  }
+
+  /** Removes the thread with its messages, embeddings, approvals and working memory. */
+  async delete(projectId: string, chatId: string, threadId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const deleted = await tx
+        .delete(threads)
+        .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId), eq(threads.chatId, chatId)))
+        .returning({ id: threads.id })
+      if (deleted.length === 0) throw ApiError.notFound('Thread', threadId)
+      await appendEvents(tx, projectId, [{ type: 'thread.deleted', chatId, threadId, data: {} }])
+    })
+    announceEvents(this.handle, projectId)
+  }
+
+  async workingMemory(projectId: string, threadId: string): Promise<{ content: string | null }> {
+    return { content: (await this.require(projectId, threadId)).workingMemory }
+  }
+
+  /** The chat and bot a thread belongs to, for checks before a turn. */
+  async chatOf(projectId: string, chatId: string) {
+    const [row] = await this.db.select().from(chats).where(and(eq(chats.projectId, projectId), eq(chats.id, chatId)))
+    return row ?? null
+  }
+}
