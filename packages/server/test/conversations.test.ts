@@ -3,7 +3,8 @@ import { after, afterEach, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { and, asc, eq } from 'drizzle-orm'
 import { chats, events, messages } from '../src/db/schema.ts'
-import { createTestContext, type Call, type Seeded, type TestContext } from './harness.ts'
+import { createApp } from '../src/app.ts'
+import { createTestContext, silentLogger, type Call, type Seeded, type TestContext } from './harness.ts'
 import { startLlmServer, type LlmServer } from './llm-server.ts'
 
 let llm: LlmServer
@@ -321,6 +322,60 @@ describe('tools and memory', () => {
     assert.equal(parts.find((p) => p.type === 'finish').finishReason, 'tool-calls')
     // Not run: the thread is still in auto mode.
     assert.equal((await api('GET', `/chats/${chatId}/threads`)).body[0].mode, 'auto')
+  })
+})
+
+describe('approvals', () => {
+  async function requestApproval(policy: 'user_approve' | 'operator_approve', threadId: string) {
+    const { chatId } = await newChat({ ai: { tools: { handoff_to_operator: policy } } })
+    llm.replyWith((turn) =>
+      turn.endsWithToolResult
+        ? { text: turn.toolResults[0]!.content.includes('handedOff') ? 'An operator will reply.' : 'Alright, I will keep helping.' }
+        : { toolCalls: [{ name: 'handoff_to_operator', arguments: { reason: 'refund' } }] },
+    )
+    const parts = frames((await send(chatId, threadId, 'I want a refund')).text) as any[]
+    const request = parts.find((p) => p.type === 'tool-approval-request')
+    assert.equal(request.policy, policy)
+    return { chatId, approvalId: request.approvalId as string }
+  }
+
+  for (const policy of ['user_approve', 'operator_approve'] as const) {
+    it(`${policy}: approving runs the tool and resumes the reply as a stream; a second decision is 409`, async () => {
+      const { chatId, approvalId } = await requestApproval(policy, `t-${policy}`)
+      // A fresh app on the same database: nothing of the approval lives in process memory.
+      const restarted = createApp({ kind: 'public', services: { ...ctx.services }, logger: silentLogger })
+      const response = await restarted.request(`/threads/t-${policy}/approvals/${approvalId}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ approved: true }),
+      })
+      assert.equal(response.status, 200)
+      const parts = frames(await response.text()) as any[]
+      assert.ok(parts.some((p) => p.type === 'tool-result' && p.toolName === 'handoff_to_operator' && p.result.handedOff === true), JSON.stringify(parts))
+      assert.equal(parts.filter((p) => p.type === 'text-delta').map((p) => p.textDelta).join(''), 'An operator will reply.')
+      assert.equal((await api('GET', `/chats/${chatId}/threads`)).body[0].mode, 'manual')
+      const again = await api('POST', `/threads/t-${policy}/approvals/${approvalId}`, { approved: true })
+      assert.equal(again.status, 409)
+    })
+  }
+
+  it('denying tells the model, which answers without running the tool', async () => {
+    const { chatId, approvalId } = await requestApproval('user_approve', 't-deny')
+    const response = await api('POST', `/threads/t-deny/approvals/${approvalId}`, { approved: false, reason: 'not now' })
+    assert.equal(response.status, 200)
+    const parts = frames(response.text) as any[]
+    assert.ok(!parts.some((p) => p.type === 'tool-result' && p.result?.handedOff))
+    assert.equal(parts.filter((p) => p.type === 'text-delta').map((p) => p.textDelta).join(''), 'Alright, I will keep helping.')
+    assert.equal((await api('GET', `/chats/${chatId}/threads`)).body[0].mode, 'auto')
+  })
+
+  it('unknown approvals and threads are 404; bad bodies 422', async () => {
+    const { approvalId } = await requestApproval('user_approve', 't-approval-errors')
+    assert.equal((await api('POST', '/threads/t-approval-errors/approvals/aitxt-nope', { approved: true })).status, 404)
+    assert.equal((await api('POST', `/threads/nope/approvals/${approvalId}`, { approved: true })).status, 404)
+    assert.equal((await api('POST', `/threads/t-approval-errors/approvals/${approvalId}`, { approved: 'yes' })).status, 422)
+    const intruder = ctx.asKey((await ctx.seed()).key)
+    assert.equal((await intruder('POST', `/threads/t-approval-errors/approvals/${approvalId}`, { approved: true })).status, 404)
   })
 })
 

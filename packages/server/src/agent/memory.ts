@@ -1,5 +1,5 @@
 import type { ModelMessage } from 'ai'
-import { and, desc, eq } from 'drizzle-orm'
+import { and, desc, eq, gte, max, count } from 'drizzle-orm'
 import type { Database } from '../db/client.ts'
 import { messages } from '../db/schema.ts'
 
@@ -56,4 +56,13 @@ export function toModelMessage(row: StoredMessage): ModelMessage[] {
     default:
       return []
   }
+}
+
+/** How many messages the turn in progress has: the last user message and everything after it. */
+export async function countCurrentTurnMessages(db: Database, projectId: string, threadId: string): Promise<number> {
+  const inThread = and(eq(messages.projectId, projectId), eq(messages.threadId, threadId))
+  const [last] = await db.select({ seq: max(messages.seq) }).from(messages).where(and(inThread, eq(messages.role, 'user')))
+  if (last?.seq == null) return 0
+  const [row] = await db.select({ n: count() }).from(messages).where(and(inThread, gte(messages.seq, Number(last.seq))))
+  return row?.n ?? 0
 }

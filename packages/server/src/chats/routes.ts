@@ -1,9 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { runTurn } from '../agent/turn.ts'
-import { ApiError, errorBody } from '../http/errors.ts'
+import { streamTurnResponse } from '../agent/stream-turn.ts'
+import { ApiError } from '../http/errors.ts'
 import { Deleted, OptionalPage } from '../http/fields.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../http/router.ts'
-import { sseResponse } from '../http/sse.ts'
 import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, StreamBody, ThreadParams, ThreadSchema } from './schemas.ts'
 
 const tags = ['Chats']
@@ -129,20 +128,9 @@ export const chatRoutes = createRouter()
       }, 202)
     }
 
-    const logger = c.get('logger')
-    return sseResponse(services.streamKeepaliveMs, async (channel) => {
-      try {
-        await runTurn(
-          { database: services.database, logger, maxRetries: services.modelMaxRetries, afterTurn: services.afterTurn },
-          { projectId, chatId: chat.id, threadId: thread.id, settings, modelId: settings.ai.model.id, model, newMessages: texts.length },
-          (event) => channel.send(event),
-        )
-      } catch (error) {
-        logger.error({ err: error, requestId: c.get('requestId') }, 'agent turn crashed')
-        channel.send({ type: 'error', error: errorBody(500).error })
-      }
-      channel.done()
-    }, { 'x-request-id': c.get('requestId') })
+    return streamTurnResponse(services, c.get('logger'), c.get('requestId'), {
+      projectId, chatId: chat.id, threadId: thread.id, settings, modelId: settings.ai.model.id, model, newMessages: texts.length,
+    })
   })
 
 /** `scheduledAt` must be an ISO 8601 date-time in the future; null when absent. */

@@ -11,6 +11,7 @@ export type EventType =
   | 'thread.title.changed'
   | 'thread.deleted'
   | 'thread.approval.requested'
+  | 'thread.approval.decided'
 
 export type OutboxEvent = {
   type: EventType
