@@ -10,6 +10,7 @@ import type { Config } from './config.ts'
 import { openDatabase, type DatabaseHandle } from './db/client.ts'
 import { migrate } from './db/migrate.ts'
 import { createServices, type Services } from './services.ts'
+import { attachWorkers } from './workers.ts'
 
 export type RunningServer = {
   publicUrl: string
@@ -41,6 +42,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   const services = createServices(database, logger, { providers: config.providers, streamKeepaliveMs: config.streamKeepaliveMs })
   await services.apiKeys.start()
+  const jobs = attachWorkers(services, logger, { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds })
+  await jobs.start()
+  logger.info({ embeddingModel: config.embeddingModel, semanticRecall: migration.vector, modelProviders: services.models.configuredProviders() }, 'agent ready')
   const bootstrapped = await bootstrap(database.db, services.apiKeys, { apiKey: config.bootstrapApiKey })
 
   const common = { services, logger, bodyLimit: config.bodyLimit }
@@ -62,6 +66,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     close() {
       closing ??= (async () => {
         await Promise.all([drain(publicServer, config.shutdownTimeoutMs), drain(internalServer, config.shutdownTimeoutMs)])
+        await jobs.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs })
         await services.apiKeys.flush()
         await database.close()
         releaseDataDir()

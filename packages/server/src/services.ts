@@ -1,6 +1,8 @@
 import type { Logger } from 'pino'
 import { ModelRegistry } from './agent/models.ts'
+import type { Embedder } from './agent/local-embedder.ts'
 import type { TurnDeps } from './agent/turn.ts'
+import type { JobQueue } from './jobs/queue.ts'
 import { ApiKeyService } from './api-keys/service.ts'
 import { BotService } from './bots/service.ts'
 import { ChatService } from './chats/service.ts'
@@ -23,6 +25,10 @@ export type Services = {
   modelMaxRetries: number
   /** Work after a reply is stored (title, embeddings); off the request's path. */
   afterTurn?: TurnDeps['afterTurn']
+  /** Durable jobs (scheduled replies, follow-ups); absent in apps built without workers. */
+  jobs?: JobQueue
+  /** The embedder for semantic recall, when this database has pgvector. */
+  recallEmbedder?: Embedder
 }
 
 export type ServiceOptions = {

@@ -7,6 +7,7 @@ import { newId } from '../src/db/ids.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { memberships, organizations, projects, users } from '../src/db/schema.ts'
 import { createServices, type ServiceOptions, type Services } from '../src/services.ts'
+import { attachWorkers } from '../src/workers.ts'
 
 export const silentLogger = pino({ level: 'silent' })
 
@@ -14,19 +15,20 @@ export const silentLogger = pino({ level: 'silent' })
  * A fresh, migrated database for one test file: in-memory PGlite by default, or
  * a new database on the server named by TEST_DATABASE_URL (dropped afterwards).
  */
-export async function freshDatabase(): Promise<{ handle: DatabaseHandle; url: string | undefined; drop(): Promise<void> }> {
+export async function freshDatabase(): Promise<{ handle: DatabaseHandle; url: string | undefined; vector: boolean; drop(): Promise<void> }> {
   const serverUrl = process.env.TEST_DATABASE_URL
   if (!serverUrl) {
     const handle = await openDatabase({ driver: 'pglite' })
-    await migrate(handle)
-    return { handle, url: undefined, drop: () => handle.close() }
+    const { vector } = await migrate(handle)
+    return { handle, url: undefined, vector, drop: () => handle.close() }
   }
   const url = await createScratchDatabase(serverUrl)
   const handle = await openDatabase({ driver: 'postgres', url, poolSize: 5 })
-  await migrate(handle)
+  const { vector } = await migrate(handle)
   return {
     handle,
     url,
+    vector,
     async drop() {
       await handle.close()
       await dropScratchDatabase(serverUrl, url)
@@ -80,10 +82,14 @@ export type TestContext = {
   close(): Promise<void>
 }
 
-export async function createTestContext(options: { internalToken?: string; services?: ServiceOptions } = {}): Promise<TestContext> {
+export async function createTestContext(options: { internalToken?: string; services?: ServiceOptions; workers?: { embeddingModel?: string } } = {}): Promise<TestContext> {
   const db = await freshDatabase()
   const services = createServices(db.handle, silentLogger, options.services)
   await services.apiKeys.start()
+  const jobs = options.workers
+    ? attachWorkers(services, silentLogger, { embeddingModel: options.workers.embeddingModel ?? 'local/lexical-v1', vector: db.vector, pollingIntervalSeconds: 0.5 })
+    : undefined
+  await jobs?.start()
   const publicApp = createApp({ kind: 'public', services, logger: silentLogger })
   const internalApp = createApp({ kind: 'internal', services, logger: silentLogger, internalToken: options.internalToken })
 
@@ -135,6 +141,7 @@ export async function createTestContext(options: { internalToken?: string; servi
       })
     },
     async close() {
+      await jobs?.stop({ graceful: false })
       await services.apiKeys.flush()
       await db.drop()
     },

@@ -1,38 +1,43 @@
 /**
  * Cleans a bot's reply for plain-text channels (Telegram, WhatsApp) when `ai.formatting.removeMarkdown` or
  * `ai.formatting.removeEmojis` is set: in one go (`formatReply`, for the stored message) or delta by delta
- * (`createReplyFormatter`, for the stream). Full rules with examples: docs/formatting.md.
+ * (`createReplyFormatter`, for the stream). The rules, with examples: docs/formatting.md.
  *
  * Stream and batch agree by construction: `formatReply` is the streaming formatter run over the whole text, and the
  * streaming formatter commits a piece of output only once no continuation of the text can change it. It holds back
- * just the undecided suffix (an unclosed `**`, `[…]`, backtick or `<`, a trailing `!` or `\`, a marker or indentation
- * at the start of a line, a text-style pictograph that a U+FE0F may still turn into an emoji, half a surrogate pair).
- * Text with none of these passes straight through. With both options off the formatter is the identity.
+ * just the undecided suffix: an unclosed `**`, `[…]`, backtick or `<` (up to the end of its line, at most MAX_SPAN
+ * characters), a trailing `!` or `\`, a marker or indentation at the start of a line, a text-style pictograph that a
+ * U+FE0F may still turn into an emoji, half a surrogate pair. Other text passes straight through. With both options
+ * off the formatter is the identity.
  *
- * removeMarkdown. Everything is decided within one line, except fenced code blocks:
- * - fences: a line of ``` (3+) or ~~~ with an optional info string opens a block; the fence lines go (with their line
- *   break), the code stays verbatim; the block ends at a line of at least as many of the same character.
- * - at the start of a line (after any indentation): `#`–`######` + space → dropped (heading text kept); `> ` → dropped
- *   (nested too); `- `, `* `, `+ ` → `• ` (indentation kept); `---`, `***`, `___` alone → the line goes, and a blank
- *   line after it too when one came before; a table separator row (`|---|:-:|`) → the line goes. Numbered lists,
- *   table rows and other lines stay.
- * - emphasis `*x*`, `**x**`, `***x***`, `_x_`, `__x__`, `___x___`, `~~x~~` → x. A delimiter run opens only when not
- *   preceded by a letter or digit and not followed by whitespace; it closes at the next run of the same character and
- *   length on the same line that follows a non-space and is not followed by a letter or digit. So `snake_case`,
- *   `2*3*4`, `a * b` and an unclosed `**kwargs` stay. Inside a word holding `://` (a bare URL) delimiters stay.
- * - inline code `` `x` `` (any backtick run, closed by the same run on the line) → x verbatim.
- * - `[text](url "title")` → `text (url)`, or `text` when it equals the URL (or its `mailto:`); images `![alt](url)`
- *   likewise (the URL is the only way to the image on a text channel); `<scheme:…>` autolinks → the URL.
- * - `\` before one of `` ` * _ ~ # > | `` → that character, literally. HTML is left as it is.
+ * removeMarkdown. Inline constructs never span lines; only fenced code blocks do.
+ * - fences: a line of 3+ backticks (with an info string free of backticks) or 3+ tildes opens a block, at any
+ *   indentation; the fence lines go with their line breaks, the code stays verbatim; a line of at least as many of
+ *   the same character closes it.
+ * - at the start of a line, after any indentation: `#`–`######` + blank → dropped; `>` (and one blank after it) →
+ *   dropped, repeatedly; `- `, `* `, `+ ` → `• ` (indentation kept); a line of only `---`, `***` or `___` (3+) goes,
+ *   and a blank line after it too when a blank line came before; a table separator row (`|`, `-`, `:` only) goes.
+ *   Numbered lists, table rows and every other line stay.
+ * - emphasis `*x*`, `**x**`, `***x***`, `_x_`, `__x__`, `___x___`, `~~x~~` → x. A delimiter run opens when it is not
+ *   preceded by a letter or digit and not followed by whitespace; it closes at a later run of the same character and
+ *   length on the line that follows a non-blank and is not followed by a letter or digit, the nearest opener taking
+ *   it. So `snake_case`, `2*3*4`, `a * b` and an unclosed `**kwargs` stay (`__init__` is bold in Markdown: → init).
+ *   In a word containing `://` (a bare URL) delimiters are text.
+ * - inline code: a backtick run closed by an equal run on the line → the code verbatim (one space trimmed each side
+ *   when both are there).
+ * - `[text](url "title")` → `text (url)`; just `text` when it equals the URL or its `mailto:`; just the URL when the
+ *   text is empty. Images `![alt](url)` likewise: on a text channel the URL is the only way to the image.
+ *   `<scheme:…>` autolinks → the URL.
+ * - `\` before one of `` ` * _ ~ # > | `` → that character as text; other backslashes stay. HTML stays as it is.
  *
- * removeEmojis (after the Markdown pass, so delimiters around emojis still pair up):
- * - removed: Emoji_Presentation characters (incl. regional indicators / flags and skin-tone modifiers), every
- *   Extended_Pictographic character from U+1F000 up, and a text-style pictograph (❤ ☀ ☝ ©) when followed by U+FE0F,
- *   a skin tone or U+200D; within an emoji sequence also U+200D and what it joins, tags (subdivision flags), U+FE0F.
- * - U+FE0F and the keycap U+20E3 are removed everywhere: `1️⃣` → `1`. Bare ©, ®, ™, ✔, ❤, ZWJ in scripts stay.
+ * removeEmojis, applied after removeMarkdown (so `**😀 x**` pairs up and `[😀](url)` counts as an empty label):
+ * - removed: Emoji_Presentation characters (incl. regional indicators, i.e. flags, and skin-tone modifiers), every
+ *   Extended_Pictographic character from U+1F000 up, a text-style pictograph (❤ ☀ ☝ ©) followed by U+FE0F, a skin
+ *   tone or U+200D; within an emoji sequence also U+200D with what it joins, tag characters and modifiers.
+ * - U+FE0F and the keycap mark U+20E3 go everywhere: `1️⃣` → `1`. Bare © ® ™ ✔ ❤ ↔ and U+200D in scripts stay.
  * - spacing: an emoji at the start of a line or after whitespace takes the blanks after it along ("Hi 😀 there" →
- *   "Hi there", "😀 Hi" → "Hi"); a line left empty by removal goes with its line break (and a following blank line
- *   when a blank line came before). A space already sent before an emoji that ends a line stays ("Hi 😀" → "Hi ").
+ *   "Hi there", "😀 Hi" → "Hi"); a line left empty by removal goes with its line break, and a blank line after it
+ *   when a blank line came before. A blank already sent before an emoji that ends a line stays ("Hi 😀" → "Hi ").
  */
 
 export interface FormattingOptions {
@@ -118,6 +123,11 @@ function fromStepper(step: Stepper): ReplyFormatter {
 }
 
 const INLINE_SPECIAL = /[\n*_~`[!<\\]/g
+/**
+ * An inline construct (emphasis, code span, link label or URL, autolink, fence info string) must close within this
+ * many characters, else it is plain text. It bounds what the stream holds back and the rescanning of held text.
+ */
+const MAX_SPAN = 2000
 const ESCAPABLE = new Set('`*_~#>|')
 
 /** `cleanLabel` is the emoji pass, when on: whether a link's label is empty is decided after it. */
@@ -133,15 +143,18 @@ function markdownStripper(startsAtLineStart: boolean, cleanLabel: (label: string
   let inUrl = false
 
   const decide = (text: string, at: number, length: number, output: string): Step => {
-    for (const char of text.slice(at, at + length)) {
-      previous = char
-      if (isWhitespace(char)) {
+    const consumed = text.slice(at, at + length)
+    if (consumed) {
+      let wordStart = consumed.length
+      while (wordStart > 0 && !isWhitespace(consumed[wordStart - 1]!)) wordStart--
+      if (wordStart > 0) {
         wordTail = ''
         inUrl = false
-      } else {
-        wordTail = (wordTail + char).slice(-3)
-        if (wordTail === '://') inUrl = true
       }
+      const word = wordTail + consumed.slice(wordStart)
+      if (word.includes('://')) inUrl = true
+      wordTail = word.slice(-3)
+      previous = consumed.slice(isLowSurrogate(consumed.charCodeAt(length - 1)) ? -2 : -1)
     }
     position += length
     outputTail = (outputTail + output).slice(-2)
@@ -176,6 +189,7 @@ function markdownStripper(startsAtLineStart: boolean, cleanLabel: (label: string
       if (runTo - i < 3) return enterBody(text, at, i)
       const end = lineEnd(text, runTo)
       if (char === '`' && text.slice(runTo, end).includes('`')) return enterBody(text, at, i)
+      if (end - runTo > MAX_SPAN) return enterBody(text, at, i)
       if (end === text.length && !final) return undefined
       fence = { marker: char, length: runTo - i }
       return decide(text, at, toLineEnd(text, end) - at, '')
@@ -226,8 +240,8 @@ function markdownStripper(startsAtLineStart: boolean, cleanLabel: (label: string
     const runTo = runEnd(text, at)
     if (runTo === text.length && !final) return undefined
     const length = runTo - at
+    if (closers.delete(position)) return decide(text, at, length, '')
     const origin = position - at
-    if (closers.delete(origin + at)) return decide(text, at, length, '')
     const literal = () => decide(text, at, length, text.slice(at, runTo))
     const char = text[at]!
     const delimiter = char === '~' ? length === 2 : length <= 3
@@ -235,7 +249,7 @@ function markdownStripper(startsAtLineStart: boolean, cleanLabel: (label: string
     let nested = 0
     for (let k = runTo; k < text.length;) {
       const scanned = text[k]!
-      if (scanned === '\n') return literal()
+      if (scanned === '\n' || k - at > MAX_SPAN) return literal()
       if (scanned === '\\') {
         k += ESCAPABLE.has(text[k + 1] ?? '') ? 2 : 1
       } else if (scanned === '`') {
@@ -292,10 +306,12 @@ function markdownStripper(startsAtLineStart: boolean, cleanLabel: (label: string
 
   const autolinkStep: Stepper = (text, at, final) => {
     const literal = () => decide(text, at, 1, '<')
-    const match = /^<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)(>?)/.exec(text.slice(at))
+    const window = text.slice(at, at + MAX_SPAN)
+    const match = /^<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)(>?)/.exec(window)
     if (match?.[2]) return decide(text, at, match[0].length, match[1]!)
+    if (window.length === MAX_SPAN) return literal()
     // Undecided while everything after `<` could still be the start of an autolink.
-    const prefix = text.slice(at + 1)
+    const prefix = window.slice(1)
     const couldContinue = /^[A-Za-z][A-Za-z0-9+.-]{0,31}$|^[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*$/.test(prefix)
     return !final && (prefix === '' || couldContinue) ? undefined : literal()
   }
@@ -353,6 +369,7 @@ function parseDestination(text: string, from: number, final: boolean): { url: st
   if (text[k] === '<') {
     const start = k + 1
     for (k = start; k < text.length && !'<>\n'.includes(text[k]!); k++);
+    if (k - start > MAX_SPAN) return null
     if (k === text.length) return unsure
     if (text[k] !== '>') return null
     url = text.slice(start, k++)
@@ -362,6 +379,7 @@ function parseDestination(text: string, from: number, final: boolean): { url: st
       if (text[k] === '(') depth++
       else if (text[k] === ')' && depth-- === 0) break
     }
+    if (k - start > MAX_SPAN) return null
     if (k === text.length) return unsure
     url = text.slice(start, k)
   }
@@ -373,6 +391,7 @@ function parseDestination(text: string, from: number, final: boolean): { url: st
     const closing = text.indexOf(quote, k + 1)
     const newline = text.indexOf('\n', k + 1)
     if (newline >= 0 && (closing < 0 || newline < closing)) return null
+    if ((closing < 0 ? text.length : closing) - k > MAX_SPAN) return null
     if (closing < 0) return unsure
     k = skipBlanks(text, closing + 1)
     if (k === text.length) return unsure
@@ -385,7 +404,7 @@ function findBracketClose(text: string, from: number, final: boolean): number | 
   let depth = 0
   for (let k = from; k < text.length;) {
     const char = text[k]!
-    if (char === '\n') return null
+    if (char === '\n' || k - from > MAX_SPAN) return null
     if (char === '\\') {
       k += ESCAPABLE.has(text[k + 1] ?? '') ? 2 : 1
       continue
@@ -415,7 +434,7 @@ function skipCodeSpan(text: string, at: number, final: boolean): number | undefi
 /** Start of the next run of exactly `length` backticks on the line, null if none, undefined if unsure. */
 function findCodeClose(text: string, from: number, length: number, final: boolean): number | null | undefined {
   for (let k = from; k < text.length;) {
-    if (text[k] === '\n') return null
+    if (text[k] === '\n' || k - from > MAX_SPAN) return null
     if (text[k] !== '`') {
       k++
       continue
@@ -442,10 +461,13 @@ const skipBlanks = (text: string, at: number): number => {
   while (isBlank(text[end])) end++
   return end
 }
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff
 const isBlank = (char: string | undefined) => char === ' ' || char === '\t'
 const isWhitespace = (char: string) => /^\s/u.test(char)
 const isWordChar = (char: string) => /^[\p{L}\p{N}]/u.test(char)
 
+/** Characters that are neither pictographs nor part of an emoji sequence (those start at © U+00A9). */
+const NOT_EMOJI_RUN = /[\u0000-\u0009\u000b-\u00a8\u00aa-\u00ad\u00af-\u200c]+/y
 const PICTOGRAPH = /^\p{Extended_Pictographic}/u
 const EMOJI_PRESENTATION = /^\p{Emoji_Presentation}/u
 const ZWJ = 0x200d
@@ -462,12 +484,12 @@ function emojiStripper(): ReplyFormatter {
   let lineHadEmoji = false
   let swallowBlankLine = false
 
-  const keep = (char: string): Step => {
+  const keep = (kept: string): Step => {
     dropBlanks = false
     lineHasText = true
     swallowBlankLine = false
-    outputTail = (outputTail + char).slice(-2)
-    return { length: char.length, output: char }
+    outputTail = (outputTail + kept).slice(-2)
+    return { length: kept.length, output: kept }
   }
   const remove = (char: string): Step => ({ length: char.length, output: '' })
   const removeEmoji = (char: string): Step => {
@@ -489,6 +511,12 @@ function emojiStripper(): ReplyFormatter {
   }
 
   return fromStepper((text, at, final) => {
+    NOT_EMOJI_RUN.lastIndex = at
+    const run = NOT_EMOJI_RUN.exec(text)?.[0]
+    if (run && !(dropBlanks && isBlank(run[0]))) {
+      sequence = 'none'
+      return keep(run)
+    }
     const codePoint = text.codePointAt(at)!
     const char = String.fromCodePoint(codePoint)
     if (sequence !== 'none') {

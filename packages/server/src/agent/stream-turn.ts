@@ -12,7 +12,7 @@ export function streamTurnResponse(services: Services, logger: Logger, requestId
   return sseResponse(services.streamKeepaliveMs, async (channel) => {
     try {
       await runTurn(
-        { database: services.database, logger, maxRetries: services.modelMaxRetries, afterTurn: services.afterTurn },
+        { database: services.database, logger, maxRetries: services.modelMaxRetries, recallEmbedder: services.recallEmbedder, afterTurn: services.afterTurn },
         input,
         (event) => channel.send(event),
       )

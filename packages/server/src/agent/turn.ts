@@ -8,7 +8,9 @@ import { messages, threads, toolApprovals } from '../db/schema.ts'
 import { announceEvents, appendEvents, type OutboxEvent } from '../events/outbox.ts'
 import { toMessage } from '../threads/service.ts'
 import { createReplyFormatter } from './formatting.ts'
+import type { Embedder } from './local-embedder.ts'
 import { loadHistory, workingMemoryInstruction } from './memory.ts'
+import { recallInstruction, recallSimilar } from './recall.ts'
 import { buildTools } from './tools.ts'
 
 /** The spec's stream events, plus two extensions (`tool-approval-request`, `error`). */
@@ -36,6 +38,8 @@ export type TurnOutcome = { status: 'completed' | 'failed'; finishReason?: strin
 export type TurnDeps = {
   database: DatabaseHandle
   logger: Logger
+  /** Present when semantic recall can work here (an embedder and pgvector). */
+  recallEmbedder?: Embedder
   /** Retries of a failed model call before the first token (the SDK's own, with back-off). */
   maxRetries?: number
   afterTurn?: (input: TurnInput, outcome: TurnOutcome) => void
@@ -57,8 +61,18 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
     .select({ workingMemory: threads.workingMemory })
     .from(threads)
     .where(and(eq(threads.projectId, input.projectId), eq(threads.id, input.threadId)))
-  const { history } = await loadHistory(database.db, input.projectId, input.threadId, ai.memory.lastMessages, input.newMessages)
-  const system = [ai.instruction, ai.memory.workingMemory.enabled ? workingMemoryInstruction(thread?.workingMemory ?? null) : null]
+  const { history, oldestSeq } = await loadHistory(database.db, input.projectId, input.threadId, ai.memory.lastMessages, input.newMessages)
+  const recalled = ai.memory.semanticRecall && deps.recallEmbedder && oldestSeq !== null
+    ? await recallSimilar(database.db, deps.recallEmbedder, input.projectId, input.threadId, latestUserText(history), oldestSeq).catch((error: unknown) => {
+        logger.warn({ err: error, threadId: input.threadId }, 'semantic recall failed; answering without it')
+        return []
+      })
+    : []
+  const system = [
+    ai.instruction,
+    ai.memory.workingMemory.enabled ? workingMemoryInstruction(thread?.workingMemory ?? null) : null,
+    recalled.length > 0 ? recallInstruction(recalled) : null,
+  ]
     .filter(Boolean)
     .join('\n\n')
   const tools = buildTools(settings, {
@@ -196,6 +210,12 @@ function textOf(message: ModelMessage): string {
   if (typeof message.content === 'string') return message.content
   if (message.role === 'tool') return ''
   return message.content.map((part) => (part.type === 'text' ? part.text : '')).join('')
+}
+
+function latestUserText(history: ModelMessage[]): string {
+  const message = history.findLast((entry) => entry.role === 'user')
+  if (!message) return ''
+  return typeof message.content === 'string' ? message.content : message.content.map((part) => (part.type === 'text' ? part.text : '')).join(' ')
 }
 
 function errorMessage(error: unknown): string {

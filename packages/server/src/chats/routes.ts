@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import { JOB_SCHEDULED_REPLY, type ScheduledReply } from '../agent/scheduled-reply.ts'
 import { streamTurnResponse } from '../agent/stream-turn.ts'
 import { ApiError } from '../http/errors.ts'
 import { Deleted, OptionalPage } from '../http/fields.ts'
@@ -112,11 +113,23 @@ export const chatRoutes = createRouter()
     const settings = bot.settings
     const mode = existing?.mode ?? 'auto'
     const model = mode === 'auto' ? services.models.languageModel(settings.ai.model.id) : null
-    if (scheduledAt) throw new ApiError(422, 'scheduledAt: scheduled replies are not available yet')
+    if (scheduledAt && !services.jobs) throw new ApiError(422, 'scheduledAt: this server runs without background workers')
 
     const texts = body.messages.map((message) => message.content)
     const ingested = await services.threads.ingestUserMessages(projectId, { id: chat.id, botId: chat.botId }, thread_id, texts)
     const thread = ingested.thread
+    if (scheduledAt && thread.mode === 'auto' && model && services.jobs) {
+      const reply: ScheduledReply = { projectId, chatId: chat.id, threadId: thread.id, newMessages: texts.length }
+      await services.jobs.send(JOB_SCHEDULED_REPLY, reply, { startAfter: scheduledAt })
+      return c.json({
+        status: 'scheduled' as const,
+        mode: 'auto' as const,
+        thread_id: thread.id,
+        message_ids: ingested.messageIds,
+        pending_count: thread.pendingCount,
+        scheduled_at: scheduledAt.toISOString(),
+      }, 202)
+    }
     if (thread.mode !== 'auto' || !model) {
       return c.json({
         status: thread.mode === 'blocked' ? ('stored' as const) : ('pending_operator' as const),
