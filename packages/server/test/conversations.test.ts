@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai'
 import { and, asc, eq } from 'drizzle-orm'
 import { chats, events, messages } from '../src/db/schema.ts'
 import { createApp } from '../src/app.ts'
@@ -223,6 +224,62 @@ describe('streaming', () => {
       await sleep(50)
     }
     assert.deepEqual(stored.map((m) => [m.role, m.content]), [['user', 'tell me'], ['assistant', 'slow but complete']])
+  })
+})
+
+describe('AI SDK UI message stream', () => {
+  it('?format=ui-message-stream takes a useChat body and answers what readUIMessageStream (useChat) parses', async () => {
+    const { chatId } = await newChat()
+    llm.replyWith({ text: ['Hello ', 'from the ', 'UI stream'] })
+    const useChatBody = {
+      id: 'chat-session',
+      trigger: 'submit-message',
+      messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'Hi there' }] }],
+    }
+    const response = await api('POST', `/chats/${chatId}/threads/t-ui/stream?format=ui-message-stream`, useChatBody)
+    assert.equal(response.status, 200)
+    assert.equal(response.headers.get('x-vercel-ai-ui-message-stream'), 'v1')
+    const chunks = frames(response.text)
+    assert.equal(chunks.at(-1), '[DONE]')
+    const stream = new ReadableStream<UIMessageChunk>({
+      start(controller) {
+        for (const chunk of chunks.slice(0, -1)) controller.enqueue(chunk as UIMessageChunk)
+        controller.close()
+      },
+    })
+    let message: UIMessage | undefined
+    for await (const state of readUIMessageStream({ stream })) message = state
+    assert.equal(message?.role, 'assistant')
+    assert.deepEqual(message?.parts.filter((part) => part.type === 'text').map((part) => (part as { text: string }).text), ['Hello from the UI stream'])
+    // The server kept the history: the user's text and the reply.
+    const history = (await api('GET', `/chats/${chatId}/threads/t-ui/messages`)).body
+    assert.deepEqual(history.map((m: any) => m.content), ['Hi there', 'Hello from the UI stream'])
+  })
+
+  it('refuses a useChat body without the format, and one whose last message is not the user', async () => {
+    const { chatId } = await newChat()
+    const body = { messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'Hi' }] }] }
+    assert.equal((await api('POST', `/chats/${chatId}/threads/t-ui2/stream`, body)).status, 422)
+    const notUser = { messages: [{ id: 'm1', role: 'assistant', parts: [{ type: 'text', text: 'Hi' }] }] }
+    assert.equal((await api('POST', `/chats/${chatId}/threads/t-ui2/stream?format=ui-message-stream`, notUser)).status, 422)
+    assert.equal((await api('POST', `/chats/${chatId}/threads/t-ui2/stream?format=html`, body)).status, 422)
+  })
+})
+
+describe('keep-alive', () => {
+  it('sends a ": keepalive" comment while the model is silent', async () => {
+    const quick = createApp({ kind: 'public', services: { ...ctx.services, streamKeepaliveMs: 200 }, logger: silentLogger })
+    const { chatId } = await newChat()
+    llm.replyWith({ text: ['late'], delayMs: 700 })
+    const response = await quick.request(`/chats/${chatId}/threads/t-keepalive/stream`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'take your time' }] }),
+    })
+    const text = await response.text()
+    assert.ok(text.startsWith(': keepalive\n\n'), text)
+    assert.ok(text.endsWith('data: [DONE]\n\n'))
+    assert.deepEqual((frames(text) as any[]).filter((p) => p.type === 'text-delta').map((p) => p.textDelta), ['late'])
   })
 })
 

@@ -19,7 +19,7 @@ const LOCAL_EMBEDDER_ID = 'local/lexical-v1'
 
 /** Weights of the feature kinds, relative to a content word. */
 const STOP_WORD_WEIGHT = 0.15
-const TRIGRAM_WEIGHT = 0.5
+const TRIGRAM_WEIGHT = 0.4
 /** Distinct seeds keep the kinds apart: the stop word `on` is not the stem `on` (of `one`). */
 const WORD_SEED = 0x811c9dc5
 const STOP_WORD_SEED = 0x1b873593

@@ -4,7 +4,7 @@ import { streamTurnResponse } from '../agent/stream-turn.ts'
 import { ApiError } from '../http/errors.ts'
 import { Deleted, OptionalPage } from '../http/fields.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../http/router.ts'
-import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, StreamBody, ThreadParams, ThreadSchema } from './schemas.ts'
+import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, StreamBody, StreamQuery, ThreadParams, ThreadSchema, UiChatBody } from './schemas.ts'
 
 const tags = ['Chats']
 
@@ -66,7 +66,7 @@ const stream = createRoute({
     'An unknown thread id creates the thread. In `manual`/`operator`/`blocked` mode, or with `scheduledAt`, nothing streams:',
     'the answer is `202` JSON saying what happened. See docs/conversations.md.',
   ].join(' '),
-  request: { params: ThreadParams, body: jsonBody(StreamBody) },
+  request: { params: ThreadParams, query: StreamQuery, body: jsonBody(z.union([StreamBody, UiChatBody])) },
   responses: {
     200: { description: 'The reply as Server-Sent Events', content: { 'text/event-stream': { schema: z.string() } } },
     202: jsonContent(Accepted, 'Stored; no reply in this response'),
@@ -101,7 +101,8 @@ export const chatRoutes = createRouter()
     const { projectId } = c.get('principal')
     const services = c.get('services')
     const { chat_id, thread_id } = c.req.valid('param')
-    const body = c.req.valid('json')
+    const format = c.req.valid('query').format ?? 'data'
+    const { texts, scheduledAtText } = readStreamBody(c.req.valid('json'), format)
 
     // Every check that can fail happens before anything is written.
     const chat = await services.chats.requireRow(projectId, chat_id)
@@ -109,13 +110,12 @@ export const chatRoutes = createRouter()
     if (chat.status !== 'active') throw ApiError.conflict(`Chat '${chat.id}' is ${chat.status}`)
     if (bot.status !== 'active') throw ApiError.conflict(`Bot '${bot.id}' is ${bot.status}`)
     const existing = await services.threads.findInChat(projectId, chat.id, thread_id)
-    const scheduledAt = parseScheduledAt(body.scheduledAt)
+    const scheduledAt = parseScheduledAt(scheduledAtText)
     const settings = bot.settings
     const mode = existing?.mode ?? 'auto'
     const model = mode === 'auto' ? services.models.languageModel(settings.ai.model.id) : null
     if (scheduledAt && !services.jobs) throw new ApiError(422, 'scheduledAt: this server runs without background workers')
 
-    const texts = body.messages.map((message) => message.content)
     const ingested = await services.threads.ingestUserMessages(projectId, { id: chat.id, botId: chat.botId }, thread_id, texts)
     const thread = ingested.thread
     if (scheduledAt && thread.mode === 'auto' && model && services.jobs) {
@@ -143,8 +143,25 @@ export const chatRoutes = createRouter()
 
     return streamTurnResponse(services, c.get('logger'), c.get('requestId'), {
       projectId, chatId: chat.id, threadId: thread.id, settings, modelId: settings.ai.model.id, model, newMessages: texts.length,
-    })
+    }, format)
   })
+
+/**
+ * The new user texts of a stream request. A `useChat` body carries the whole
+ * conversation; its last message must be the user's new one.
+ */
+function readStreamBody(body: z.infer<typeof StreamBody> | z.infer<typeof UiChatBody>, format: 'data' | 'ui-message-stream'): { texts: string[]; scheduledAtText: string | undefined } {
+  const last = body.messages.at(-1)
+  if (last && 'parts' in last) {
+    if (format !== 'ui-message-stream') throw ApiError.validation([{ path: 'messages', message: 'AI SDK UI messages need ?format=ui-message-stream' }])
+    const text = last.parts.map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : '')).join('')
+    if (last.role !== 'user' || text.trim() === '') throw ApiError.validation([{ path: 'messages', message: 'the last message must be a user message with text' }])
+    if (text.length > 100_000 || text.includes('\u0000')) throw ApiError.validation([{ path: 'messages', message: 'the text must be at most 100000 characters, without NUL' }])
+    return { texts: [text], scheduledAtText: undefined }
+  }
+  const plain = body as z.infer<typeof StreamBody>
+  return { texts: plain.messages.map((message) => message.content), scheduledAtText: plain.scheduledAt }
+}
 
 /** `scheduledAt` must be an ISO 8601 date-time in the future; null when absent. */
 function parseScheduledAt(value: string | undefined): Date | null {

@@ -62,6 +62,33 @@ export const StreamBody = z
   })
   .openapi('StreamBody')
 
+/**
+ * The body `useChat` (AI SDK UI) sends: its whole message list. The server keeps
+ * the history itself, so only the last message, a user message, is new.
+ */
+export const UiChatBody = z
+  .looseObject({
+    id: z.string().optional(),
+    trigger: z.string().optional(),
+    messageId: z.string().optional(),
+    messages: z
+      .array(
+        z.looseObject({
+          id: z.string().optional(),
+          role: z.enum(['user', 'assistant', 'system']),
+          parts: z.array(z.looseObject({ type: z.string(), text: z.string().optional() })),
+        }),
+      )
+      .min(1, 'at least one message'),
+  })
+  .openapi('UiChatBody')
+
+export const StreamQuery = z.object({
+  format: z.enum(['data', 'ui-message-stream']).optional().openapi({
+    description: '`ui-message-stream`: answer in the AI SDK UI message stream protocol and accept `useChat` bodies.',
+  }),
+})
+
 export const SetModeBody = z.strictObject({ mode: ThreadMode }).openapi('SetThreadModeBody')
 
 export { ID_PATTERN }
