@@ -22,12 +22,13 @@ export type FollowUpDeps = { database: DatabaseHandle; logger: Logger; models: M
  * semantic recall and the thread's title. Durable jobs, retried on failure.
  */
 export function registerFollowUps(queue: JobQueue, deps: FollowUpDeps): (input: TurnInput, outcome: TurnOutcome) => void {
-  queue.define<ThreadJob>(JOB_TITLE, (job) => generateTitle(deps, job), { retryLimit: 3, retryDelaySeconds: 5, retryBackoff: true })
+  // `short`: at most one waiting job per thread (the singleton key); a running one does not block the next.
+  queue.define<ThreadJob>(JOB_TITLE, (job) => generateTitle(deps, job), { retryLimit: 3, retryDelaySeconds: 5, retryBackoff: true, policy: 'short' })
   if (deps.embedder) {
     const embedder = deps.embedder
     queue.define<ThreadJob>(JOB_EMBED, async (job) => {
       await embedNewMessages(deps.database.db, embedder, job.projectId, job.threadId)
-    }, { retryLimit: 3, retryDelaySeconds: 5, retryBackoff: true })
+    }, { retryLimit: 3, retryDelaySeconds: 5, retryBackoff: true, policy: 'short' })
   }
   return (input, outcome) => {
     if (outcome.status !== 'completed') return

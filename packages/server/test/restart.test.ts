@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createScratchDatabase, dropScratchDatabase } from './harness.ts'
+import { startLlmServer, type LlmServer } from './llm-server.ts'
+import { startServerProcess } from './process.ts'
+
+const KEY = `sk-${'c0ffee'.repeat(8)}`
+let llm: LlmServer
+let database: Record<string, string>
+let cleanup: () => Promise<void>
+
+before(async () => {
+  llm = await startLlmServer()
+  const serverUrl = process.env.TEST_DATABASE_URL
+  if (serverUrl) {
+    const url = await createScratchDatabase(serverUrl)
+    database = { DATABASE_URL: url }
+    cleanup = () => dropScratchDatabase(serverUrl, url)
+  } else {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worken-restart-'))
+    database = { WORKEN_DATA_DIR: dir }
+    cleanup = async () => fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+after(async () => {
+  await llm.close()
+  await cleanup()
+})
+
+it('a scheduled reply is produced after the server restarts', { timeout: 120_000 }, async () => {
+  const env = {
+    ...database,
+    WORKEN_BOOTSTRAP_API_KEY: KEY,
+    OPENAI_API_KEY: 'test',
+    OPENAI_BASE_URL: `${llm.url}/v1`,
+    WORKEN_JOB_POLL_SECONDS: '0.5',
+  }
+  llm.replyWith({ text: 'Your reminder: water the plants.' })
+  const first = await startServerProcess(env)
+  const call = async (base: string, method: string, route: string, body?: unknown) => {
+    const response = await fetch(base + route, {
+      method,
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    return { status: response.status, body: (await response.json()) as any }
+  }
+  const bot = (await call(first.publicUrl, 'POST', '/bots', { name: 'Reminder' })).body
+  await call(first.publicUrl, 'POST', `/bots/${bot.id}/settings`, { ai: { memory: { generateTitle: false } } })
+  const chat = (await call(first.publicUrl, 'POST', '/chats', { bot_id: bot.id, name: 'Reminders' })).body
+  const scheduled = await call(first.publicUrl, 'POST', `/chats/${chat.id}/threads/t-restart/stream`, {
+    messages: [{ role: 'user', content: 'Remind me in a few seconds' }],
+    scheduledAt: new Date(Date.now() + 4000).toISOString(),
+  })
+  assert.equal(scheduled.status, 202)
+  assert.equal(await first.stop('SIGTERM'), 0)
+  assert.equal(llm.chatRequests().length, 0, 'nothing ran before the restart')
+
+  const second = await startServerProcess(env)
+  try {
+    let history: any[] = []
+    for (let i = 0; i < 100 && history.length < 2; i++) {
+      await sleep(200)
+      history = (await call(second.publicUrl, 'GET', `/chats/${chat.id}/threads/t-restart/messages`)).body
+    }
+    assert.deepEqual(history.map((m) => [m.role, m.content]), [
+      ['user', 'Remind me in a few seconds'],
+      ['assistant', 'Your reminder: water the plants.'],
+    ])
+    assert.equal(llm.chatRequests().length, 1, 'replied exactly once')
+  } finally {
+    assert.equal(await second.stop('SIGTERM'), 0)
+  }
+})
