@@ -167,7 +167,7 @@ function runClients(): void {
   process.on('message', (message: BurstRequest) => {
     void (async () => {
       try {
-        const delay = monitorEventLoopDelay({ resolution: 1 })
+        const delay = monitorEventLoopDelay({ resolution: 10 })
         delay.enable()
         // All at once: the burst is the load.
         const samples = await Promise.all(message.requests.map((request) => runStream(request, agent)))
@@ -499,7 +499,7 @@ async function benchDatabase(clients: Clients, llm: Llm, llmUrl: string, options
       const requests = Array.from({ length: options.concurrency }, () => (kind === 'direct' ? directRequest : workenRequest(`${label}-${runTag}-${++runCounter}`)))
       const eluBefore = performance.eventLoopUtilization()
       const cpuBefore = cpuMs()
-      const delay = monitorEventLoopDelay({ resolution: 1 })
+      const delay = monitorEventLoopDelay({ resolution: 10 })
       delay.enable()
       const reply = await clients.call({ type: 'burst', requests }, STREAM_TIMEOUT_MS + 30_000)
       delay.disable()
@@ -544,7 +544,7 @@ async function benchDatabase(clients: Clients, llm: Llm, llmUrl: string, options
         const ttft: number[] = []
         const eluBefore = performance.eventLoopUtilization()
         const cpuBefore = cpuMs()
-        const delay = monitorEventLoopDelay({ resolution: 1 })
+        const delay = monitorEventLoopDelay({ resolution: 10 })
         delay.enable()
         // The same number of streams at both levels: rounds × concurrency, in bursts of `concurrency`.
         const bursts = concurrency === 1 ? Math.min(options.profileRounds * 10, 50) : options.profileRounds
