@@ -8,7 +8,8 @@
  *   npm run bench:streams -- --rounds 20        # measured bursts per target (default 10)
  *   npm run bench:streams -- --concurrency 50   # streams per burst (default 50)
  *   npm run bench:streams -- --only pglite      # or --only postgres
- *   npm run bench:streams -- --profile-rounds 0 # skip the phase profile
+ *   npm run bench:streams -- --profile-rounds 0 --cpu-profile-rounds 0   # measurements only
+ *   npm run bench:streams -- --delay-ms 50 --chunk-delay-ms 10 --chunks 20 # the scripted reply (defaults)
  *
  * Per stream: time to first token (TTFT: request sent → first non-empty text
  * delta) and total time (→ `[DONE]`), measured by the client with
@@ -21,12 +22,17 @@
  * talk to the same, otherwise idle, upstream; another child runs the clients,
  * so that they share neither event loop. Everything listens on 127.0.0.1 only.
  *
- * After the measured rounds, a profile pass (instrumented with
- * AsyncLocalStorage, wrapped service methods and a language-model middleware;
- * src/ is untouched) splits Worken's path before the model call into phases,
- * at full concurrency and one stream at a time.
+ * After the measured rounds, for each database (src/ is untouched; the
+ * instruments are wrappers installed from here):
+ * - a phase profile (AsyncLocalStorage, wrapped service methods, a
+ *   language-model middleware) splits Worken's path before the model call,
+ *   at full concurrency and one stream at a time;
+ * - each database step of that path alone, and the ingest transaction
+ *   statement by statement (timers around the driver's query calls);
+ * - a V8 CPU profile of plain bursts, summed by where the code comes from.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { Session } from 'node:inspector/promises'
 import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -284,6 +290,7 @@ type Options = {
   warmup: number
   concurrency: number
   profileRounds: number
+  cpuProfileRounds: number
   only: 'pglite' | 'postgres' | undefined
   postgresUrl: string
   script: LlmScript
@@ -296,6 +303,7 @@ function parseOptions(): Options {
       warmup: { type: 'string', default: '1' },
       concurrency: { type: 'string', default: '50' },
       'profile-rounds': { type: 'string', default: '3' },
+      'cpu-profile-rounds': { type: 'string', default: '2' },
       chunks: { type: 'string', default: '20' },
       'delay-ms': { type: 'string', default: '50' },
       'chunk-delay-ms': { type: 'string', default: '10' },
@@ -315,6 +323,7 @@ function parseOptions(): Options {
     warmup: integer('warmup', values.warmup, 0, 20),
     concurrency: integer('concurrency', values.concurrency, 1, 500),
     profileRounds: integer('profile-rounds', values['profile-rounds'], 0, 50),
+    cpuProfileRounds: integer('cpu-profile-rounds', values['cpu-profile-rounds'], 0, 50),
     only: values.only,
     postgresUrl: process.env.BENCH_DATABASE_URL || DEFAULT_POSTGRES_URL,
     script: {
@@ -414,9 +423,17 @@ type Profile = {
   maxDelay: number
 }
 
-type Isolated = { database: DatabaseName; steps: Array<{ name: string; values: number[] }> }
+type Isolated = {
+  database: DatabaseName
+  steps: Array<{ name: string; values: number[] }>
+  /** Inside ingestUserMessages: each SQL statement's time (call → result), per call of the method. */
+  ingest: { calls: number; wallMs: number[]; statements: Map<string, number[]> }
+}
 
-type DatabaseResult = { targets: TargetResult[]; profiles: Profile[]; isolated: Isolated | undefined; expectedText: string }
+/** Where this process's CPU went during uninstrumented bursts through Worken, from V8's sampling profiler. */
+type CpuBreakdown = { database: DatabaseName; streams: number; busyMs: number; categories: Array<{ name: string; ms: number }> }
+
+type DatabaseResult = { targets: TargetResult[]; profiles: Profile[]; isolated: Isolated | undefined; cpu: CpuBreakdown | undefined; expectedText: string }
 
 type Opened = { handle: DatabaseHandle; cleanup(): Promise<void> }
 
@@ -568,7 +585,29 @@ async function benchDatabase(clients: Clients, llm: Llm, llmUrl: string, options
       handler = (request) => app.fetch(request)
       isolated = await isolatedSteps(services, database, projectId, chat.id, chat.bot_id ?? bot.id)
     }
-    return { targets, profiles, isolated, expectedText }
+
+    // CPU profile of plain bursts (a pass of its own: the profiler slows what it watches).
+    let cpu: CpuBreakdown | undefined
+    if (options.cpuProfileRounds > 0) {
+      const session = new Session()
+      session.connect()
+      try {
+        await session.post('Profiler.enable')
+        await session.post('Profiler.setSamplingInterval', { interval: 500 })
+        await session.post('Profiler.start')
+        let streams = 0
+        for (let round = 0; round < options.cpuProfileRounds; round++) {
+          const requests = Array.from({ length: options.concurrency }, () => workenRequest(`cpu-${runTag}-${++runCounter}`))
+          await clients.call({ type: 'burst', requests }, STREAM_TIMEOUT_MS + 30_000)
+          streams += requests.length
+        }
+        const { profile } = await session.post('Profiler.stop')
+        cpu = { database, streams, ...categorize(profile) }
+      } finally {
+        session.disconnect()
+      }
+    }
+    return { targets, profiles, isolated, cpu, expectedText }
   } finally {
     if (server) await closeServer(server)
     // Replies are stored after the last token; give in-flight turns a moment before closing the database.
@@ -654,6 +693,7 @@ async function isolatedSteps(services: Services, database: DatabaseName, project
   const db = services.database.db
   const repeat = 100
   const steps: Array<{ name: string; run(i: number): Promise<unknown> }> = [
+    { name: 'for scale: `select 1` through the driver (database.ping)', run: () => services.database.ping() },
     { name: 'chats.requireRow', run: () => services.chats.requireRow(projectId, chatId) },
     { name: 'bots.requireRow', run: () => services.bots.requireRow(projectId, botId) },
     { name: 'threads.findInChat (new id)', run: (i) => services.threads.findInChat(projectId, chatId, `iso-${runTag}-${i}`) },
@@ -676,7 +716,136 @@ async function isolatedSteps(services: Services, database: DatabaseName, project
   }
   // The fire-and-forget NOTIFY after each ingest runs on its own; let it drain.
   await pause(100)
-  return { database, steps: results }
+
+  // The ingest transaction statement by statement: driver-level timers around every query.
+  const timings: StatementTiming[] = []
+  const restore = timeStatements(services.database, timings)
+  const wallMs: number[] = []
+  const statements = new Map<string, number[]>()
+  try {
+    for (let i = 0; i < repeat; i++) {
+      timings.length = 0
+      const started = performance.now()
+      await services.threads.ingestUserMessages(projectId, { id: chatId, botId }, `iso2-${runTag}-${i}`, [USER_TEXT])
+      wallMs.push(performance.now() - started)
+      await pause(5) // let the NOTIFY that follows the commit finish, so that it is timed alone
+      for (const timing of timings) statements.set(timing.label, [...(statements.get(timing.label) ?? []), timing.ms])
+    }
+  } finally {
+    restore()
+  }
+  return { database, steps: results, ingest: { calls: repeat, wallMs, statements } }
+}
+
+type StatementTiming = { label: string; ms: number }
+
+/** `insert threads`, `select threads for update`, `notify`…: what a statement does, without its values. */
+function statementLabel(text: string): string {
+  const sql = text.trim().toLowerCase()
+  if (sql.includes('pg_notify')) return 'notify (after the commit, not awaited)'
+  const verb = sql.split(/\s+/)[0] ?? sql
+  const table = sql.match(/(?:into|from|update)\s+"?(\w+)"?/)?.[1]
+  return `${verb}${table ? ` ${table}` : ''}${sql.includes(' for update') ? ' … for update' : ''}`
+}
+
+/**
+ * Times every statement the app sends, from the driver call to its result, by
+ * wrapping the driver objects of this handle (pg clients as the pool hands them
+ * out; PGlite's query and transaction). Returns a function that undoes it.
+ */
+function timeStatements(handle: DatabaseHandle, sink: StatementTiming[]): () => void {
+  const undo: Array<() => void> = []
+  const wrapQuery = (target: any) => {
+    const own = Object.hasOwn(target, 'query')
+    const original = target.query
+    target.query = function (this: unknown, ...args: any[]) {
+      const text = typeof args[0] === 'string' ? args[0] : String(args[0]?.text ?? '')
+      const started = performance.now()
+      const done = () => void sink.push({ label: statementLabel(text), ms: performance.now() - started })
+      const callback = args.at(-1)
+      if (typeof callback === 'function') {
+        // pool.query hands its client a callback: time until it is called.
+        args[args.length - 1] = (...results: unknown[]) => {
+          done()
+          return callback(...results)
+        }
+        return original.apply(this, args)
+      }
+      const result = original.apply(this, args)
+      if (result && typeof result.then === 'function') result.then(done, done)
+      return result
+    }
+    undo.push(() => (own ? (target.query = original) : delete target.query))
+  }
+  if (handle.pglite) {
+    const client: any = handle.pglite
+    wrapQuery(client)
+    const transaction = client.transaction
+    client.transaction = function (this: unknown, fn: (tx: unknown) => unknown) {
+      return transaction.call(this, (tx: any) => {
+        wrapQuery(tx)
+        return fn(tx)
+      })
+    }
+    undo.push(() => delete client.transaction)
+  } else {
+    // Every query goes through a client from pool.connect (pool.query too, with a callback).
+    const pool: any = (handle.db as unknown as { $client: unknown }).$client
+    const wrapped = new WeakSet<object>()
+    const wrapClient = (client: any) => {
+      if (client && !wrapped.has(client)) {
+        wrapped.add(client)
+        wrapQuery(client)
+      }
+      return client
+    }
+    const connect = pool.connect
+    pool.connect = function (this: unknown, callback?: (error: Error | undefined, client: unknown, release: unknown) => void) {
+      if (typeof callback === 'function') return connect.call(this, (error: Error | undefined, client: unknown, release: unknown) => callback(error, wrapClient(client), release))
+      return connect.call(this).then(wrapClient)
+    }
+    undo.push(() => delete pool.connect)
+  }
+  return () => {
+    for (const step of undo.reverse()) step()
+  }
+}
+
+/** Self time of a V8 CPU profile, by what the code belongs to. */
+function categorize(profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>; samples?: number[]; timeDeltas?: number[] }): { busyMs: number; categories: Array<{ name: string; ms: number }> } {
+  const rules: Array<[string, (name: string, url: string) => boolean]> = [
+    ['idle', (name) => name === '(idle)'],
+    ['the profiler itself', (_, url) => url === 'node:inspector'],
+    ['garbage collection', (name) => name === '(garbage collector)'],
+    ['socket writes (writev & co., kernel loopback work included)', (name, url) => !url && /^(writev|writeBuffer|writeUtf8String|writeLatin1String)$/.test(name)],
+    ['PGlite (WASM Postgres in this thread)', (_, url) => url.includes('@electric-sql/pglite') || url.startsWith('wasm://')],
+    ['pg driver (pg, pg-pool, pg-protocol)', (_, url) => /node_modules\/pg(-pool|-protocol|-types)?\//.test(url)],
+    ['drizzle-orm (query building, row mapping)', (_, url) => url.includes('/drizzle-orm/')],
+    ['AI SDK (ai, @ai-sdk/*, eventsource-parser)', (_, url) => /node_modules\/(ai|@ai-sdk\/[^/]+|eventsource-parser)\//.test(url)],
+    ['zod (request validation, model chunk parsing)', (_, url) => url.includes('/zod/')],
+    ['web streams (Node internals)', (_, url) => url.startsWith('node:internal/webstreams')],
+    ['undici (fetch to the model)', (_, url) => url.startsWith('node:internal/deps/undici')],
+    ['HTTP server (hono, @hono/node-server, node:http)', (_, url) => /\/(hono|@hono\/[^/]+)\//.test(url) || /^node:_http|^node:http/.test(url)],
+    ['Worken src/', (_, url) => url.includes('/packages/server/src/')],
+    ['other Node internals (net, streams, timers, events…)', (_, url) => url.startsWith('node:')],
+    ['other (V8 program, natives, the rest)', () => true],
+  ]
+  const category = new Map<number, string>()
+  for (const node of profile.nodes) {
+    const { functionName, url } = node.callFrame
+    category.set(node.id, rules.find(([, test]) => test(functionName, url))![0])
+  }
+  const totals = new Map<string, number>()
+  const samples = profile.samples ?? []
+  const deltas = profile.timeDeltas ?? []
+  for (let i = 0; i < samples.length; i++) {
+    const name = category.get(samples[i]!) ?? 'other (V8 program, natives, the rest)'
+    totals.set(name, (totals.get(name) ?? 0) + (deltas[i] ?? 0) / 1000)
+  }
+  totals.delete('idle')
+  totals.delete('the profiler itself')
+  const busyMs = [...totals.values()].reduce((a, b) => a + b, 0)
+  return { busyMs, categories: [...totals].map(([name, value]) => ({ name, ms: value })).sort((a, b) => b.ms - a.ms) }
 }
 
 // ---------------------------------------------------------------------------
@@ -776,6 +945,13 @@ function report(options: Options, results: DatabaseResult[]): void {
   if (errors.length > 0) process.stdout.write(`First errors:\n${errors.map((e) => `  ${e}`).join('\n')}\n\n`)
 
   for (const result of results) {
+    if (result.cpu) {
+      const { database, streams, busyMs, categories } = result.cpu
+      const cpuRows = categories.map((c) => [c.name, ms(c.ms / streams, 2), `${Math.round((100 * c.ms) / busyMs)}%`])
+      cpuRows.push(['all (busy, not idle)', ms(busyMs / streams, 2), '100%'])
+      process.stdout.write(`Worken's CPU on ${database}, V8 sampling profile of ${streams} streams (uninstrumented bursts of ${options.concurrency}; self time, main thread):\n\n`)
+      process.stdout.write(`${table(['where', 'ms per stream', 'share'], cpuRows)}\n\n`)
+    }
     if (result.profiles.length === 0) continue
     const database = result.profiles[0]!.database
     const header = ['phase (ms)', ...result.profiles.flatMap((p) => [`p50 @${p.concurrency}`, `p99 @${p.concurrency}`])]
@@ -787,10 +963,25 @@ function report(options: Options, results: DatabaseResult[]): void {
     process.stdout.write(`${table(header, profileRows)}\n\n`)
     if (result.isolated) {
       const isoRows = result.isolated.steps.map((step) => [step.name, ms(percentile(step.values, 50), 2), ms(percentile(step.values, 99), 2)])
-      const sum = result.isolated.steps.reduce((total, step) => total + percentile(step.values, 50), 0)
-      isoRows.push(['sum of the p50s', ms(sum, 2), ''])
+      const sum = result.isolated.steps.filter((step) => !step.name.startsWith('for scale')).reduce((total, step) => total + percentile(step.values, 50), 0)
+      isoRows.push(['sum of the p50s of the steps of a stream', ms(sum, 2), ''])
       process.stdout.write(`Each database step alone on ${database} (${result.isolated.steps[0]!.values.length} calls each, one at a time):\n\n`)
       process.stdout.write(`${table(['step (ms)', 'p50', 'p99'], isoRows)}\n\n`)
+      const { calls, wallMs, statements } = result.isolated.ingest
+      const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length)
+      const wall = mean(wallMs)
+      let inside = 0
+      const ingestRows: string[][] = []
+      for (const [label, values] of statements) {
+        const perCall = values.reduce((a, b) => a + b, 0) / calls
+        if (!label.startsWith('notify')) inside += perCall
+        ingestRows.push([label, (values.length / calls).toFixed(1), ms(mean(values), 2), ms(perCall, 2)])
+      }
+      ingestRows.push(['all statements of the transaction', '', '', ms(inside, 2)])
+      ingestRows.push(['the rest: JS (query building, row mapping), pool, transaction bookkeeping', '', '', ms(wall - inside, 2)])
+      ingestRows.push(['ingestUserMessages, call → result (mean)', '', '', ms(wall, 2)])
+      process.stdout.write(`Inside threads.ingestUserMessages on ${database} (${calls} calls, one at a time; each statement timed at the driver):\n\n`)
+      process.stdout.write(`${table(['statement', 'per call', 'mean (ms)', 'ms per ingest'], ingestRows)}\n\n`)
     }
   }
 }

@@ -8,6 +8,7 @@ import { createApp } from './app.ts'
 import { bootstrap, type BootstrapResult } from './bootstrap.ts'
 import type { Config } from './config.ts'
 import { openDatabase, type DatabaseHandle } from './db/client.ts'
+import { answerClientErrorsAsJson } from './http/client-errors.ts'
 import { migrate } from './db/migrate.ts'
 import { createServices, type Services } from './services.ts'
 import { attachWorkers } from './workers.ts'
@@ -80,6 +81,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, port, hostname }, () => resolve(server as Server)) as Server
+    answerClientErrorsAsJson(server)
     server.once('error', reject)
   })
 }

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net'
 import { after, before, it } from 'node:test'
 import { serve } from '@hono/node-server'
 import type { Server } from 'node:http'
+import { answerClientErrorsAsJson } from '../src/http/client-errors.ts'
 import { createTestContext, type Seeded, type TestContext } from './harness.ts'
+import { startLlmServer, type LlmServer } from './llm-server.ts'
 
 /**
  * Sends well over a thousand random and malformed requests across every
@@ -20,17 +22,25 @@ let stranger: Seeded
 let server: Server
 let base: string
 
+let llm: LlmServer
+
 before(async () => {
-  ctx = await createTestContext()
+  llm = await startLlmServer()
+  llm.replyWith({ text: ['fuzzed ', 'reply'] })
+  ctx = await createTestContext({
+    services: { providers: { openai: { apiKey: 'test', baseUrl: `${llm.url}/v1` }, anthropic: undefined, openrouter: undefined, compatible: [] }, modelMaxRetries: 0 },
+  })
   owner = await ctx.seed()
   stranger = await ctx.seed()
   server = serve({ fetch: ctx.publicApp.fetch, port: 0, hostname: '127.0.0.1' }) as Server
+  answerClientErrorsAsJson(server)
   await new Promise((resolve) => server.once('listening', resolve))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })
 after(async () => {
   await new Promise((resolve) => server.close(resolve))
   await ctx.close()
+  await llm.close()
 })
 
 function prng(seed: number) {
@@ -82,6 +92,13 @@ function nearlyValidBody(): unknown {
     () => ({ ai: { tools: { [rand.pick(['file_search', 'bad name', 'x'.repeat(65), '\u0000'])]: rand.pick(['auto', 'never', null]) } } }),
     () => ({ ai: { instruction: rand.pick(NASTY_STRINGS) } }),
     () => ({ name: 'p', organization_id: rand.pick([owner.organizationId, stranger.organizationId, '', 'org_x']) }),
+    () => ({ messages: [{ role: rand.pick(['user', 'user', 'assistant', 'system']), content: rand.pick(['hello', ...NASTY_STRINGS]) }] }),
+    () => ({ messages: [{ role: 'user', content: 'later' }], scheduledAt: rand.pick(['2001-01-01T00:00:00Z', 'soon', new Date(Date.now() + 3_600_000).toISOString(), 5]) }),
+    () => ({ messages: Array.from({ length: rand.pick([0, 1, 21]) }, () => ({ role: 'user', content: 'x' })) }),
+    () => ({ messages: [{ id: 'u1', role: rand.pick(['user', 'assistant']), parts: [{ type: 'text', text: rand.pick(['hi', '', '\u0000']) }] }] }),
+    () => ({ mode: rand.pick(['auto', 'manual', 'operator', 'blocked', 'paused', null]) }),
+    () => ({ bot_id: rand.pick([...['bot_x', ''], ...(lastTargets?.mine ?? []), ...(lastTargets?.theirs ?? [])]), name: rand.pick(['chat', '']) }),
+    () => ({ approved: rand.pick([true, false, 'yes', null]), reason: rand.pick(['ok', '\u0000']) }),
   ])()
 }
 
@@ -98,7 +115,9 @@ function rawBody(): string | undefined {
   ])()
 }
 
-type Targets = { mine: string[]; theirs: string[]; keys: string[] }
+type Targets = { mine: string[]; theirs: string[]; keys: string[]; chats: string[]; theirChats: string[]; threads: string[] }
+
+let lastTargets: Targets | undefined
 
 /** Ids the fuzz aims at, topped up as accepted requests delete them. The caller's own key is never a target. */
 async function targets(): Promise<Targets> {
@@ -108,7 +127,13 @@ async function targets(): Promise<Targets> {
   if (theirs.length === 0) theirs.push((await ctx.services.bots.create(stranger.projectId, { name: 'other project' })).id)
   const keys = (await ctx.services.apiKeys.list(owner.projectId, {})).map((k) => k.id).filter((id) => id !== owner.keyId)
   if (keys.length === 0) keys.push((await ctx.services.apiKeys.create(owner.projectId, 'fuzz target')).id)
-  return { mine, theirs, keys }
+  const chats = (await ctx.services.chats.list(owner.projectId, {})).map((c) => c.id)
+  if (chats.length === 0) chats.push((await ctx.services.chats.create(owner.projectId, { bot_id: mine[0]!, name: 'fuzz chat' })).id)
+  const theirChats = (await ctx.services.chats.list(stranger.projectId, {})).map((c) => c.id)
+  if (theirChats.length === 0) theirChats.push((await ctx.services.chats.create(stranger.projectId, { bot_id: theirs[0]!, name: 'their chat' })).id)
+  const threads = (await Promise.all(chats.map((chat) => ctx.services.threads.listInChat(owner.projectId, chat)))).flat().map((t) => t.id)
+  lastTargets = { mine, theirs, keys, chats, theirChats, threads }
+  return lastTargets
 }
 
 /** Every byte percent-encoded (encodeURIComponent throws on a lone surrogate). */
@@ -116,9 +141,15 @@ function percentEncode(text: string): string {
   return [...Buffer.from(text, 'utf8')].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')
 }
 
-function pathId(ids: Targets, kind: 'bot' | 'project' | 'key'): string {
-  const real = kind === 'bot' ? rand.pick(ids.mine) : kind === 'project' ? owner.projectId : rand.pick(ids.keys)
-  const foreign = kind === 'bot' ? rand.pick(ids.theirs) : kind === 'project' ? stranger.projectId : stranger.keyId
+function pathId(ids: Targets, kind: 'bot' | 'project' | 'key' | 'chat' | 'thread'): string {
+  const real = {
+    bot: () => rand.pick(ids.mine),
+    project: () => owner.projectId,
+    key: () => rand.pick(ids.keys),
+    chat: () => rand.pick(ids.chats),
+    thread: () => (ids.threads.length > 0 && rand.next() < 0.7 ? rand.pick(ids.threads) : `fz-${rand.int(50)}`),
+  }[kind]()
+  const foreign = { bot: () => rand.pick(ids.theirs), project: () => stranger.projectId, key: () => stranger.keyId, chat: () => rand.pick(ids.theirChats), thread: () => 'their-thread' }[kind]()
   return rand.pick([
     () => real,
     () => real,
@@ -147,6 +178,16 @@ const ENDPOINTS: Array<{ method: string; path: (ids: Targets) => string; body: b
   { method: 'POST', path: (ids) => `/projects/${pathId(ids, 'project')}/api-keys`, body: true },
   { method: 'DELETE', path: (ids) => `/projects/${pathId(ids, 'project')}/api-keys/${pathId(ids, 'key')}`, body: false },
   { method: 'PATCH', path: (ids) => `/bots/${pathId(ids, 'bot')}`, body: true },
+  { method: 'GET', path: () => '/chats', body: false },
+  { method: 'POST', path: () => '/chats', body: true },
+  { method: 'GET', path: (ids) => `/chats/${pathId(ids, 'chat')}`, body: false },
+  { method: 'GET', path: (ids) => `/chats/${pathId(ids, 'chat')}/threads`, body: false },
+  { method: 'GET', path: (ids) => `/chats/${pathId(ids, 'chat')}/threads/${pathId(ids, 'thread')}/messages`, body: false },
+  { method: 'POST', path: (ids) => `/chats/${pathId(ids, 'chat')}/threads/${pathId(ids, 'thread')}/mode`, body: true },
+  { method: 'POST', path: (ids) => `/chats/${pathId(ids, 'chat')}/threads/${pathId(ids, 'thread')}/stream${rand.next() < 0.2 ? '?format=ui-message-stream' : ''}`, body: true },
+  { method: 'POST', path: (ids) => `/chats/${pathId(ids, 'chat')}/threads/${pathId(ids, 'thread')}/delete`, body: false },
+  { method: 'GET', path: (ids) => `/threads/${pathId(ids, 'thread')}/memory`, body: false },
+  { method: 'POST', path: (ids) => `/threads/${pathId(ids, 'thread')}/approvals/aitxt-${rand.int(5)}`, body: true },
 ]
 
 function randomQuery(): string {
@@ -165,7 +206,12 @@ async function fingerprint(): Promise<string> {
       (select string_agg(t::text, ',' order by organization_id, user_id) from memberships t),
       (select string_agg(t::text, ',' order by id) from projects t),
       (select string_agg(concat_ws(':', id, project_id, name, key_hash, deleted_at), ',' order by id) from api_keys),
-      (select string_agg(t::text, ',' order by id) from bots t)
+      (select string_agg(t::text, ',' order by id) from bots t),
+      (select string_agg(t::text, ',' order by id) from chats t),
+      (select string_agg(t::text, ',' order by project_id, id) from threads t),
+      (select string_agg(t::text, ',' order by seq) from messages t),
+      (select string_agg(t::text, ',' order by seq) from events t),
+      (select string_agg(t::text, ',' order by id) from tool_approvals t)
     )) as digest`),
   )
   return row!.digest
@@ -185,12 +231,21 @@ it(`survives ${ITERATIONS} random and malformed requests (seed ${SEED})`, { time
       ...(rand.next() < 0.3 ? { 'worken-project': stranger.projectId, 'worken-organization': stranger.organizationId } : {}),
     }
     if (body !== undefined) headers['content-type'] = rand.pick(['application/json', 'application/json', 'text/plain', 'application/json; charset=utf-8', 'application/vnd.api+json'])
-    const description = `#${i} ${endpoint.method} ${path} ${JSON.stringify(headers['content-type'])} ${JSON.stringify(body)?.slice(0, 200)}`
+    const description = `#${i} ${endpoint.method} ${path.slice(0, 160)} ${JSON.stringify(headers['content-type'])} ${JSON.stringify(body)?.slice(0, 200)}`
     const response = await fetch(base + path, { method: endpoint.method, headers, body })
     const text = await response.text()
     statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
-    assert.ok(response.status < 500, `${description} → ${response.status} ${text}`)
-    const parsed = JSON.parse(text) as Record<string, unknown>
+    assert.ok(response.status < 500, `${description} → ${response.status} ${text.slice(0, 300)}`)
+    const isStream = (response.headers.get('content-type') ?? '').startsWith('text/event-stream')
+    if (isStream) assert.ok(text.endsWith('data: [DONE]\n\n'), `${description}: the stream ends with [DONE]`)
+    let parsed: Record<string, unknown> = {}
+    if (!isStream) {
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        assert.fail(`${description} → ${response.status} ${response.headers.get('content-type')}: not JSON: ${JSON.stringify(text.slice(0, 200))}`)
+      }
+    }
     if (response.status >= 400) {
       assert.equal(typeof parsed.error, 'string', `${description}: error shape`)
       const after = await fingerprint()

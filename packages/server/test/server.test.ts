@@ -60,6 +60,13 @@ describe('the server process on the embedded database', () => {
     assert.ok(new URL(server.internalUrl).hostname === '127.0.0.1')
   })
 
+  it('answers an oversized request line in the JSON error shape', async () => {
+    const response = await fetch(`${server.publicUrl}/bots/${'x'.repeat(20_000)}`)
+    assert.equal(response.status, 431)
+    assert.deepEqual(await response.json(), { error: 'Request Header Fields Too Large', message: 'The request line or headers are too large' })
+    assert.equal((await fetch(`${server.publicUrl}/healthz`)).status, 200)
+  })
+
   it('refuses a second server on the same data directory', async () => {
     const second = await runFailingStart({ WORKEN_DATA_DIR: dataDir })
     assert.equal(second.code, 1)
