@@ -898,6 +898,7 @@ async function postgresAnswers(url: string): Promise<string | null> {
 // ---------------------------------------------------------------------------
 
 function report(options: Options, results: DatabaseResult[]): void {
+  if (results.length === 0) return
   const stats = (target: TargetResult) => {
     const ok = target.samples.filter((s) => s.ok && s.ttft !== null)
     const ttft = ok.map((s) => s.ttft!)

@@ -27,6 +27,10 @@ async function get(url: string, headers: Record<string, string> = {}) {
 describe('the server process on the embedded database', () => {
   let server: ServerProcess
   const dataDir = tempDataDir()
+  // When a filter skips the shutdown test, the process must not outlive the file.
+  after(async () => {
+    await server?.stop('SIGKILL')
+  })
 
   it('starts on an empty data directory, creates the defaults and prints the key once with a curl line', async () => {
     server = await startServerProcess({ WORKEN_DATA_DIR: dataDir })
