@@ -5,7 +5,7 @@ import { readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai'
 import { and, asc, eq } from 'drizzle-orm'
 import { chats, events, messages } from '../src/db/schema.ts'
 import { createApp } from '../src/app.ts'
-import { createTestContext, silentLogger, type Call, type Seeded, type TestContext } from './harness.ts'
+import { createTestContext, openaiAt, silentLogger, type Call, type Seeded, type TestContext } from './harness.ts'
 import { startLlmServer, type LlmServer } from './llm-server.ts'
 
 let llm: LlmServer
@@ -17,7 +17,7 @@ before(async () => {
   llm = await startLlmServer()
   ctx = await createTestContext({
     services: {
-      providers: { openai: { apiKey: 'test', baseUrl: `${llm.url}/v1` }, anthropic: undefined, openrouter: undefined, compatible: [] },
+      providers: openaiAt(`${llm.url}/v1`),
       streamKeepaliveMs: 15_000,
       modelMaxRetries: 0,
     },

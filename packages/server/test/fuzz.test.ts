@@ -4,7 +4,7 @@ import { after, before, it } from 'node:test'
 import { serve } from '@hono/node-server'
 import type { Server } from 'node:http'
 import { answerClientErrorsAsJson } from '../src/http/client-errors.ts'
-import { createTestContext, type Seeded, type TestContext } from './harness.ts'
+import { createTestContext, openaiAt, type Seeded, type TestContext } from './harness.ts'
 import { startLlmServer, type LlmServer } from './llm-server.ts'
 
 /**
@@ -28,7 +28,7 @@ before(async () => {
   llm = await startLlmServer()
   llm.replyWith({ text: ['fuzzed ', 'reply'] })
   ctx = await createTestContext({
-    services: { providers: { openai: { apiKey: 'test', baseUrl: `${llm.url}/v1` }, anthropic: undefined, openrouter: undefined, compatible: [] }, modelMaxRetries: 0 },
+    services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 0 },
   })
   owner = await ctx.seed()
   stranger = await ctx.seed()

@@ -147,3 +147,8 @@ export async function createTestContext(options: { internalToken?: string; servi
     },
   }
 }
+
+/** Provider configuration whose `openai` provider is a local test server (see llm-server.ts). */
+export function openaiAt(baseUrl: string): NonNullable<ServiceOptions['providers']> {
+  return { openai: { apiKey: 'test', baseUrl }, anthropic: undefined, openrouter: undefined, compatible: [] }
+}

@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { eq } from 'drizzle-orm'
 import { events } from '../src/db/schema.ts'
-import { createTestContext, type Call, type Seeded, type TestContext } from './harness.ts'
+import { createTestContext, openaiAt, type Call, type Seeded, type TestContext } from './harness.ts'
 import { startLlmServer, type LlmServer } from './llm-server.ts'
 
 let llm: LlmServer
@@ -14,7 +14,7 @@ let api: Call
 before(async () => {
   llm = await startLlmServer()
   ctx = await createTestContext({
-    services: { providers: { openai: { apiKey: 'test', baseUrl: `${llm.url}/v1` }, anthropic: undefined, openrouter: undefined, compatible: [] }, modelMaxRetries: 0 },
+    services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 0 },
     workers: {},
   })
   owner = await ctx.seed()

@@ -105,10 +105,7 @@ export const chatRoutes = createRouter()
     const { texts, scheduledAtText } = readStreamBody(c.req.valid('json'), format)
 
     // Every check that can fail happens before anything is written.
-    const chat = await services.chats.requireRow(projectId, chat_id)
-    const bot = await services.bots.requireRow(projectId, chat.botId)
-    if (chat.status !== 'active') throw ApiError.conflict(`Chat '${chat.id}' is ${chat.status}`)
-    if (bot.status !== 'active') throw ApiError.conflict(`Bot '${bot.id}' is ${bot.status}`)
+    const { chat, bot } = await services.chats.requireConversable(projectId, chat_id)
     const existing = await services.threads.findInChat(projectId, chat.id, thread_id)
     const scheduledAt = parseScheduledAt(scheduledAtText)
     const settings = bot.settings

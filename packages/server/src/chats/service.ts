@@ -77,6 +77,22 @@ export class ChatService {
     return row
   }
 
+  /**
+   * The chat and its bot, for a turn: 404 for an unknown chat, 409 when the
+   * chat or its bot is not active.
+   */
+  async requireConversable(projectId: string, chatId: string): Promise<{ chat: ChatRow; bot: typeof bots.$inferSelect }> {
+    const [row] = await this.db
+      .select({ chat: chats, bot: bots })
+      .from(chats)
+      .innerJoin(bots, eq(bots.id, chats.botId))
+      .where(and(eq(chats.id, chatId), eq(chats.projectId, projectId)))
+    if (!row) throw ApiError.notFound('Chat', chatId)
+    if (row.chat.status !== 'active') throw ApiError.conflict(`Chat '${row.chat.id}' is ${row.chat.status}`)
+    if (row.bot.status !== 'active') throw ApiError.conflict(`Bot '${row.bot.id}' is ${row.bot.status}`)
+    return row
+  }
+
   /** An API chat (no integration): the way a conversation exists before channels are connected. */
   async create(projectId: string, input: { bot_id: string; name: string }): Promise<Chat> {
     const [bot] = await this.db.select({ id: bots.id }).from(bots).where(and(eq(bots.id, input.bot_id), eq(bots.projectId, projectId)))

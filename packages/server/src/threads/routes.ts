@@ -41,10 +41,7 @@ export const threadRoutes = createRouter()
     const { projectId } = principal
     const { thread_id, approval_id } = c.req.valid('param')
     const thread = await services.threads.require(projectId, thread_id)
-    const chat = await services.chats.requireRow(projectId, thread.chatId)
-    const bot = await services.bots.requireRow(projectId, chat.botId)
-    if (chat.status !== 'active') throw ApiError.conflict(`Chat '${chat.id}' is ${chat.status}`)
-    if (bot.status !== 'active') throw ApiError.conflict(`Bot '${bot.id}' is ${bot.status}`)
+    const { chat, bot } = await services.chats.requireConversable(projectId, thread.chatId)
     if (thread.mode !== 'auto') throw ApiError.conflict(`Thread '${thread.id}' is in ${thread.mode} mode; the AI resumes only in auto mode`)
     const model = services.models.languageModel(bot.settings.ai.model.id)
     const decidedBy = principal.userId ?? principal.apiKeyId ?? 'unknown'
