@@ -6,7 +6,15 @@ import type { Database } from '../db/client.ts'
 import { threads } from '../db/schema.ts'
 import { appendEvents } from '../events/outbox.ts'
 
-export type ToolContext = { db: Database; projectId: string; chatId: string; threadId: string; onEvents(): void }
+export type ToolContext = {
+  db: Database
+  projectId: string
+  chatId: string
+  threadId: string
+  onEvents(): void
+  /** Resolves once the thread and the user's messages are stored; tools that write to the thread wait for it. */
+  ready?: Promise<unknown> | undefined
+}
 
 type ToolPolicy = BotSettings['ai']['tools'][string]
 
@@ -22,6 +30,7 @@ const REGISTRY: Record<string, (context: ToolContext) => ToolSet[string]> = {
         'Hand this conversation to a human operator when the user asks for a person, or when you cannot help. After calling it, tell the user briefly that an operator will reply.',
       inputSchema: z.object({ reason: z.string().describe('Why a human should take over, for the operator') }),
       execute: async ({ reason }) => {
+        await context.ready
         await context.db.transaction(async (tx) => {
           const [before] = await tx
             .select({ mode: threads.mode })
@@ -47,6 +56,7 @@ function updateWorkingMemory(context: ToolContext): ToolSet[string] {
     description: 'Replace the working memory document of this conversation with an updated version (the whole Markdown document).',
     inputSchema: z.object({ memory: z.string().describe('The complete updated working memory, in Markdown') }),
     execute: async ({ memory }) => {
+      await context.ready
       await context.db
         .update(threads)
         .set({ workingMemory: memory, updatedAt: sql`now()` })

@@ -31,6 +31,23 @@ export type TurnInput = {
   model: LanguageModel
   /** How many of the newest stored messages are the ones this turn answers. */
   newMessages: number
+  /** Context read before the user's messages were stored (they are appended in memory), to start the model sooner. */
+  preloaded?: TurnContext
+  /** Resolves once the user's messages are stored; the reply is persisted only after it. */
+  persistAfter?: Promise<unknown>
+  abortSignal?: AbortSignal
+}
+
+export type TurnContext = { history: ModelMessage[]; oldestSeq: number | null; workingMemory: string | null }
+
+/** Reads what a turn needs from the thread as stored: recent history and working memory. */
+export async function loadContext(database: DatabaseHandle, input: Pick<TurnInput, 'projectId' | 'threadId' | 'newMessages' | 'settings'>): Promise<TurnContext> {
+  const [thread] = await database.db
+    .select({ workingMemory: threads.workingMemory })
+    .from(threads)
+    .where(and(eq(threads.projectId, input.projectId), eq(threads.id, input.threadId)))
+  const { history, oldestSeq } = await loadHistory(database.db, input.projectId, input.threadId, input.settings.ai.memory.lastMessages, input.newMessages)
+  return { history, oldestSeq, workingMemory: thread?.workingMemory ?? null }
 }
 
 export type TurnOutcome = { status: 'completed' | 'failed'; finishReason?: string; messageIds: string[] }
@@ -57,11 +74,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
   const { database, logger } = deps
   const { settings } = input
   const ai = settings.ai
-  const [thread] = await database.db
-    .select({ workingMemory: threads.workingMemory })
-    .from(threads)
-    .where(and(eq(threads.projectId, input.projectId), eq(threads.id, input.threadId)))
-  const { history, oldestSeq } = await loadHistory(database.db, input.projectId, input.threadId, ai.memory.lastMessages, input.newMessages)
+  const { history, oldestSeq, workingMemory } = input.preloaded ?? (await loadContext(database, input))
   const recalled = ai.memory.semanticRecall && deps.recallEmbedder && oldestSeq !== null
     ? await recallSimilar(database.db, deps.recallEmbedder, input.projectId, input.threadId, latestUserText(history), oldestSeq).catch((error: unknown) => {
         logger.warn({ err: error, threadId: input.threadId }, 'semantic recall failed; answering without it')
@@ -70,7 +83,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
     : []
   const system = [
     ai.instruction,
-    ai.memory.workingMemory.enabled ? workingMemoryInstruction(thread?.workingMemory ?? null) : null,
+    ai.memory.workingMemory.enabled ? workingMemoryInstruction(workingMemory) : null,
     recalled.length > 0 ? recallInstruction(recalled) : null,
   ]
     .filter(Boolean)
@@ -81,6 +94,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
     chatId: input.chatId,
     threadId: input.threadId,
     onEvents: () => announceEvents(database, input.projectId),
+    ready: input.persistAfter,
   })
 
   const result = streamText({
@@ -95,7 +109,9 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
     topP: ai.model.top_p,
     frequencyPenalty: ai.model.frequency_penalty,
     presencePenalty: ai.model.presence_penalty,
-    experimental_transform: formattingTransform(ai.formatting),
+    // No transform layer at all when there is nothing to clean: every layer costs each chunk.
+    ...(ai.formatting.removeEmojis || ai.formatting.removeMarkdown ? { experimental_transform: formattingTransform(ai.formatting) } : {}),
+    ...(input.abortSignal ? { abortSignal: input.abortSignal } : {}),
     onError: () => {},
   })
 
@@ -143,6 +159,8 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
   }
 
   const [steps, usage] = await Promise.all([result.steps, result.totalUsage])
+  // The user's messages must be stored before the reply that answers them.
+  if (input.persistAfter) await input.persistAfter
   // In v7 `result.response` is the last step only; each step holds its own messages.
   const replies = steps.flatMap((step) => step.response.messages)
   const usageOf = { inputTokens: usage.inputTokens ?? null, outputTokens: usage.outputTokens ?? null }

@@ -1,6 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { JOB_SCHEDULED_REPLY, type ScheduledReply } from '../agent/scheduled-reply.ts'
-import { streamTurnResponse } from '../agent/stream-turn.ts'
+import { loadHistory } from '../agent/memory.ts'
+import { startTurnStream, streamTurnResponse } from '../agent/stream-turn.ts'
+import type { TurnContext } from '../agent/turn.ts'
+import type { BotSettings } from '../bots/settings.ts'
+import type { Services } from '../services.ts'
 import { ApiError } from '../http/errors.ts'
 import { Deleted, OptionalPage } from '../http/fields.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../http/router.ts'
@@ -105,16 +109,34 @@ export const chatRoutes = createRouter()
     const { texts, scheduledAtText } = readStreamBody(c.req.valid('json'), format)
 
     // Every check that can fail happens before anything is written.
-    const { chat, bot } = await services.chats.requireConversable(projectId, chat_id)
-    const existing = await services.threads.findInChat(projectId, chat.id, thread_id)
+    const { chat, bot, thread: existing } = await services.chats.requireConversable(projectId, chat_id, thread_id)
     const scheduledAt = parseScheduledAt(scheduledAtText)
     const settings = bot.settings
     const mode = existing?.mode ?? 'auto'
     const model = mode === 'auto' ? services.models.languageModel(settings.ai.model.id) : null
     if (scheduledAt && !services.jobs) throw new ApiError(422, 'scheduledAt: this server runs without background workers')
+    const turnInput = { projectId, chatId: chat.id, threadId: thread_id, settings, modelId: settings.ai.model.id, newMessages: texts.length }
 
-    const ingested = await services.threads.ingestUserMessages(projectId, { id: chat.id, botId: chat.botId }, thread_id, texts)
+    // The usual case: start the model call first and store the user's messages while it
+    // thinks, so the database's time is not added to the time to first token. The reply
+    // is stored only after the messages; if storing fails, the call is aborted.
+    const preloaded = model && !scheduledAt ? await preloadContext(services, turnInput, existing?.workingMemory ?? null, existing !== null, texts) : null
+    const ingesting = services.threads.ingestUserMessages(projectId, { id: chat.id, botId: chat.botId }, thread_id, texts)
+    ingesting.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
+    const turn = model && preloaded
+      ? startTurnStream(services, c.get('logger'), c.get('requestId'), { ...turnInput, model, preloaded, persistAfter: ingesting }, format)
+      : null
+    let ingested
+    try {
+      ingested = await ingesting
+    } catch (error) {
+      turn?.abort()
+      throw error
+    }
     const thread = ingested.thread
+    if (turn && thread.mode === 'auto') return turn.response()
+    turn?.abort()
+
     if (scheduledAt && thread.mode === 'auto' && model && services.jobs) {
       const reply: ScheduledReply = { projectId, chatId: chat.id, threadId: thread.id, newMessages: texts.length }
       await services.jobs.send(JOB_SCHEDULED_REPLY, reply, { startAfter: scheduledAt })
@@ -137,11 +159,16 @@ export const chatRoutes = createRouter()
         scheduled_at: null,
       }, 202)
     }
-
-    return streamTurnResponse(services, c.get('logger'), c.get('requestId'), {
-      projectId, chatId: chat.id, threadId: thread.id, settings, modelId: settings.ai.model.id, model, newMessages: texts.length,
-    }, format)
+    return streamTurnResponse(services, c.get('logger'), c.get('requestId'), { ...turnInput, model }, format)
   })
+
+/** The stored context (nothing for a new thread) with the new user messages appended. */
+async function preloadContext(services: Services, input: { projectId: string; threadId: string; settings: BotSettings }, workingMemory: string | null, threadExists: boolean, texts: string[]): Promise<TurnContext> {
+  const stored = threadExists
+    ? await loadHistory(services.database.db, input.projectId, input.threadId, input.settings.ai.memory.lastMessages, 0)
+    : { history: [], oldestSeq: null }
+  return { history: [...stored.history, ...texts.map((content) => ({ role: 'user' as const, content }))], oldestSeq: stored.oldestSeq, workingMemory }
+}
 
 /**
  * The new user texts of a stream request. A `useChat` body carries the whole

@@ -1,7 +1,7 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Database } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
-import { bots, chats } from '../db/schema.ts'
+import { bots, chats, threads } from '../db/schema.ts'
 import { ApiError } from '../http/errors.ts'
 
 export type ChatStatus = 'active' | 'disabled' | 'error'
@@ -78,16 +78,20 @@ export class ChatService {
   }
 
   /**
-   * The chat and its bot, for a turn: 404 for an unknown chat, 409 when the
-   * chat or its bot is not active.
+   * The chat, its bot and (when `threadId` is given) the thread, for a turn:
+   * 404 for an unknown chat, 409 when the chat or its bot is not active or the
+   * thread id belongs to another chat.
    */
-  async requireConversable(projectId: string, chatId: string): Promise<{ chat: ChatRow; bot: typeof bots.$inferSelect }> {
+  async requireConversable(projectId: string, chatId: string, threadId?: string): Promise<{ chat: ChatRow; bot: typeof bots.$inferSelect; thread: typeof threads.$inferSelect | null }> {
     const [row] = await this.db
-      .select({ chat: chats, bot: bots })
+      .select({ chat: chats, bot: bots, thread: threads })
       .from(chats)
       .innerJoin(bots, eq(bots.id, chats.botId))
+      // One round trip: the thread, if the id is taken in this project, comes along.
+      .leftJoin(threads, and(eq(threads.projectId, chats.projectId), eq(threads.id, threadId ?? '')))
       .where(and(eq(chats.id, chatId), eq(chats.projectId, projectId)))
     if (!row) throw ApiError.notFound('Chat', chatId)
+    if (row.thread && row.thread.chatId !== row.chat.id) throw ApiError.conflict(`Thread id '${threadId}' is already used by another chat of this project`)
     if (row.chat.status !== 'active') throw ApiError.conflict(`Chat '${row.chat.id}' is ${row.chat.status}`)
     if (row.bot.status !== 'active') throw ApiError.conflict(`Bot '${row.bot.id}' is ${row.bot.status}`)
     return row
