@@ -150,6 +150,25 @@ describe('streaming', () => {
     assert.equal((await api('GET', `/chats/${second.chatId}/threads`)).body.length, 0)
   })
 
+  it('two chats racing for one new thread id: one wins, the other gets a 409 or an error event, nothing mixed', async () => {
+    const first = await newChat()
+    const second = await newChat()
+    llm.replyWith({ text: ['racing'], delayMs: 100 })
+    const [a, b] = await Promise.all([send(first.chatId, 'race-id', 'from first'), send(second.chatId, 'race-id', 'from second')])
+    const outcomes = [a, b].map((response) => {
+      if (response.status === 409) return 'conflict'
+      const parts = frames(response.text) as any[]
+      if (parts.some((part) => part.type === 'error')) return 'error-event'
+      return parts.some((part) => part.type === 'finish') ? 'reply' : 'other'
+    })
+    assert.equal(outcomes.filter((outcome) => outcome === 'reply').length, 1, JSON.stringify(outcomes))
+    assert.ok(outcomes.some((outcome) => outcome === 'conflict' || outcome === 'error-event'), JSON.stringify(outcomes))
+    const stored = await storedMessages('race-id')
+    assert.equal(stored.length, 2)
+    const winner = stored[0]!.content === 'from first' ? first : second
+    assert.equal((await api('GET', `/chats/${winner.chatId}/threads`)).body[0].id, 'race-id')
+  })
+
   it('answers 404, 409 and 422 as JSON before writing anything', async () => {
     const { botId, chatId } = await newChat()
     assert.equal((await send('chat_unknown', 't', 'hi')).status, 404)

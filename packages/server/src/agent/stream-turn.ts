@@ -19,8 +19,8 @@ export function streamTurnResponse(services: Services, logger: Logger, requestId
 export type StartedTurn = {
   /** The SSE response; events produced before it was asked for are replayed first. */
   response(): Response
-  /** Stops the model call (nothing of the reply is stored). */
-  abort(): void
+  /** Stops the model call (nothing of the reply is stored); the reason becomes the `error` event's text. */
+  abort(reason?: string): void
 }
 
 /**
@@ -51,12 +51,14 @@ export function startTurnStream(services: Services, logger: Logger, requestId: s
     },
   )
   return {
-    abort: () => controller.abort(),
+    abort: (reason) => controller.abort(reason ?? 'The model call was aborted'),
     response: () =>
       sseResponse(services.streamKeepaliveMs, async (channel) => {
         for (const frame of buffered.splice(0)) channel.send(frame)
         deliver = (frame) => channel.send(frame)
         await finished
+        // By [DONE] the user's messages are stored, whatever became of the reply.
+        await input.persistAfter?.then(() => {}, () => {})
         channel.done()
       }, { 'x-request-id': requestId, ...(ui ? { 'x-vercel-ai-ui-message-stream': 'v1' } : {}) }),
   }

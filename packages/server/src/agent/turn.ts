@@ -145,7 +145,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
         failure = errorMessage(part.error)
         break
       case 'abort':
-        failure = 'The model call was aborted'
+        failure = typeof input.abortSignal?.reason === 'string' ? input.abortSignal.reason : 'The model call was aborted'
         break
     }
   }

@@ -126,16 +126,19 @@ export const chatRoutes = createRouter()
     const turn = model && preloaded
       ? startTurnStream(services, c.get('logger'), c.get('requestId'), { ...turnInput, model, preloaded, persistAfter: ingesting }, format)
       : null
-    let ingested
-    try {
-      ingested = await ingesting
-    } catch (error) {
-      turn?.abort()
-      throw error
+    if (turn) {
+      // Streaming starts now; the store runs alongside. If it fails, or a concurrent
+      // change took the thread out of auto mode, the turn stops with an `error` event.
+      ingesting.then(
+        (done) => {
+          if (done.thread.mode !== 'auto') turn.abort(`The thread is now in ${done.thread.mode} mode; your message was stored for an operator`)
+        },
+        () => turn.abort('Your message could not be stored; nothing was sent to the model'),
+      )
+      return turn.response()
     }
+    const ingested = await ingesting
     const thread = ingested.thread
-    if (turn && thread.mode === 'auto') return turn.response()
-    turn?.abort()
 
     if (scheduledAt && thread.mode === 'auto' && model && services.jobs) {
       const reply: ScheduledReply = { projectId, chatId: chat.id, threadId: thread.id, newMessages: texts.length }
