@@ -18,6 +18,8 @@ export function sseResponse(keepaliveMs: number, produce: (channel: SseChannel) 
   let clientGone = false
   let timer: NodeJS.Timeout | undefined
 
+  let lastWrite = performance.now()
+
   const write = (text: string) => {
     if (closed) return
     try {
@@ -26,11 +28,16 @@ export function sseResponse(keepaliveMs: number, produce: (channel: SseChannel) 
       closed = true
       clientGone = true
     }
-    armKeepalive()
+    // Only a timestamp per frame: re-arming a timer on every write costs more than the frame itself.
+    lastWrite = performance.now()
   }
-  const armKeepalive = () => {
-    clearTimeout(timer)
-    if (!closed) timer = setTimeout(() => write(': keepalive\n\n'), keepaliveMs)
+  const armKeepalive = (delay: number) => {
+    timer = setTimeout(() => {
+      if (closed) return
+      const silent = performance.now() - lastWrite
+      if (silent >= keepaliveMs) write(': keepalive\n\n')
+      armKeepalive(silent >= keepaliveMs ? keepaliveMs : keepaliveMs - silent)
+    }, delay)
   }
   const close = () => {
     if (closed) return
@@ -57,7 +64,7 @@ export function sseResponse(keepaliveMs: number, produce: (channel: SseChannel) 
   const body = new ReadableStream<Uint8Array>({
     start(c) {
       controller = c
-      armKeepalive()
+      armKeepalive(keepaliveMs)
       produce(channel).then(close, close)
     },
     cancel() {
