@@ -40,6 +40,7 @@ import { migrate } from '../src/db/migrate.ts'
 import * as schema from '../src/db/schema.ts'
 import { createServices, type Services } from '../src/services.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
+import { closeServer, machineBusy, postgresAnswers, redact } from './common.ts'
 
 const HOST = '127.0.0.1'
 const POOL_SIZE = 10 // the server's default DATABASE_POOL_SIZE
@@ -197,11 +198,6 @@ function parseOptions(): Options {
   }
 }
 
-function redact(url: string): string {
-  const parsed = new URL(url)
-  if (parsed.password) parsed.password = '***'
-  return parsed.toString()
-}
 
 function listen(handler: http.RequestListener | ((request: Request) => Response | Promise<Response>), kind: 'node' | 'fetch'): Promise<http.Server> {
   return new Promise((resolve, reject) => {
@@ -222,12 +218,6 @@ function urlOf(server: http.Server, pathname: string): string {
   return `http://${HOST}:${port}${pathname}`
 }
 
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve())
-    server.closeAllConnections()
-  })
-}
 
 /** One organization, user, project and API key (as the test harness seeds), then the bots. */
 async function seed(handle: DatabaseHandle, services: Services): Promise<Seeded> {
@@ -407,19 +397,6 @@ function openPglite() {
   }
 }
 
-async function postgresAnswers(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    await client.query('select 1')
-    return null
-  } catch (error) {
-    return (error as Error).message || String(error)
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
 
 function openPostgres(serverUrl: string) {
   return async () => {
@@ -509,21 +486,6 @@ function formatTable(results: Measured[]): string {
   return [line(header), rule, ...rows.map(line)].join('\n')
 }
 
-/** Share of all CPUs busy (any process) over `ms`, from the kernel's counters. */
-async function machineBusy(ms: number): Promise<number> {
-  const sample = () => os.cpus().reduce((acc, cpu) => {
-    const { idle, ...rest } = cpu.times
-    acc.idle += idle
-    acc.busy += Object.values(rest).reduce((a, b) => a + b, 0)
-    return acc
-  }, { idle: 0, busy: 0 })
-  const before = sample()
-  await new Promise((resolve) => setTimeout(resolve, ms))
-  const after = sample()
-  const busy = after.busy - before.busy
-  const total = busy + after.idle - before.idle
-  return total > 0 ? busy / total : 0
-}
 
 async function main(): Promise<void> {
   const options = parseOptions()

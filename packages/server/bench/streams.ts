@@ -45,7 +45,6 @@ import { parseArgs } from 'node:util'
 import { serve } from '@hono/node-server'
 import { wrapLanguageModel, type LanguageModel, type LanguageModelMiddleware } from 'ai'
 import { and, eq } from 'drizzle-orm'
-import pg from 'pg'
 import pino from 'pino'
 import { loadHistory } from '../src/agent/memory.ts'
 import { createApp } from '../src/app.ts'
@@ -56,6 +55,7 @@ import * as schema from '../src/db/schema.ts'
 import { createServices, type Services } from '../src/services.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
 import { startLlmServer, type ChatCompletionBody, type ReplyScript } from '../test/llm-server.ts'
+import { closeServer, machineBusy, postgresAnswers, redact } from './common.ts'
 
 const HOST = '127.0.0.1'
 const POOL_SIZE = 10 // the server's default DATABASE_POOL_SIZE
@@ -357,27 +357,7 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), rule, ...rows.map(line)].join('\n')
 }
 
-function redact(url: string): string {
-  const parsed = new URL(url)
-  if (parsed.password) parsed.password = '***'
-  return parsed.toString()
-}
 
-/** Share of all CPUs busy (any process) over `ms`, from the kernel's counters. */
-async function machineBusy(durationMs: number): Promise<number> {
-  const sample = () => os.cpus().reduce((acc, cpu) => {
-    const { idle, ...rest } = cpu.times
-    acc.idle += idle
-    acc.busy += Object.values(rest).reduce((a, b) => a + b, 0)
-    return acc
-  }, { idle: 0, busy: 0 })
-  const before = sample()
-  await new Promise((resolve) => setTimeout(resolve, durationMs))
-  const after = sample()
-  const busy = after.busy - before.busy
-  const total = busy + after.idle - before.idle
-  return total > 0 ? busy / total : 0
-}
 
 const pause = (durationMs: number) => new Promise((resolve) => setTimeout(resolve, durationMs))
 
@@ -444,12 +424,6 @@ function listen(fetchHandler: (request: Request) => Response | Promise<Response>
   })
 }
 
-function closeServer(server: http.Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve())
-    server.closeAllConnections()
-  })
-}
 
 async function postJson(url: string, key: string, body: unknown): Promise<any> {
   const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
@@ -883,19 +857,6 @@ function openPostgres(serverUrl: string): () => Promise<Opened> {
   }
 }
 
-async function postgresAnswers(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    await client.query('select 1')
-    return null
-  } catch (error) {
-    return (error as Error).message || String(error)
-  } finally {
-    await client.end().catch(() => {})
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Parent: report
