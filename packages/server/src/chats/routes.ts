@@ -133,7 +133,10 @@ export const chatRoutes = createRouter()
         (done) => {
           if (done.thread.mode !== 'auto') turn.abort(`The thread is now in ${done.thread.mode} mode; your message was stored for an operator`)
         },
-        () => turn.abort('Your message could not be stored; nothing was sent to the model'),
+        (error: unknown) => {
+          if (!(error instanceof ApiError)) c.get('logger').error({ err: error, requestId: c.get('requestId') }, 'storing the user message failed')
+          turn.abort('Your message could not be stored; nothing was sent to the model')
+        },
       )
       return turn.response()
     }
