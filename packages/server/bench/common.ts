@@ -48,3 +48,20 @@ export async function machineBusy(durationMs: number): Promise<number> {
   const total = busy + after.idle - before.idle
   return total > 0 ? busy / total : 0
 }
+
+/**
+ * Runs a benchmark's main, reports a failure as exit code 1, and exits anyway
+ * if a forgotten handle keeps the process alive 10 s after the end.
+ */
+export async function runMain(label: string, main: () => Promise<void>): Promise<void> {
+  try {
+    await main()
+  } catch (error) {
+    process.stderr.write(`benchmark failed: ${(error as Error).stack ?? String(error)}\n`)
+    process.exitCode = 1
+  }
+  setTimeout(() => {
+    process.stderr.write(`${label}: something still holds the event loop 10 s after the end; exiting\n`)
+    process.exit(process.exitCode ?? 1)
+  }, 10_000).unref()
+}

@@ -40,7 +40,7 @@ import { migrate } from '../src/db/migrate.ts'
 import * as schema from '../src/db/schema.ts'
 import { createServices, type Services } from '../src/services.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
-import { closeServer, machineBusy, postgresAnswers, redact } from './common.ts'
+import { closeServer, machineBusy, postgresAnswers, redact, runMain } from './common.ts'
 
 const HOST = '127.0.0.1'
 const POOL_SIZE = 10 // the server's default DATABASE_POOL_SIZE
@@ -539,15 +539,5 @@ async function main(): Promise<void> {
 if (process.env[ROLE_ENV] === 'load') {
   runLoadGenerator()
 } else {
-  try {
-    await main()
-  } catch (error) {
-    process.stderr.write(`benchmark failed: ${(error as Error).stack ?? String(error)}\n`)
-    process.exitCode = 1
-  }
-  // Everything is closed by now; if a handle still keeps the process alive, say so instead of hanging.
-  setTimeout(() => {
-    process.stderr.write('bench: something still holds the event loop 10 s after the end; exiting\n')
-    process.exit(process.exitCode ?? 1)
-  }, 10_000).unref()
+  await runMain('bench', main)
 }

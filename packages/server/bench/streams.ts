@@ -55,7 +55,7 @@ import * as schema from '../src/db/schema.ts'
 import { createServices, type Services } from '../src/services.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
 import { startLlmServer, type ChatCompletionBody, type ReplyScript } from '../test/llm-server.ts'
-import { closeServer, machineBusy, postgresAnswers, redact } from './common.ts'
+import { closeServer, machineBusy, postgresAnswers, redact, runMain } from './common.ts'
 
 const HOST = '127.0.0.1'
 const POOL_SIZE = 10 // the server's default DATABASE_POOL_SIZE
@@ -600,10 +600,9 @@ async function benchDatabase(clients: Clients, llm: Llm, llmUrl: string, options
 /** Phases of one Worken stream, as [label, from mark, to mark]. */
 const PHASES: Array<[string, string, string]> = [
   ['request in → handler (routing, auth, body, validation)', 'arrive', 'handler'],
-  ['chat and bot lookup (chats.requireConversable)', 'handler', 'thread.start'],
-  ['thread lookup (threads.findInChat)', 'thread.start', 'thread.end'],
+  ['chat, bot and thread lookup (chats.requireConversable)', 'chat.start', 'chat.end'],
   ['ingest transaction (threads.ingestUserMessages)', 'ingest.start', 'ingest.end'],
-  ['ingest → model call (SSE response, working memory, loadHistory, streamText)', 'ingest.end', 'model.call'],
+  ['lookup → model call (loadHistory, streamText; the ingest runs alongside)', 'chat.end', 'model.call'],
   ['request in → model call (all of the above)', 'arrive', 'model.call'],
   ['model call → first text from the model (HTTP hop + scripted wait)', 'model.call', 'model.first'],
   ['request in → first text from the model', 'arrive', 'model.first'],
@@ -631,7 +630,6 @@ function instrument(services: Services, fetchApp: (request: Request) => Response
   wrap(services.chats, 'requireConversable', 'chat')
   wrap(services.chats, 'requireRow', 'chat')
   wrap(services.bots, 'requireRow', 'bot')
-  wrap(services.threads, 'findInChat', 'thread')
   wrap(services.threads, 'ingestUserMessages', 'ingest')
 
   const middleware: LanguageModelMiddleware = {
@@ -673,8 +671,7 @@ async function isolatedSteps(services: Services, database: DatabaseName, project
   const repeat = 100
   const steps: Array<{ name: string; run(i: number): Promise<unknown> }> = [
     { name: 'for scale: `select 1` through the driver (database.ping)', run: () => services.database.ping() },
-    { name: 'chats.requireConversable (chat joined with its bot)', run: () => services.chats.requireConversable(projectId, chatId) },
-    { name: 'threads.findInChat (new id)', run: (i) => services.threads.findInChat(projectId, chatId, `iso-${runTag}-${i}`) },
+    { name: 'chats.requireConversable (chat, bot and a new thread id)', run: (i) => services.chats.requireConversable(projectId, chatId, `iso-${runTag}-${i}`) },
     { name: 'threads.ingestUserMessages (new thread)', run: (i) => services.threads.ingestUserMessages(projectId, { id: chatId, botId }, `iso-${runTag}-${i}`, [USER_TEXT]) },
     {
       name: 'working memory select (runTurn)',
@@ -1005,15 +1002,5 @@ if (role === 'clients') {
     process.exit(1)
   }, 15 * 60_000)
   deadline.unref()
-  try {
-    await main()
-  } catch (error) {
-    process.stderr.write(`benchmark failed: ${(error as Error).stack ?? String(error)}\n`)
-    process.exitCode = 1
-  }
-  // Everything is closed by now; if a handle still keeps the process alive, say so instead of hanging.
-  setTimeout(() => {
-    process.stderr.write('bench:streams: something still holds the event loop 10 s after the end; exiting\n')
-    process.exit(process.exitCode ?? 1)
-  }, 10_000).unref()
+  await runMain('bench:streams', main)
 }

@@ -49,7 +49,6 @@ const REGISTRY: Record<string, (context: ToolContext) => ToolSet[string]> = {
     }),
 }
 
-export const KNOWN_TOOLS = Object.keys(REGISTRY)
 
 function updateWorkingMemory(context: ToolContext): ToolSet[string] {
   return tool({

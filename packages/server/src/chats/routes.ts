@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { JOB_SCHEDULED_REPLY, type ScheduledReply } from '../agent/scheduled-reply.ts'
 import { loadHistory } from '../agent/memory.ts'
-import { startTurnStream, streamTurnResponse } from '../agent/stream-turn.ts'
+import { startTurnStream } from '../agent/stream-turn.ts'
 import type { TurnContext } from '../agent/turn.ts'
 import type { BotSettings } from '../bots/settings.ts'
 import type { Services } from '../services.ts'
@@ -155,17 +155,15 @@ export const chatRoutes = createRouter()
         scheduled_at: scheduledAt.toISOString(),
       }, 202)
     }
-    if (thread.mode !== 'auto' || !model) {
-      return c.json({
-        status: thread.mode === 'blocked' ? ('stored' as const) : ('pending_operator' as const),
-        mode: thread.mode as 'auto' | 'manual' | 'operator' | 'blocked',
-        thread_id: thread.id,
-        message_ids: ingested.messageIds,
-        pending_count: thread.pendingCount,
-        scheduled_at: null,
-      }, 202)
-    }
-    return streamTurnResponse(services, c.get('logger'), c.get('requestId'), { ...turnInput, model }, format)
+    // Not auto (or no longer auto): stored for an operator, or just stored.
+    return c.json({
+      status: thread.mode === 'blocked' ? ('stored' as const) : ('pending_operator' as const),
+      mode: thread.mode as 'auto' | 'manual' | 'operator' | 'blocked',
+      thread_id: thread.id,
+      message_ids: ingested.messageIds,
+      pending_count: thread.pendingCount,
+      scheduled_at: null,
+    }, 202)
   })
 
 /** The stored context (nothing for a new thread) with the new user messages appended. */

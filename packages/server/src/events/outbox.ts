@@ -25,7 +25,7 @@ export const EVENTS_CHANNEL = 'worken_events'
 
 /**
  * Appends events inside the caller's transaction, so they exist exactly when
- * the change that caused them does. Returns the project ids to announce after commit.
+ * the change that caused them does. Call `announceEvents` after the commit.
  */
 export async function appendEvents(tx: Database, projectId: string, list: OutboxEvent[]): Promise<void> {
   if (list.length === 0) return

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
-import { chats, messages, threads } from '../db/schema.ts'
+import { messages, threads } from '../db/schema.ts'
 import { announceEvents, appendEvents, type OutboxEvent } from '../events/outbox.ts'
 import { ApiError } from '../http/errors.ts'
 
@@ -73,14 +73,6 @@ export class ThreadService {
       .where(and(eq(threads.projectId, projectId), eq(threads.chatId, chatId)))
       .orderBy(sql`${threads.lastMessageAt} desc nulls last`, desc(threads.createdAt))
     return rows.map(toThread)
-  }
-
-  /** The thread if it exists in this chat; null if the id is free; 409 if another chat of the project uses it. */
-  async findInChat(projectId: string, chatId: string, threadId: string): Promise<ThreadRow | null> {
-    const [row] = await this.db.select().from(threads).where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-    if (!row) return null
-    if (row.chatId !== chatId) throw ApiError.conflict(`Thread id '${threadId}' is already used by another chat of this project`)
-    return row
   }
 
   async requireInChat(projectId: string, chatId: string, threadId: string): Promise<ThreadRow> {
@@ -199,9 +191,4 @@ export class ThreadService {
     return { content: (await this.require(projectId, threadId)).workingMemory }
   }
 
-  /** The chat and bot a thread belongs to, for checks before a turn. */
-  async chatOf(projectId: string, chatId: string) {
-    const [row] = await this.db.select().from(chats).where(and(eq(chats.projectId, projectId), eq(chats.id, chatId)))
-    return row ?? null
-  }
 }
