@@ -68,6 +68,7 @@ describe('bots: create, list, get', () => {
       [{ name: 'x'.repeat(201) }, 'name'],
       [{ name: 'ok', colour: 'red' }, 'colour'],
       [{ name: 'nul\u0000byte' }, 'name'],
+      [{ name: 'lone \ud800 surrogate' }, 'name'],
     ] as const) {
       const response = await api('POST', '/bots', body)
       assert.equal(response.status, 422, JSON.stringify(body))
@@ -191,6 +192,8 @@ describe('bots: settings', () => {
       [{ other: {} }, /other: is not a known field/],
       [{ ai: { model: null } }, /ai\.model/],
       [{ ai: { instruction: 'x\u0000y' } }, /ai\.instruction/],
+      [{ ai: { instruction: 'lone \ud800' } }, /ai\.instruction: must be well-formed Unicode/],
+      [{ ai: { model: { id: 'openai/gpt\udc00' } } }, /ai\.model\.id/],
       [{ ai: 'string' }, /ai/],
     ]
     for (const [body, message] of cases) {

@@ -176,6 +176,7 @@ describe('streaming', () => {
       { messages: [] },
       { messages: [{ role: 'assistant', content: 'x' }] },
       { messages: [{ role: 'user', content: '' }] },
+      { messages: [{ role: 'user', content: 'lone \ud800 surrogate' }] },
       { messages: [{ role: 'user', content: 'x' }], scheduledAt: 'tomorrow' },
       { messages: [{ role: 'user', content: 'x' }], scheduledAt: '2001-01-01T00:00:00Z' },
     ]

@@ -6,7 +6,7 @@ const toolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tool names are 1–6
 
 /** Leaf fields, shared by the full schema and the patch schema so they cannot drift. */
 const modelFields = {
-  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*\/[^\s\u0000]{1,200}$/, 'must look like provider/model, e.g. openai/gpt-4o-mini'),
+  id: safeText().regex(/^[a-z0-9][a-z0-9._-]*\/[^\s\u0000]{1,200}$/, 'must look like provider/model, e.g. openai/gpt-4o-mini'),
   temperature: z.number().min(0).max(2),
   max_tokens: z.number().int().min(1).max(1_000_000),
   top_p: z.number().min(0).max(1),

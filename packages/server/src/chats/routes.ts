@@ -6,7 +6,7 @@ import type { TurnContext } from '../agent/turn.ts'
 import type { BotSettings } from '../bots/settings.ts'
 import type { Services } from '../services.ts'
 import { ApiError } from '../http/errors.ts'
-import { Deleted, OptionalPage } from '../http/fields.ts'
+import { Deleted, OptionalPage, storableTextProblem } from '../http/fields.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../http/router.ts'
 import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, StreamBody, StreamQuery, ThreadParams, ThreadSchema, UiChatBody } from './schemas.ts'
 
@@ -184,7 +184,9 @@ function readStreamBody(body: z.infer<typeof StreamBody> | z.infer<typeof UiChat
     if (format !== 'ui-message-stream') throw ApiError.validation([{ path: 'messages', message: 'AI SDK UI messages need ?format=ui-message-stream' }])
     const text = last.parts.map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : '')).join('')
     if (last.role !== 'user' || text.trim() === '') throw ApiError.validation([{ path: 'messages', message: 'the last message must be a user message with text' }])
-    if (text.length > 100_000 || text.includes('\u0000')) throw ApiError.validation([{ path: 'messages', message: 'the text must be at most 100000 characters, without NUL' }])
+    if (text.length > 100_000) throw ApiError.validation([{ path: 'messages', message: 'the text must be at most 100000 characters' }])
+    const problem = storableTextProblem(text)
+    if (problem) throw ApiError.validation([{ path: 'messages', message: `the text ${problem}` }])
     return { texts: [text], scheduledAtText: undefined }
   }
   const plain = body as z.infer<typeof StreamBody>

@@ -2,15 +2,26 @@ import { z } from '@hono/zod-openapi'
 import { ID_PATTERN } from '../db/ids.ts'
 
 /**
- * Text Postgres can store: NUL is the one character a `text` or `jsonb` column
- * refuses, so it is rejected here as a validation error instead of a 500.
+ * Text Postgres can store: no NUL (which `text` and `jsonb` refuse) and no lone
+ * UTF-16 surrogate (which `jsonb` refuses in a `\ud800` escape). Both are
+ * validation errors, not 500s.
  */
-export const safeText = () => z.string().refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
+export function storableTextProblem(value: string): string | null {
+  if (value.includes('\u0000')) return 'must not contain NUL characters'
+  if (!value.isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)'
+  return null
+}
+
+const storable = (value: string, context: { addIssue(issue: { code: 'custom'; message: string; input: string }): void }) => {
+  const problem = storableTextProblem(value)
+  if (problem) context.addIssue({ code: 'custom', message: problem, input: value })
+}
+
+export const safeText = () => z.string().superRefine(storable)
 
 /** A required, human-facing name: trimmed, 1–200 characters. */
 export const nameField = () =>
-  z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters')
-    .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
+  z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').superRefine(storable)
 
 /** A path id. Anything else cannot name a resource, so the router answers 404 for it. */
 export const idParam = (name: string, example: string) =>
