@@ -3,6 +3,7 @@ import { registerFollowUps } from './agent/follow-ups.ts'
 import { registerScheduledReplies } from './agent/scheduled-reply.ts'
 import { createJobQueue, type JobQueue } from './jobs/queue.ts'
 import type { Services } from './services.ts'
+import { registerScheduledSends } from './threads/operator.ts'
 
 /**
  * Gives the services their background side: the job queue with its workers
@@ -16,5 +17,6 @@ export function attachWorkers(services: Services, logger: Logger, options: { emb
   services.jobs = jobs
   services.afterTurn = registerFollowUps(jobs, { database: services.database, logger, models: services.models, embedder: services.recallEmbedder })
   registerScheduledReplies(jobs, services, logger)
+  registerScheduledSends(jobs, services.operators)
   return jobs
 }

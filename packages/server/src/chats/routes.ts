@@ -5,8 +5,9 @@ import { startTurnStream } from '../agent/stream-turn.ts'
 import type { TurnContext } from '../agent/turn.ts'
 import type { BotSettings } from '../bots/settings.ts'
 import type { Services } from '../services.ts'
+import type { PersonInput } from '../threads/service.ts'
 import { ApiError } from '../http/errors.ts'
-import { Deleted, OptionalPage, storableTextProblem } from '../http/fields.ts'
+import { Deleted, OptionalPage, parseScheduledAt, storableTextProblem } from '../http/fields.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../http/router.ts'
 import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, StreamBody, StreamQuery, ThreadParams, ThreadSchema, UiChatBody } from './schemas.ts'
 
@@ -106,7 +107,7 @@ export const chatRoutes = createRouter()
     const services = c.get('services')
     const { chat_id, thread_id } = c.req.valid('param')
     const format = c.req.valid('query').format ?? 'data'
-    const { texts, scheduledAtText } = readStreamBody(c.req.valid('json'), format)
+    const { texts, scheduledAtText, person } = readStreamBody(c.req.valid('json'), format)
 
     // Every check that can fail happens before anything is written.
     const { chat, bot, thread: existing } = await services.chats.requireConversable(projectId, chat_id, thread_id)
@@ -121,7 +122,7 @@ export const chatRoutes = createRouter()
     // thinks, so the database's time is not added to the time to first token. The reply
     // is stored only after the messages; if storing fails, the call is aborted.
     const preloaded = model && !scheduledAt ? await preloadContext(services, turnInput, existing?.workingMemory ?? null, existing !== null, texts) : null
-    const ingesting = services.threads.ingestUserMessages(projectId, { id: chat.id, botId: chat.botId }, thread_id, texts)
+    const ingesting = services.threads.ingestUserMessages(projectId, { id: chat.id, botId: chat.botId }, thread_id, texts, person)
     ingesting.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
     const turn = model && preloaded
       ? startTurnStream(services, c.get('logger'), c.get('requestId'), { ...turnInput, model, preloaded, persistAfter: ingesting }, format)
@@ -178,7 +179,7 @@ async function preloadContext(services: Services, input: { projectId: string; th
  * The new user texts of a stream request. A `useChat` body carries the whole
  * conversation; its last message must be the user's new one.
  */
-function readStreamBody(body: z.infer<typeof StreamBody> | z.infer<typeof UiChatBody>, format: 'data' | 'ui-message-stream'): { texts: string[]; scheduledAtText: string | undefined } {
+function readStreamBody(body: z.infer<typeof StreamBody> | z.infer<typeof UiChatBody>, format: 'data' | 'ui-message-stream'): { texts: string[]; scheduledAtText: string | undefined; person?: PersonInput | undefined } {
   const last = body.messages.at(-1)
   if (last && 'parts' in last) {
     if (format !== 'ui-message-stream') throw ApiError.validation([{ path: 'messages', message: 'AI SDK UI messages need ?format=ui-message-stream' }])
@@ -190,15 +191,5 @@ function readStreamBody(body: z.infer<typeof StreamBody> | z.infer<typeof UiChat
     return { texts: [text], scheduledAtText: undefined }
   }
   const plain = body as z.infer<typeof StreamBody>
-  return { texts: plain.messages.map((message) => message.content), scheduledAtText: plain.scheduledAt }
-}
-
-/** `scheduledAt` must be an ISO 8601 date-time in the future; null when absent. */
-function parseScheduledAt(value: string | undefined): Date | null {
-  if (value === undefined) return null
-  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
-  const date = new Date(value)
-  if (!iso.test(value) || Number.isNaN(date.getTime())) throw ApiError.validation([{ path: 'scheduledAt', message: 'must be an ISO 8601 date-time with a time zone' }])
-  if (date.getTime() <= Date.now()) throw ApiError.validation([{ path: 'scheduledAt', message: 'must be in the future' }])
-  return date
+  return { texts: plain.messages.map((message) => message.content), scheduledAtText: plain.scheduledAt, person: plain.person }
 }

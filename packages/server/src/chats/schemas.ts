@@ -42,6 +42,7 @@ export const MessageSchema = z
     content: z.string(),
     created_at: timestamp(),
     author: z.enum(['user', 'bot', 'operator', 'system']).openapi({ description: 'Extension: who wrote it.' }),
+    operator_id: z.string().nullable().openapi({ description: 'Extension: on operator messages, who sent it (a user id from the internal API, or an API key id).' }),
     usage: z
       .object({ model: z.string(), input_tokens: z.number().int().nullable(), output_tokens: z.number().int().nullable() })
       .nullable()
@@ -52,6 +53,15 @@ export const MessageSchema = z
 export const ChatParams = z.object({ chat_id: idParam('chat_id', 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4') })
 export const ThreadParams = ChatParams.extend({ thread_id: idParam('thread_id', 'support-42') })
 
+/** Extension: who the end user is, for API threads (channels fill it in themselves). */
+export const PersonBody = z
+  .strictObject({
+    external_id: safeText().min(1).max(256).optional().openapi({ description: 'Your id for this person; the same id is the same person across threads.' }),
+    name: safeText().max(200).optional(),
+    avatar_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  })
+  .openapi('PersonInput', { description: "Extension: the end user. With `external_id` the project's person with that id is used (and updated); otherwise the thread's own person." })
+
 export const StreamBody = z
   .strictObject({
     messages: z
@@ -59,6 +69,7 @@ export const StreamBody = z
       .min(1, 'at least one message')
       .max(20, 'at most 20 messages at once'),
     scheduledAt: z.string().optional().openapi({ description: 'ISO 8601, in the future: store now, reply then.', format: 'date-time' }),
+    person: PersonBody.optional(),
   })
   .openapi('StreamBody')
 

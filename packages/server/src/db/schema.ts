@@ -106,9 +106,14 @@ export const threads = pgTable('threads', {
   lastMessageAt: timestamp('last_message_at', { withTimezone: true, mode: 'date' }),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  /** Last activity: the newest message, or the creation. Lists sort by it, newest first. */
+  activityAt: timestamp('activity_at', { withTimezone: true, mode: 'date' }).notNull().generatedAlwaysAs(sql`coalesce(last_message_at, created_at)`),
 }, (t) => [
   primaryKey({ columns: [t.projectId, t.id] }),
-  index('threads_chat_idx').on(t.chatId, t.lastMessageAt),
+  // One per filter of GET /threads, each in the list's order (keyset pages walk them).
+  index('threads_activity_idx').on(t.projectId, t.activityAt.desc(), t.id.desc()),
+  index('threads_chat_activity_idx').on(t.projectId, t.chatId, t.activityAt.desc(), t.id.desc()),
+  index('threads_bot_activity_idx').on(t.projectId, t.botId, t.activityAt.desc(), t.id.desc()),
   check('threads_mode_check', sql`${t.mode} in ('auto', 'manual', 'operator', 'blocked')`),
   check('threads_pending_check', sql`${t.pendingCount} >= 0`),
 ])
@@ -117,6 +122,11 @@ export const threads = pgTable('threads', {
  * Every message of a thread, in `seq` order. `content` is the text the API shows;
  * `parts` keeps the model-level content (tool calls, tool results, approvals) so
  * a later turn can replay it exactly.
+ *
+ * The table also has `search tsvector` (generated from `content`, GIN-indexed),
+ * added by the hand-written part of migration 0002 and deliberately not declared
+ * here: declared, every `select()` and `returning()` of messages would fetch it.
+ * Full-text queries name it in SQL (see threads/list.ts).
  */
 export const messages = pgTable('messages', {
   seq: bigserial('seq', { mode: 'number' }).primaryKey(),
@@ -139,6 +149,30 @@ export const messages = pgTable('messages', {
   foreignKey({ columns: [t.projectId, t.threadId], foreignColumns: [threads.projectId, threads.id] }).onDelete('cascade'),
   check('messages_role_check', sql`${t.role} in ('user', 'assistant', 'tool', 'system')`),
   check('messages_author_check', sql`${t.author} in ('user', 'bot', 'operator', 'system')`),
+])
+
+/**
+ * Operator messages to be sent later (`POST /threads/:id/send` with `scheduledAt`).
+ * A pg-boss job delivers each at its time; the row is the source of truth, so
+ * a cancel and a delivery cannot both win (each moves `status` from `scheduled`).
+ */
+export const scheduledMessages = pgTable('scheduled_messages', {
+  id: text('id').primaryKey(),
+  projectId: text('project_id').notNull(),
+  threadId: text('thread_id').notNull(),
+  text: text('text').notNull(),
+  operatorId: text('operator_id').notNull(),
+  scheduledAt: timestamp('scheduled_at', { withTimezone: true, mode: 'date' }).notNull(),
+  status: text('status').notNull().default('scheduled'),
+  jobId: text('job_id'),
+  messageId: text('message_id'),
+  reason: text('reason'),
+  createdAt: createdAt(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+}, (t) => [
+  index('scheduled_messages_thread_idx').on(t.projectId, t.threadId, t.scheduledAt),
+  foreignKey({ columns: [t.projectId, t.threadId], foreignColumns: [threads.projectId, threads.id] }).onDelete('cascade'),
+  check('scheduled_messages_status_check', sql`${t.status} in ('scheduled', 'sent', 'cancelled', 'skipped')`),
 ])
 
 /** Tool calls waiting for a person's decision; the turn resumes from here, also after a restart. */

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { ID_PATTERN } from '../db/ids.ts'
+import { ApiError } from './errors.ts'
 
 /**
  * Text Postgres can store: no NUL (which `text` and `jsonb` refuse) and no lone
@@ -36,3 +37,13 @@ export const OptionalPage = z.object({
   limit: z.coerce.number().int().min(1).max(1000).optional().openapi({ description: 'At most this many items (1–1000); all when omitted.' }),
   offset: z.coerce.number().int().min(0).max(1_000_000_000).optional().openapi({ description: 'Skip this many items.' }),
 })
+
+/** `scheduledAt` must be an ISO 8601 date-time with a time zone, in the future; null when absent. */
+export function parseScheduledAt(value: string | undefined): Date | null {
+  if (value === undefined) return null
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
+  const date = new Date(value)
+  if (!iso.test(value) || Number.isNaN(date.getTime())) throw ApiError.validation([{ path: 'scheduledAt', message: 'must be an ISO 8601 date-time with a time zone' }])
+  if (date.getTime() <= Date.now()) throw ApiError.validation([{ path: 'scheduledAt', message: 'must be in the future' }])
+  return date
+}

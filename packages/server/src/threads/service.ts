@@ -1,7 +1,7 @@
-import { and, asc, desc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
-import { messages, threads } from '../db/schema.ts'
+import { messages, persons, threads } from '../db/schema.ts'
 import { announceEvents, appendEvents, type OutboxEvent } from '../events/outbox.ts'
 import { ApiError } from '../http/errors.ts'
 
@@ -24,6 +24,8 @@ export type Message = {
   content: string
   created_at: string
   author: 'user' | 'bot' | 'operator' | 'system'
+  /** Who sent an operator message: a user id (internal API) or an API key id; null otherwise. */
+  operator_id: string | null
   usage: { model: string; input_tokens: number | null; output_tokens: number | null } | null
 }
 
@@ -50,9 +52,20 @@ export function toMessage(row: MessageRow): Message {
     content: row.content,
     created_at: row.createdAt.toISOString(),
     author: row.author as Message['author'],
+    operator_id: row.operatorId,
     usage: row.model ? { model: row.model, input_tokens: row.inputTokens, output_tokens: row.outputTokens } : null,
   }
 }
+
+export type Person = { id: string; name: string | null; avatar_url: string | null; external_id: string | null }
+
+export type ThreadDetail = Thread & {
+  person: Person | null
+  stats: { messages_total: number; user_messages: number; bot_messages: number; operator_messages: number }
+}
+
+/** The end user, as the caller of the stream endpoint describes them (extension). */
+export type PersonInput = { external_id?: string | undefined; name?: string | undefined; avatar_url?: string | undefined }
 
 /** What a new user message did to its thread, for the stream route to act on. */
 export type Ingested = { thread: ThreadRow; created: boolean; messageIds: string[] }
@@ -71,8 +84,37 @@ export class ThreadService {
       .select()
       .from(threads)
       .where(and(eq(threads.projectId, projectId), eq(threads.chatId, chatId)))
-      .orderBy(sql`${threads.lastMessageAt} desc nulls last`, desc(threads.createdAt))
+      .orderBy(sql`${threads.activityAt} desc nulls last`, sql`${threads.id} desc nulls last`)
     return rows.map(toThread)
+  }
+
+  /**
+   * The thread with its end user and message counts. Counts are of what people
+   * wrote: user messages, and bot messages = AI replies + operator messages (the
+   * latter also broken out); tool calls and results are not messages here.
+   */
+  async detail(projectId: string, threadId: string): Promise<ThreadDetail> {
+    const [row] = await this.db
+      .select({ thread: threads, person: persons })
+      .from(threads)
+      .leftJoin(persons, eq(persons.id, threads.personId))
+      .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+    if (!row) throw ApiError.notFound('Thread', threadId)
+    const [counts] = await this.db
+      .select({
+        user: sql<number>`count(*) filter (where ${messages.role} = 'user')::int`,
+        bot: sql<number>`count(*) filter (where ${messages.role} = 'assistant' and ${messages.content} <> '')::int`,
+        operator: sql<number>`count(*) filter (where ${messages.role} = 'assistant' and ${messages.author} = 'operator')::int`,
+      })
+      .from(messages)
+      .where(and(eq(messages.projectId, projectId), eq(messages.threadId, threadId)))
+    const user = counts?.user ?? 0
+    const bot = counts?.bot ?? 0
+    return {
+      ...toThread(row.thread),
+      person: row.person ? { id: row.person.id, name: row.person.name, avatar_url: row.person.avatarUrl, external_id: row.person.externalId } : null,
+      stats: { messages_total: user + bot, user_messages: user, bot_messages: bot, operator_messages: counts?.operator ?? 0 },
+    }
   }
 
   async requireInChat(projectId: string, chatId: string, threadId: string): Promise<ThreadRow> {
@@ -105,7 +147,7 @@ export class ThreadService {
    * with the chat's bot), counts them as pending when an operator must answer,
    * and writes the outbox events, all in one transaction.
    */
-  async ingestUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[]): Promise<Ingested> {
+  async ingestUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[], person?: PersonInput): Promise<Ingested> {
     const result = await this.db.transaction(async (tx) => {
       const inserted = await tx
         .insert(threads)
@@ -131,9 +173,11 @@ export class ThreadService {
       for (const row of rows) outbox.push({ type: 'thread.message.created', ...scope, data: { message: toMessage(row) } })
 
       const waitsForOperator = current.mode === 'manual' || current.mode === 'operator'
+      const personId = person ? await upsertPerson(tx, projectId, current.personId, person) : current.personId
       const [thread] = await tx
         .update(threads)
         .set({
+          ...(personId !== current.personId ? { personId } : {}),
           lastMessageAt: sql`now()`,
           updatedAt: sql`now()`,
           ...(waitsForOperator ? { pendingCount: sql`${threads.pendingCount} + ${rows.length}` } : {}),
@@ -191,4 +235,32 @@ export class ThreadService {
     return { content: (await this.require(projectId, threadId)).workingMemory }
   }
 
+}
+
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0]
+
+/**
+ * The thread's person: the one with this `external_id` in the project (created
+ * or updated), else the thread's own (updated), else a new one. Fields left out
+ * keep their stored values.
+ */
+async function upsertPerson(tx: Tx, projectId: string, currentId: string | null, input: PersonInput): Promise<string> {
+  const changes = {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.avatar_url !== undefined ? { avatarUrl: input.avatar_url } : {}),
+  }
+  if (input.external_id !== undefined) {
+    const [row] = await tx
+      .insert(persons)
+      .values({ id: newId('per'), projectId, externalId: input.external_id, ...changes })
+      .onConflictDoUpdate({ target: [persons.projectId, persons.externalId], set: Object.keys(changes).length > 0 ? changes : { externalId: input.external_id } })
+      .returning({ id: persons.id })
+    return row!.id
+  }
+  if (currentId) {
+    if (Object.keys(changes).length > 0) await tx.update(persons).set(changes).where(and(eq(persons.projectId, projectId), eq(persons.id, currentId)))
+    return currentId
+  }
+  const [row] = await tx.insert(persons).values({ id: newId('per'), projectId, ...changes }).returning({ id: persons.id })
+  return row!.id
 }
