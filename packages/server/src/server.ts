@@ -45,6 +45,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   await services.apiKeys.start()
   const jobs = attachWorkers(services, logger, { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds })
   await jobs.start()
+  await services.operators.recoverOverdue(logger)
   logger.info({ embeddingModel: config.embeddingModel, semanticRecall: migration.vector, modelProviders: services.models.configuredProviders() }, 'agent ready')
   const bootstrapped = await bootstrap(database.db, services.apiKeys, { apiKey: config.bootstrapApiKey })
 

@@ -9,6 +9,7 @@ import { ChatService } from './chats/service.ts'
 import type { ProviderConfig } from './config.ts'
 import type { DatabaseHandle } from './db/client.ts'
 import { ProjectService } from './projects/service.ts'
+import { OperatorService } from './threads/operator.ts'
 import { ThreadService } from './threads/service.ts'
 
 /** Everything a route needs, built once per process and handed to handlers through the context. */
@@ -19,6 +20,7 @@ export type Services = {
   bots: BotService
   chats: ChatService
   threads: ThreadService
+  operators: OperatorService
   models: ModelRegistry
   streamKeepaliveMs: number
   /** Retries of a failed model call before its first token. */
@@ -47,6 +49,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     bots: new BotService(database.db),
     chats: new ChatService(database.db),
     threads: new ThreadService(database),
+    operators: new OperatorService(database),
     models: new ModelRegistry(options.providers ?? NO_PROVIDERS),
     streamKeepaliveMs: options.streamKeepaliveMs ?? 15_000,
     modelMaxRetries: options.modelMaxRetries ?? 2,
