@@ -76,3 +76,43 @@ it('a scheduled reply is produced after the server restarts', { timeout: 120_000
     assert.equal(await second.stop('SIGTERM'), 0)
   }
 })
+
+it('a scheduled operator message is delivered after the server restarts', { timeout: 120_000 }, async () => {
+  const env = { ...database, WORKEN_BOOTSTRAP_API_KEY: KEY, WORKEN_JOB_POLL_SECONDS: '0.5', OPENAI_API_KEY: 'test', OPENAI_BASE_URL: `${llm.url}/v1` }
+  const call = async (base: string, method: string, route: string, body?: unknown) => {
+    const response = await fetch(base + route, {
+      method,
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    return { status: response.status, body: (await response.json()) as any }
+  }
+  const first = await startServerProcess(env)
+  let chat: any
+  try {
+    const bot = (await call(first.publicUrl, 'POST', '/bots', { name: 'Desk' })).body
+    chat = (await call(first.publicUrl, 'POST', '/chats', { bot_id: bot.id, name: 'Desk' })).body
+    // A first message with a far scheduledAt creates the thread without a model call; then an operator takes it.
+    const created = await call(first.publicUrl, 'POST', `/chats/${chat.id}/threads/t-op-restart/stream`, { messages: [{ role: 'user', content: 'hello' }], scheduledAt: new Date(Date.now() + 3600_000).toISOString() })
+    assert.equal(created.status, 202)
+    assert.equal((await call(first.publicUrl, 'POST', `/chats/${chat.id}/threads/t-op-restart/mode`, { mode: 'manual' })).status, 200)
+    const scheduled = await call(first.publicUrl, 'POST', '/threads/t-op-restart/send', { text: 'We will call you at noon.', scheduledAt: new Date(Date.now() + 3000).toISOString() })
+    assert.equal(scheduled.status, 202)
+  } finally {
+    assert.equal(await first.stop('SIGTERM'), 0)
+  }
+
+  const second = await startServerProcess(env)
+  try {
+    let status = 'scheduled'
+    for (let i = 0; i < 100 && status === 'scheduled'; i++) {
+      await sleep(200)
+      status = (await call(second.publicUrl, 'GET', '/threads/t-op-restart/scheduled')).body[0].status
+    }
+    assert.equal(status, 'sent')
+    const history = (await call(second.publicUrl, 'GET', `/chats/${chat.id}/threads/t-op-restart/messages`)).body
+    assert.deepEqual(history.filter((m: any) => m.author === 'operator').map((m: any) => m.content), ['We will call you at noon.'])
+  } finally {
+    assert.equal(await second.stop('SIGTERM'), 0)
+  }
+})
