@@ -97,6 +97,8 @@ function nearlyValidBody(): unknown {
     () => ({ messages: Array.from({ length: rand.pick([0, 1, 21]) }, () => ({ role: 'user', content: 'x' })) }),
     () => ({ messages: [{ id: 'u1', role: rand.pick(['user', 'assistant']), parts: [{ type: 'text', text: rand.pick(['hi', '', '\u0000']) }] }] }),
     () => ({ mode: rand.pick(['auto', 'manual', 'operator', 'blocked', 'paused', null]) }),
+    () => ({ messages: [{ role: 'user', content: 'hi' }], person: rand.pick([{ external_id: rand.pick(NASTY_STRINGS) }, { name: rand.pick(NASTY_STRINGS) }, { avatar_url: rand.pick(['https://a.b/c.png', 'ftp://x', 'javascript:1', ...NASTY_STRINGS]) }, null, 'me']) }),
+    () => ({ text: rand.pick(['hello', ...NASTY_STRINGS]), ...(rand.next() < 0.3 ? { scheduledAt: rand.pick(['2001-01-01T00:00:00Z', 'soon', new Date(Date.now() + 3_600_000).toISOString(), 5]) } : {}) }),
     () => ({ bot_id: rand.pick([...['bot_x', ''], ...(lastTargets?.mine ?? []), ...(lastTargets?.theirs ?? [])]), name: rand.pick(['chat', '']) }),
     () => ({ approved: rand.pick([true, false, 'yes', null]), reason: rand.pick(['ok', '\u0000']) }),
   ])()
@@ -188,12 +190,18 @@ const ENDPOINTS: Array<{ method: string; path: (ids: Targets) => string; body: b
   { method: 'POST', path: (ids) => `/chats/${pathId(ids, 'chat')}/threads/${pathId(ids, 'thread')}/delete`, body: false },
   { method: 'GET', path: (ids) => `/threads/${pathId(ids, 'thread')}/memory`, body: false },
   { method: 'POST', path: (ids) => `/threads/${pathId(ids, 'thread')}/approvals/aitxt-${rand.int(5)}`, body: true },
+  { method: 'GET', path: () => '/threads', body: false },
+  { method: 'GET', path: (ids) => `/threads/${pathId(ids, 'thread')}`, body: false },
+  { method: 'POST', path: (ids) => `/threads/${pathId(ids, 'thread')}/send`, body: true },
+  { method: 'GET', path: (ids) => `/threads/${pathId(ids, 'thread')}/scheduled`, body: false },
+  { method: 'POST', path: (ids) => `/threads/${pathId(ids, 'thread')}/scheduled/sch_${rand.int(5)}/cancel`, body: false },
 ]
 
 function randomQuery(): string {
   if (rand.next() < 0.5) return ''
-  const params = ['limit', 'offset', 'cursor', 'x', 'limit']
-  const values = ['1', '0', '-1', '1000', '1001', 'abc', '1.5', '', '%00', '9'.repeat(30), 'NaN', '1e3']
+  const params = ['limit', 'offset', 'cursor', 'x', 'limit', 'search', 'chat_id', 'bot_id']
+  const cursors = [Buffer.from(JSON.stringify({ v: 1, snapshot: '2026-02-31T00:00:00.000000Z', key: ['2026-01-01T00:00:00.000000Z', 'a'], filters: 'x' })).toString('base64url'), 'eyJ2IjoxfQ', '%ff%fe']
+  const values = ['1', '0', '-1', '1000', '1001', 'abc', '1.5', '', '%00', '9'.repeat(30), 'NaN', '1e3', 'order', '%D0%B7%D0%B0%D0%BA%D0%B0%D0%B7', '%22a%20b%22%20or%20-c', '!!(&|', percentEncode(rand.pick(NASTY_STRINGS)), ...cursors]
   return `?${Array.from({ length: 1 + rand.int(3) }, () => `${rand.pick(params)}=${rand.pick(values)}`).join('&')}`
 }
 
@@ -211,7 +219,9 @@ async function fingerprint(): Promise<string> {
       (select string_agg(t::text, ',' order by project_id, id) from threads t),
       (select string_agg(t::text, ',' order by seq) from messages t),
       (select string_agg(t::text, ',' order by seq) from events t),
-      (select string_agg(t::text, ',' order by id) from tool_approvals t)
+      (select string_agg(t::text, ',' order by id) from tool_approvals t),
+      (select string_agg(t::text, ',' order by id) from persons t),
+      (select string_agg(t::text, ',' order by id) from scheduled_messages t)
     )) as digest`),
   )
   return row!.digest

@@ -305,9 +305,8 @@ describe('POST /threads/:thread_id/send', () => {
     await threadIn(chatId, 'send-manual', 'manual')
     assert.equal((await say(chatId, 'send-manual', 'anyone there?')).status, 202)
     assert.equal((await api('GET', '/threads/send-manual')).body.pending_count, 1)
-    const [{ seq: before }] = await ctx.database.db.select({ seq: events.seq }).from(events).orderBy(asc(events.seq)).limit(1).offset(0).then(async () =>
-      ctx.database.db.select({ seq: events.seq }).from(events).where(eq(events.threadId, 'send-manual')).orderBy(asc(events.seq)).then((rows) => [rows.at(-1)!]),
-    )
+    const existing = await ctx.database.db.select({ seq: events.seq }).from(events).where(eq(events.threadId, 'send-manual')).orderBy(asc(events.seq))
+    const before = existing.at(-1)!.seq
 
     const sent = await api('POST', '/threads/send-manual/send', { text: '  Yes, I am here.  ' })
     assert.equal(sent.status, 200, sent.text)

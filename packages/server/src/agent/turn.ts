@@ -180,21 +180,31 @@ async function persistReply(
   approvals: Array<{ approvalId: string; toolCallId: string; toolName: string; input: unknown; policy: string }>,
 ): Promise<string[]> {
   const lastAssistant = replies.map((message) => message.role).lastIndexOf('assistant')
-  const rows = replies
-    .filter((message) => message.role === 'assistant' || message.role === 'tool')
-    .map((message, index) => ({
+  const replyRows = replies.filter((message) => message.role === 'assistant' || message.role === 'tool')
+  if (replyRows.length === 0) return []
+  let stored: string[] = []
+  await database.db.transaction(async (tx) => {
+    // The thread first (its lock, then its rows, as every writer of a thread does); it also gives chat and bot.
+    const [thread] = await tx
+      .update(threads)
+      .set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(threads.projectId, input.projectId), eq(threads.id, input.threadId)))
+      .returning({ chatId: threads.chatId, botId: threads.botId })
+    if (!thread) return // deleted during the turn: nothing to keep
+    const rows = replyRows.map((message, index) => ({
       id: newId('msg'),
       projectId: input.projectId,
       threadId: input.threadId,
+      chatId: thread.chatId,
+      botId: thread.botId,
       role: message.role,
       author: 'bot',
       content: textOf(message),
       parts: typeof message.content === 'string' ? null : (message.content as unknown),
       ...(index === lastAssistant ? { model: input.modelId, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } : {}),
     }))
-  if (rows.length === 0) return []
-  await database.db.transaction(async (tx) => {
     const inserted = await tx.insert(messages).values(rows).returning()
+    stored = inserted.map((row) => row.id)
     if (approvals.length > 0) {
       await tx.insert(toolApprovals).values(
         approvals.map((approval) => ({
@@ -208,10 +218,6 @@ async function persistReply(
         })),
       )
     }
-    await tx
-      .update(threads)
-      .set({ lastMessageAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(threads.projectId, input.projectId), eq(threads.id, input.threadId)))
     const scope = { chatId: input.chatId, threadId: input.threadId }
     const outbox: OutboxEvent[] = inserted.map((row) => ({ type: 'thread.message.created', ...scope, data: { message: toMessage(row) } }))
     for (const approval of approvals) {
@@ -220,7 +226,7 @@ async function persistReply(
     await appendEvents(tx, input.projectId, outbox)
   })
   announceEvents(database, input.projectId)
-  return rows.map((row) => row.id)
+  return stored
 }
 
 /** The text a person reads: text parts joined; tool messages read as nothing. */

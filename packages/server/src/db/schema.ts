@@ -133,6 +133,9 @@ export const messages = pgTable('messages', {
   id: text('id').notNull(),
   projectId: text('project_id').notNull(),
   threadId: text('thread_id').notNull(),
+  /** The thread's chat and bot, copied (a thread never changes either) so that searches filtered by them walk one index. */
+  chatId: text('chat_id').notNull(),
+  botId: text('bot_id').notNull(),
   role: text('role').notNull(),
   content: text('content').notNull(),
   parts: jsonb('parts'),
@@ -146,6 +149,10 @@ export const messages = pgTable('messages', {
 }, (t) => [
   uniqueIndex('messages_id_key').on(t.id),
   index('messages_thread_idx').on(t.projectId, t.threadId, t.seq),
+  // Newest-first walks for search candidates (see threads/list.ts), one per filter of GET /threads.
+  index('messages_project_seq_idx').on(t.projectId, t.seq),
+  index('messages_chat_seq_idx').on(t.projectId, t.chatId, t.seq),
+  index('messages_bot_seq_idx').on(t.projectId, t.botId, t.seq),
   foreignKey({ columns: [t.projectId, t.threadId], foreignColumns: [threads.projectId, threads.id] }).onDelete('cascade'),
   check('messages_role_check', sql`${t.role} in ('user', 'assistant', 'tool', 'system')`),
   check('messages_author_check', sql`${t.author} in ('user', 'bot', 'operator', 'system')`),

@@ -26,22 +26,25 @@ export async function decideApproval(handle: DatabaseHandle, projectId: string, 
       .update(toolApprovals)
       .set({ status, reason: decision.reason ?? null, decidedBy, decidedAt: sql`now()` })
       .where(eq(toolApprovals.id, approvalId))
+    const [thread] = await tx
+      .update(threads)
+      .set({ updatedAt: sql`now()` })
+      .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+      .returning({ chatId: threads.chatId, botId: threads.botId })
+    if (!thread) throw ApiError.notFound('Thread', threadId)
     await tx.insert(messages).values({
       id: newId('msg'),
       projectId,
       threadId,
+      chatId: thread.chatId,
+      botId: thread.botId,
       role: 'tool',
       author: 'system',
       content: '',
       parts: [{ type: 'tool-approval-response', approvalId, approved: decision.approved, ...(decision.reason ? { reason: decision.reason } : {}) }],
     })
-    const [thread] = await tx
-      .update(threads)
-      .set({ updatedAt: sql`now()` })
-      .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-      .returning({ chatId: threads.chatId })
     await appendEvents(tx, projectId, [
-      { type: 'thread.approval.decided', chatId: thread?.chatId ?? null, threadId, data: { approval_id: approvalId, tool_name: approval.toolName, status, decided_by: decidedBy } },
+      { type: 'thread.approval.decided', chatId: thread.chatId, threadId, data: { approval_id: approvalId, tool_name: approval.toolName, status, decided_by: decidedBy } },
     ])
   })
   announceEvents(handle, projectId)

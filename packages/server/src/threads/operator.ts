@@ -212,7 +212,7 @@ async function storeOperatorMessage(
 ): Promise<{ message: Message; thread: Thread }> {
   const [row] = await tx
     .insert(messages)
-    .values({ id: newId('msg'), projectId: thread.projectId, threadId: thread.id, role: 'assistant', author: 'operator', operatorId, content: text })
+    .values({ id: newId('msg'), projectId: thread.projectId, threadId: thread.id, chatId: thread.chatId, botId: thread.botId, role: 'assistant', author: 'operator', operatorId, content: text })
     .returning()
   const message = toMessage(row!)
   const [updated] = await tx

@@ -168,7 +168,7 @@ export class ThreadService {
       if (created) outbox.push({ type: 'thread.created', ...scope, data: { thread: toThread(current) } })
       const rows = await tx
         .insert(messages)
-        .values(texts.map((content) => ({ id: newId('msg'), projectId, threadId, role: 'user', author: 'user', content })))
+        .values(texts.map((content) => ({ id: newId('msg'), projectId, threadId, chatId: current.chatId, botId: current.botId, role: 'user', author: 'user', content })))
         .returning()
       for (const row of rows) outbox.push({ type: 'thread.message.created', ...scope, data: { message: toMessage(row) } })
 
