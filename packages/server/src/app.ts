@@ -7,6 +7,7 @@ import { requestId } from 'hono/request-id'
 import type { Logger } from 'pino'
 import { botRoutes } from './bots/routes.ts'
 import { chatRoutes } from './chats/routes.ts'
+import { eventRoutes } from './events/routes.ts'
 import { internalAuth, publicAuth } from './http/auth.ts'
 import { ApiError, handleError } from './http/errors.ts'
 import { createRouter, jsonContent } from './http/router.ts'
@@ -113,6 +114,8 @@ export function createApp(options: AppOptions) {
   app.route('/', botRoutes)
   app.route('/', projectRoutes)
   app.route('/', chatRoutes)
+  // Before the thread routes, so that `/threads/events` is never taken for a thread id.
+  app.route('/', eventRoutes)
   app.route('/', threadRoutes)
 
   app.notFound((c) => {

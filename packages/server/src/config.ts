@@ -30,6 +30,8 @@ const ConfigSchema = z.object({
   WORKEN_EMBEDDING_MODEL: z.string().regex(/^[a-z0-9][a-z0-9._-]*\/\S+$/, 'must look like provider/model').optional(),
   WORKEN_JOB_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
   WORKEN_STREAM_KEEPALIVE_MS: z.coerce.number().int().min(100).default(15_000),
+  WORKEN_EVENTS_MAX_BUFFER_BYTES: z.coerce.number().int().min(16 * 1024).default(1024 * 1024),
+  WORKEN_EVENTS_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 })
 
 /** An OpenAI-compatible endpoint declared as WORKEN_PROVIDER_<NAME>_BASE_URL (+ optional _API_KEY). */
@@ -87,6 +89,10 @@ export type Config = {
   embeddingModel: string
   jobPollSeconds: number
   streamKeepaliveMs: number
+  /** Unread bytes after which an SSE event stream is cut. */
+  eventsMaxBufferBytes: number
+  /** Safety poll of the event feeds, for notifications lost while LISTEN reconnects. */
+  eventsPollMs: number
 }
 
 export class ConfigError extends Error {
@@ -129,5 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddingModel: c.WORKEN_EMBEDDING_MODEL ?? 'local/lexical-v1',
     jobPollSeconds: c.WORKEN_JOB_POLL_SECONDS,
     streamKeepaliveMs: c.WORKEN_STREAM_KEEPALIVE_MS,
+    eventsMaxBufferBytes: c.WORKEN_EVENTS_MAX_BUFFER_BYTES,
+    eventsPollMs: c.WORKEN_EVENTS_POLL_MS,
   }
 }

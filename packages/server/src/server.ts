@@ -41,8 +41,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.warn('pgvector is not available on this database: semantic recall and vector search are off; knowledge-base search uses full-text only')
   }
 
-  const services = createServices(database, logger, { providers: config.providers, streamKeepaliveMs: config.streamKeepaliveMs })
+  const services = createServices(database, logger, {
+    providers: config.providers,
+    streamKeepaliveMs: config.streamKeepaliveMs,
+    eventsMaxBufferBytes: config.eventsMaxBufferBytes,
+    eventsPollMs: config.eventsPollMs,
+  })
   await services.apiKeys.start()
+  await services.events.start()
   const jobs = attachWorkers(services, logger, { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds })
   await jobs.start()
   await services.operators.recoverOverdue(logger)
@@ -67,7 +73,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     bootstrapped,
     close() {
       closing ??= (async () => {
-        await Promise.all([drain(publicServer, config.shutdownTimeoutMs), drain(internalServer, config.shutdownTimeoutMs)])
+        const draining = Promise.all([drain(publicServer, config.shutdownTimeoutMs), drain(internalServer, config.shutdownTimeoutMs)])
+        // Event streams never end by themselves: end them (clients resume elsewhere with
+        // Last-Event-ID) once no new connection can come in, or the drain waits for its timeout.
+        await services.events.stop()
+        await draining
         await jobs.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs })
         await services.apiKeys.flush()
         await database.close()

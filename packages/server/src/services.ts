@@ -8,6 +8,7 @@ import { BotService } from './bots/service.ts'
 import { ChatService } from './chats/service.ts'
 import type { ProviderConfig } from './config.ts'
 import type { DatabaseHandle } from './db/client.ts'
+import { EventHub } from './events/hub.ts'
 import { ProjectService } from './projects/service.ts'
 import { OperatorService } from './threads/operator.ts'
 import { ThreadService } from './threads/service.ts'
@@ -23,6 +24,12 @@ export type Services = {
   operators: OperatorService
   models: ModelRegistry
   streamKeepaliveMs: number
+  /** Live outbox events for the SSE feeds (`GET /threads/events`). */
+  events: EventHub
+  /** Unread bytes after which an event stream is cut (the client resumes with Last-Event-ID). */
+  eventsMaxBufferBytes: number
+  /** How often an open event stream checks that its caller is still authorized. */
+  eventsReauthorizeMs: number
   /** Retries of a failed model call before its first token. */
   modelMaxRetries: number
   /** Work after a reply is stored (title, embeddings); off the request's path. */
@@ -37,6 +44,9 @@ export type ServiceOptions = {
   providers?: ProviderConfig
   streamKeepaliveMs?: number
   modelMaxRetries?: number
+  eventsPollMs?: number
+  eventsMaxBufferBytes?: number
+  eventsReauthorizeMs?: number
 }
 
 const NO_PROVIDERS: ProviderConfig = { openai: undefined, anthropic: undefined, openrouter: undefined, compatible: [] }
@@ -52,6 +62,9 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     operators: new OperatorService(database),
     models: new ModelRegistry(options.providers ?? NO_PROVIDERS),
     streamKeepaliveMs: options.streamKeepaliveMs ?? 15_000,
+    events: new EventHub(database, logger, { pollIntervalMs: options.eventsPollMs }),
+    eventsMaxBufferBytes: options.eventsMaxBufferBytes ?? 1024 * 1024,
+    eventsReauthorizeMs: options.eventsReauthorizeMs ?? 60_000,
     modelMaxRetries: options.modelMaxRetries ?? 2,
   }
 }
