@@ -10,7 +10,7 @@ import { and, asc, eq, gt, like } from 'drizzle-orm'
 import { EventSource } from 'eventsource'
 import pino from 'pino'
 import { createApp, type App } from '../src/app.ts'
-import { events } from '../src/db/schema.ts'
+import { events, memberships } from '../src/db/schema.ts'
 import { EventHub } from '../src/events/hub.ts'
 import { appendEvents } from '../src/events/outbox.ts'
 import type { Services } from '../src/services.ts'
@@ -431,6 +431,19 @@ describe('stream lifecycle', () => {
     assert.equal((await p.api('DELETE', `/projects/${p.projectId}/api-keys/${second.id}`)).status, 200)
     await stream.waitFor((c) => c.ended, 'the stream to end')
     assert.equal(other.ended, false)
+  })
+
+  it('the internal API streams the same events; removing the membership ends the stream', async () => {
+    const p = await project()
+    const chatId = await newThread(p, 't-internal', 'blocked')
+    const internal = createApp({ kind: 'internal', services: { ...ctx.services, eventsReauthorizeMs: 100 }, logger: silentLogger })
+    const base = await listen(internal)
+    const member = { 'worken-organization': p.organizationId, 'worken-project': p.projectId, 'worken-user': p.userId }
+    const stream = await open('/threads/events/t-internal', member, { base })
+    await say(p, chatId, 't-internal', 'seen by the dashboard')
+    await stream.waitForMessage('seen by the dashboard')
+    await ctx.database.db.delete(memberships).where(and(eq(memberships.userId, p.userId), eq(memberships.organizationId, p.organizationId)))
+    await stream.waitFor((c) => c.ended, 'the stream to end')
   })
 
   it('stopping the hub ends every stream cleanly and refuses new ones with 503', async () => {
