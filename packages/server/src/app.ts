@@ -14,6 +14,7 @@ import { createRouter, jsonContent } from './http/router.ts'
 import { projectRoutes } from './projects/routes.ts'
 import type { Services } from './services.ts'
 import { threadRoutes } from './threads/routes.ts'
+import { webhookRoutes } from './webhooks/routes.ts'
 
 export type ApiKind = 'public' | 'internal'
 
@@ -117,6 +118,7 @@ export function createApp(options: AppOptions) {
   // Before the thread routes, so that `/threads/events` is never taken for a thread id.
   app.route('/', eventRoutes)
   app.route('/', threadRoutes)
+  app.route('/', webhookRoutes)
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path)

@@ -1,5 +1,6 @@
 import path from 'node:path'
 import { z } from 'zod'
+import { parseEncryptionKeys } from './crypto/secrets.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const apiKey = z.string().regex(/^sk-[0-9a-f]{32,128}$/, 'must look like sk-<32 to 128 lowercase hex characters>')
@@ -31,6 +32,11 @@ const ConfigSchema = z.object({
   WORKEN_JOB_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
   WORKEN_STREAM_KEEPALIVE_MS: z.coerce.number().int().min(100).default(15_000),
   WORKEN_EVENTS_MAX_BUFFER_BYTES: z.coerce.number().int().min(16 * 1024).default(1024 * 1024),
+  WORKEN_ENCRYPTION_KEY: z.string().optional(),
+  WORKEN_WEBHOOKS_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1').default(false),
+  WORKEN_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
+  WORKEN_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  WORKEN_WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   WORKEN_EVENTS_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
 })
 
@@ -93,6 +99,9 @@ export type Config = {
   eventsMaxBufferBytes: number
   /** Safety poll of the event feeds, for notifications lost while LISTEN reconnects. */
   eventsPollMs: number
+  /** From WORKEN_ENCRYPTION_KEY (first encrypts, all decrypt); undefined: the data directory's key (PGlite only). */
+  encryptionKeys: Buffer[] | undefined
+  webhooks: { allowPrivate: boolean; timeoutMs: number; concurrency: number; pollMs: number }
 }
 
 export class ConfigError extends Error {
@@ -110,6 +119,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
   }
   const c = parsed.data
+  const keys = c.WORKEN_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKeys(c.WORKEN_ENCRYPTION_KEY)
+  if (keys && 'problem' in keys) throw new ConfigError(`Invalid configuration:\n  WORKEN_ENCRYPTION_KEY: ${keys.problem}`)
+  if (!keys && c.DATABASE_URL) {
+    throw new ConfigError(
+      'Invalid configuration:\n  WORKEN_ENCRYPTION_KEY: is required with DATABASE_URL (every server process must encrypt and decrypt secrets with the same key); generate one with: openssl rand -base64 32',
+    )
+  }
   // npm runs workspace scripts inside the package folder; resolve relative paths
   // against the folder the user ran npm from, so `./.worken` means what it says.
   const baseDir = env.INIT_CWD ?? process.cwd()
@@ -137,5 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     streamKeepaliveMs: c.WORKEN_STREAM_KEEPALIVE_MS,
     eventsMaxBufferBytes: c.WORKEN_EVENTS_MAX_BUFFER_BYTES,
     eventsPollMs: c.WORKEN_EVENTS_POLL_MS,
+    encryptionKeys: keys?.keys,
+    webhooks: { allowPrivate: c.WORKEN_WEBHOOKS_ALLOW_PRIVATE, timeoutMs: c.WORKEN_WEBHOOK_TIMEOUT_MS, concurrency: c.WORKEN_WEBHOOK_CONCURRENCY, pollMs: c.WORKEN_WEBHOOK_POLL_MS },
   }
 }

@@ -12,6 +12,8 @@ import { answerClientErrorsAsJson } from './http/client-errors.ts'
 import { migrate } from './db/migrate.ts'
 import { createServices, type Services } from './services.ts'
 import { attachWorkers } from './workers.ts'
+import { SecretBox, dataDirKey } from './crypto/secrets.ts'
+import { WebhookSender } from './webhooks/sender.ts'
 
 export type RunningServer = {
   publicUrl: string
@@ -41,7 +43,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     logger.warn('pgvector is not available on this database: semantic recall and vector search are off; knowledge-base search uses full-text only')
   }
 
+  const secrets = new SecretBox(config.encryptionKeys ?? [dataDirKey(config.dataDir)])
   const services = createServices(database, logger, {
+    secrets,
+    webhooksAllowPrivate: config.webhooks.allowPrivate,
     providers: config.providers,
     streamKeepaliveMs: config.streamKeepaliveMs,
     eventsMaxBufferBytes: config.eventsMaxBufferBytes,
@@ -52,6 +57,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const jobs = attachWorkers(services, logger, { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds })
   await jobs.start()
   await services.operators.recoverOverdue(logger)
+  const webhookSender = new WebhookSender(database, services.webhooks, logger, {
+    concurrency: config.webhooks.concurrency,
+    pollMs: config.webhooks.pollMs,
+    timeoutMs: config.webhooks.timeoutMs,
+    leaseMs: config.webhooks.timeoutMs * 2 + 5000,
+    random: Math.random,
+  })
+  await webhookSender.start()
+  if (config.webhooks.allowPrivate) logger.warn('WORKEN_WEBHOOKS_ALLOW_PRIVATE is on: webhooks may reach loopback and private addresses over plain http')
   logger.info({ embeddingModel: config.embeddingModel, semanticRecall: migration.vector, modelProviders: services.models.configuredProviders() }, 'agent ready')
   const bootstrapped = await bootstrap(database.db, services.apiKeys, { apiKey: config.bootstrapApiKey })
 
@@ -78,6 +92,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         // Last-Event-ID) once no new connection can come in, or the drain waits for its timeout.
         await services.events.stop()
         await draining
+        await webhookSender.stop(config.shutdownTimeoutMs)
         await jobs.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs })
         await services.apiKeys.flush()
         await database.close()

@@ -12,6 +12,10 @@ import { EventHub } from './events/hub.ts'
 import { ProjectService } from './projects/service.ts'
 import { OperatorService } from './threads/operator.ts'
 import { ThreadService } from './threads/service.ts'
+import { SecretBox } from './crypto/secrets.ts'
+import { WebhookService } from './webhooks/service.ts'
+import { systemResolver, type Resolver } from './webhooks/transport.ts'
+import { randomBytes } from 'node:crypto'
 
 /** Everything a route needs, built once per process and handed to handlers through the context. */
 export type Services = {
@@ -30,6 +34,10 @@ export type Services = {
   eventsMaxBufferBytes: number
   /** How often an open event stream checks that its caller is still authorized. */
   eventsReauthorizeMs: number
+  /** Webhook endpoints and their delivery log (the sender runs apart, see webhooks/sender.ts). */
+  webhooks: WebhookService
+  /** Encrypts secrets at rest (webhook secrets; integration credentials later). */
+  secrets: SecretBox
   /** Retries of a failed model call before its first token. */
   modelMaxRetries: number
   /** Work after a reply is stored (title, embeddings); off the request's path. */
@@ -47,11 +55,18 @@ export type ServiceOptions = {
   eventsPollMs?: number
   eventsMaxBufferBytes?: number
   eventsReauthorizeMs?: number
+  /** Encryption of secrets at rest; a throwaway key when absent (tests, benchmarks). */
+  secrets?: SecretBox
+  /** Webhooks may target loopback/private addresses and plain http (self-hosted, tests). */
+  webhooksAllowPrivate?: boolean
+  /** Host name resolution for webhook targets (tests substitute it). */
+  webhooksResolve?: Resolver
 }
 
 const NO_PROVIDERS: ProviderConfig = { openai: undefined, anthropic: undefined, openrouter: undefined, compatible: [] }
 
 export function createServices(database: DatabaseHandle, logger: Logger, options: ServiceOptions = {}): Services {
+  const secrets = options.secrets ?? new SecretBox([randomBytes(32)])
   return {
     database,
     apiKeys: new ApiKeyService(database, logger),
@@ -66,5 +81,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     eventsMaxBufferBytes: options.eventsMaxBufferBytes ?? 1024 * 1024,
     eventsReauthorizeMs: options.eventsReauthorizeMs ?? 60_000,
     modelMaxRetries: options.modelMaxRetries ?? 2,
+    secrets,
+    webhooks: new WebhookService(database, secrets, { allowPrivate: options.webhooksAllowPrivate ?? false, resolve: options.webhooksResolve ?? systemResolver }),
   }
 }

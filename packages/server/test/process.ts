@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url'
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url))
 
+/** Test processes share one key, as the processes of one deployment must. */
+export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64')
+
 export type ServerProcess = {
   child: ChildProcess
   publicUrl: string
@@ -19,7 +22,7 @@ export type ServerProcess = {
 /** Runs `node src/main.ts` as a user would, on random ports, and waits until it listens. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', INTERNAL_PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: '0', INTERNAL_PORT: '0', LOG_LEVEL: 'info', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -64,7 +67,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
 
 /** Runs the server expecting it to fail at start; resolves with its exit code and output. */
 export async function runFailingStart(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', PORT: '0', INTERNAL_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', PORT: '0', INTERNAL_PORT: '0', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))

@@ -27,10 +27,23 @@ describe('config', () => {
     })
   })
 
-  it('accepts a Postgres URL and a well-formed bootstrap key', () => {
-    const config = loadConfig({ DATABASE_URL: 'postgres://u@db:5432/worken', WORKEN_BOOTSTRAP_API_KEY: `sk-${'a1'.repeat(16)}` })
+  it('accepts a Postgres URL with an encryption key and a well-formed bootstrap key', () => {
+    const key = Buffer.alloc(32, 1)
+    const config = loadConfig({ DATABASE_URL: 'postgres://u@db:5432/worken', WORKEN_ENCRYPTION_KEY: key.toString('base64'), WORKEN_BOOTSTRAP_API_KEY: `sk-${'a1'.repeat(16)}` })
     assert.equal(config.databaseUrl, 'postgres://u@db:5432/worken')
+    assert.deepEqual(config.encryptionKeys, [key])
     assert.throws(() => loadConfig({ WORKEN_BOOTSTRAP_API_KEY: 'sk-ABC' }), /WORKEN_BOOTSTRAP_API_KEY/)
+  })
+})
+
+describe('encryption keys', () => {
+  it('are required with DATABASE_URL, and must be 32 bytes in base64 or hex', () => {
+    assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://u@db:5432/worken' }), /WORKEN_ENCRYPTION_KEY: is required with DATABASE_URL.*openssl rand -base64 32/)
+    assert.throws(() => loadConfig({ WORKEN_ENCRYPTION_KEY: 'short' }), /WORKEN_ENCRYPTION_KEY: must be 32-byte keys/)
+    const hex = Buffer.alloc(32, 2)
+    const b64 = Buffer.alloc(32, 3)
+    assert.deepEqual(loadConfig({ WORKEN_ENCRYPTION_KEY: `${hex.toString('hex')}, ${b64.toString('base64')}` }).encryptionKeys, [hex, b64])
+    assert.equal(loadConfig({}).encryptionKeys, undefined, 'PGlite: the data directory key')
   })
 })
 

@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
-import { events } from '../db/schema.ts'
 
 /** Event types written to the outbox. The first three are the spec's webhook events. */
 export type EventType =
@@ -40,17 +39,33 @@ const OUTBOX_LOCK_CLASS = 0x576f7574
 export async function appendEvents(tx: Database, projectId: string, list: OutboxEvent[]): Promise<void> {
   if (list.length === 0) return
   await tx.execute(sql`select pg_advisory_xact_lock(${OUTBOX_LOCK_CLASS}, hashtext(${projectId}))`)
-  await tx.insert(events).values(
-    list.map((event) => ({
-      id: newId('evt'),
-      projectId,
-      type: event.type,
-      chatId: event.chatId ?? null,
-      threadId: event.threadId ?? null,
-      data: event.data,
-    })),
-  )
+  const rows = list.map((event) => sql`(${newId('evt')}, ${projectId}, ${event.type}, ${event.chatId ?? null}, ${event.threadId ?? null}, ${JSON.stringify(event.data)}::jsonb)`)
+  // One statement: the events, and a webhook delivery for each active endpoint of the project
+  // that wants the type (none when the project has no endpoints: one index probe).
+  await tx.execute(sql`
+    with appended as (
+      insert into events (id, project_id, type, chat_id, thread_id, data)
+      values ${sql.join(rows, sql`, `)}
+      returning id, type, chat_id, thread_id, data, created_at
+    )
+    insert into webhook_deliveries (id, project_id, endpoint_id, event_id, event_type, payload)
+    select 'whd_' || substr(md5(endpoint.id || ':' || appended.id), 1, 26), ${projectId}, endpoint.id, appended.id, appended.type,
+      ${webhookPayloadSql}
+    from appended
+    join webhook_endpoints endpoint
+      on endpoint.project_id = ${projectId} and endpoint.status = 'active'
+      and (endpoint.event_types is null or appended.type = any(endpoint.event_types))`)
 }
+
+/**
+ * The spec's WebhookEvent, `{ id, type, created_at, data }`, built where the
+ * event is appended; `data` is the outbox data plus its `chat_id` and `thread_id`.
+ */
+const webhookPayloadSql = sql.raw(`jsonb_build_object(
+        'id', appended.id,
+        'type', appended.type,
+        'created_at', to_char(appended.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        'data', jsonb_build_object('chat_id', appended.chat_id, 'thread_id', appended.thread_id) || appended.data)`)
 
 /** Tells listeners (SSE subscribers, other processes) that a project has new events; best effort. */
 export function announceEvents(handle: DatabaseHandle, projectId: string): void {
