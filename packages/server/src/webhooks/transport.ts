@@ -46,6 +46,16 @@ class TransportError extends Error {}
 const MAX_BODY_KEPT = 1024
 
 /**
+ * Keep-alive pools: consecutive deliveries to one endpoint reuse a connection.
+ * A pooled socket is connected to an address that was checked when it was opened;
+ * a new socket goes through the checking `lookup` of the request that opens it.
+ */
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 30_000 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 30_000 }),
+}
+
+/**
  * POSTs one webhook. The host is resolved and checked here, at delivery time,
  * and the connection goes to the address that was checked (no second lookup a
  * rebinding DNS could answer differently). Redirects are not followed; the
@@ -87,7 +97,7 @@ export async function postWebhook(target: string, body: string, headers: Record<
       method: 'POST',
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       lookup,
-      agent: false,
+      agent: agents[url.protocol as 'http:' | 'https:'],
     }, (response) => {
       const chunks: Buffer[] = []
       let kept = 0
