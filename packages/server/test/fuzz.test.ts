@@ -28,7 +28,8 @@ before(async () => {
   llm = await startLlmServer()
   llm.replyWith({ text: ['fuzzed ', 'reply'] })
   ctx = await createTestContext({
-    services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 0 },
+    // No real DNS in the fuzz: names resolve to a public documentation-free address, `localhost` to loopback.
+    services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 0, webhooksResolve: async (host) => (host === 'localhost' ? ['127.0.0.1'] : ['93.184.216.34']) },
   })
   owner = await ctx.seed()
   stranger = await ctx.seed()
@@ -98,6 +99,8 @@ function nearlyValidBody(): unknown {
     () => ({ messages: [{ id: 'u1', role: rand.pick(['user', 'assistant']), parts: [{ type: 'text', text: rand.pick(['hi', '', '\u0000']) }] }] }),
     () => ({ mode: rand.pick(['auto', 'manual', 'operator', 'blocked', 'paused', null]) }),
     () => ({ messages: [{ role: 'user', content: 'hi' }], person: rand.pick([{ external_id: rand.pick(NASTY_STRINGS) }, { name: rand.pick(NASTY_STRINGS) }, { avatar_url: rand.pick(['https://a.b/c.png', 'ftp://x', 'javascript:1', ...NASTY_STRINGS]) }, null, 'me']) }),
+    () => ({ url: rand.pick(['https://example.com/hook', 'http://127.0.0.1:9/x', 'https://10.0.0.1/', 'https://[::1]/', 'ftp://x', 'https://u:p@example.com/', ...NASTY_STRINGS]), secret: rand.pick(['a-long-enough-secret-value', 'short', ...NASTY_STRINGS]), ...(rand.next() < 0.3 ? { event_types: rand.pick([['thread.created'], [], ['nope'], null, 'all']) } : {}) }),
+    () => ({ status: rand.pick(['active', 'disabled', 'paused']), secret: rand.pick([undefined, 'another-long-secret-value', '']) }),
     () => ({ text: rand.pick(['hello', ...NASTY_STRINGS]), ...(rand.next() < 0.3 ? { scheduledAt: rand.pick(['2001-01-01T00:00:00Z', 'soon', new Date(Date.now() + 3_600_000).toISOString(), 5]) } : {}) }),
     () => ({ bot_id: rand.pick([...['bot_x', ''], ...(lastTargets?.mine ?? []), ...(lastTargets?.theirs ?? [])]), name: rand.pick(['chat', '']) }),
     () => ({ approved: rand.pick([true, false, 'yes', null]), reason: rand.pick(['ok', '\u0000']) }),
@@ -117,7 +120,7 @@ function rawBody(): string | undefined {
   ])()
 }
 
-type Targets = { mine: string[]; theirs: string[]; keys: string[]; chats: string[]; theirChats: string[]; threads: string[] }
+type Targets = { mine: string[]; theirs: string[]; keys: string[]; chats: string[]; theirChats: string[]; threads: string[]; endpoints: string[]; theirEndpoints: string[] }
 
 let lastTargets: Targets | undefined
 
@@ -134,7 +137,11 @@ async function targets(): Promise<Targets> {
   const theirChats = (await ctx.services.chats.list(stranger.projectId, {})).map((c) => c.id)
   if (theirChats.length === 0) theirChats.push((await ctx.services.chats.create(stranger.projectId, { bot_id: theirs[0]!, name: 'their chat' })).id)
   const threads = (await Promise.all(chats.map((chat) => ctx.services.threads.listInChat(owner.projectId, chat)))).flat().map((t) => t.id)
-  lastTargets = { mine, theirs, keys, chats, theirChats, threads }
+  const endpoints = (await ctx.services.webhooks.list(owner.projectId)).map((e) => e.id)
+  if (endpoints.length === 0) endpoints.push((await ctx.services.webhooks.create(owner.projectId, { url: 'https://93.184.216.34/hook', secret: 'fuzz-target-secret-value' })).id)
+  const theirEndpoints = (await ctx.services.webhooks.list(stranger.projectId)).map((e) => e.id)
+  if (theirEndpoints.length === 0) theirEndpoints.push((await ctx.services.webhooks.create(stranger.projectId, { url: 'https://93.184.216.34/theirs', secret: 'fuzz-target-secret-value' })).id)
+  lastTargets = { mine, theirs, keys, chats, theirChats, threads, endpoints, theirEndpoints }
   return lastTargets
 }
 
@@ -143,15 +150,16 @@ function percentEncode(text: string): string {
   return [...Buffer.from(text, 'utf8')].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')
 }
 
-function pathId(ids: Targets, kind: 'bot' | 'project' | 'key' | 'chat' | 'thread'): string {
+function pathId(ids: Targets, kind: 'bot' | 'project' | 'key' | 'chat' | 'thread' | 'endpoint'): string {
   const real = {
     bot: () => rand.pick(ids.mine),
     project: () => owner.projectId,
     key: () => rand.pick(ids.keys),
     chat: () => rand.pick(ids.chats),
     thread: () => (ids.threads.length > 0 && rand.next() < 0.7 ? rand.pick(ids.threads) : `fz-${rand.int(50)}`),
+    endpoint: () => rand.pick(ids.endpoints),
   }[kind]()
-  const foreign = { bot: () => rand.pick(ids.theirs), project: () => stranger.projectId, key: () => stranger.keyId, chat: () => rand.pick(ids.theirChats), thread: () => 'their-thread' }[kind]()
+  const foreign = { bot: () => rand.pick(ids.theirs), project: () => stranger.projectId, key: () => stranger.keyId, chat: () => rand.pick(ids.theirChats), thread: () => 'their-thread', endpoint: () => rand.pick(ids.theirEndpoints) }[kind]()
   return rand.pick([
     () => real,
     () => real,
@@ -191,6 +199,14 @@ const ENDPOINTS: Array<{ method: string; path: (ids: Targets) => string; body: b
   { method: 'GET', path: (ids) => `/threads/${pathId(ids, 'thread')}/memory`, body: false },
   { method: 'POST', path: (ids) => `/threads/${pathId(ids, 'thread')}/approvals/aitxt-${rand.int(5)}`, body: true },
   { method: 'GET', path: () => '/threads', body: false },
+  { method: 'GET', path: () => '/webhook-endpoints', body: false },
+  { method: 'POST', path: () => '/webhook-endpoints', body: true },
+  { method: 'GET', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}`, body: false },
+  { method: 'PUT', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}`, body: true },
+  { method: 'DELETE', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}`, body: false },
+  { method: 'GET', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}/deliveries`, body: false },
+  { method: 'POST', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}/test`, body: false },
+  { method: 'POST', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}/deliveries/whd_${rand.int(3)}/retry`, body: false },
   { method: 'GET', path: (ids) => `/threads/${pathId(ids, 'thread')}`, body: false },
   { method: 'POST', path: (ids) => `/threads/${pathId(ids, 'thread')}/send`, body: true },
   { method: 'GET', path: (ids) => `/threads/${pathId(ids, 'thread')}/scheduled`, body: false },
@@ -221,7 +237,9 @@ async function fingerprint(): Promise<string> {
       (select string_agg(t::text, ',' order by seq) from events t),
       (select string_agg(t::text, ',' order by id) from tool_approvals t),
       (select string_agg(t::text, ',' order by id) from persons t),
-      (select string_agg(t::text, ',' order by id) from scheduled_messages t)
+      (select string_agg(t::text, ',' order by id) from scheduled_messages t),
+      (select string_agg(concat_ws(':', id, project_id, url, secret_ciphertext, status, event_types, description, disabled_reason), ',' order by id) from webhook_endpoints),
+      (select string_agg(concat_ws(':', id, status, attempts, next_attempt_at), ',' order by id) from webhook_deliveries)
     )) as digest`),
   )
   return row!.digest
