@@ -168,6 +168,12 @@ describe('live events', () => {
       assert.equal(refused.body.error, 'Not Found')
       assert.match(refused.body.message, /Thread '(t-mine|nope)' not found/)
     }
+    // Ids that cannot name a thread are 404 too, before any query.
+    for (const route of [`/threads/events/${'x'.repeat(129)}`, '/threads/events/a%20b', '/threads/events/%00']) {
+      const refused = await SseClient.open(baseUrl + route, p.auth)
+      assert.equal(refused.status, 404, route)
+      assert.equal(refused.body.error, 'Not Found')
+    }
     assert.equal((await SseClient.open(`${baseUrl}/threads/events`, {})).status, 401)
   })
 
