@@ -452,6 +452,20 @@ describe('stream lifecycle', () => {
     await stream.waitFor((c) => c.ended, 'the stream to end')
   })
 
+  it('HEAD answers the headers without subscribing (Hono would drop the body without cancelling it)', async () => {
+    const p = await project()
+    const hub = new EventHub(ctx.database, silentLogger)
+    const base = await listen(appWith({ events: hub }))
+    for (const route of ['/threads/events', '/threads/events/t-none']) {
+      const response = await fetch(base + route, { method: 'HEAD', headers: p.auth })
+      assert.equal(response.status, route.endsWith('t-none') ? 404 : 200)
+    }
+    const head = await fetch(`${base}/threads/events`, { method: 'HEAD', headers: p.auth })
+    assert.match(head.headers.get('content-type') ?? '', /^text\/event-stream/)
+    assert.equal(hub.followedProjects, 0)
+    await hub.stop()
+  })
+
   it('stopping the hub ends every stream cleanly and refuses new ones with 503', async () => {
     const p = await project()
     const hub = new EventHub(ctx.database, silentLogger)

@@ -5,7 +5,7 @@ import type { AppEnv } from '../http/context.ts'
 import { ApiError } from '../http/errors.ts'
 import { idParam } from '../http/fields.ts'
 import { createRouter, errorResponses } from '../http/router.ts'
-import { openEventStream } from './stream.ts'
+import { EVENT_STREAM_HEADERS, openEventStream } from './stream.ts'
 import { ThreadEventSchema } from './thread-events.ts'
 
 const tags = ['Threads']
@@ -84,6 +84,9 @@ function authorizationCheck(c: Context<AppEnv>): () => Promise<boolean> {
 }
 
 async function stream(c: Context<AppEnv>, threadId: string | null, lastEventId: number | null): Promise<Response> {
+  // Hono answers HEAD with the GET handler's headers and drops the body without cancelling
+  // it: a stream opened for it would stay subscribed for ever.
+  if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers: EVENT_STREAM_HEADERS })
   const services = c.get('services')
   const outgoing = nodeResponse(c)
   return openEventStream({

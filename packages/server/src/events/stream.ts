@@ -29,6 +29,13 @@ const SLOW_CHECK_MS = 1000
 /** The stream's queue above which the backlog waits for the client to read (at most half the cap). */
 const BACKLOG_HIGH_WATER_MARK = 64 * 1024
 
+export const EVENT_STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+}
+
 const encoder = new TextEncoder()
 const batchChunks = new WeakMap<readonly OutboxRow[], Uint8Array | null>()
 
@@ -134,15 +141,7 @@ class EventStreamSession implements EventListener {
       if (lastEventId === null) this.goLive()
       else void this.catchUp()
     }
-    return new Response(body, {
-      status: 200,
-      headers: {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      },
-    })
+    return new Response(body, { status: 200, headers: EVENT_STREAM_HEADERS })
   }
 
   deliver(batch: readonly OutboxRow[]): void {
