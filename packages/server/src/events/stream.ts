@@ -131,11 +131,14 @@ class EventStreamSession implements EventListener {
       },
       new ByteLengthQueuingStrategy({ highWaterMark: this.highWaterMark }),
     )
+    const first = encoder.encode(`retry: ${retryHintMs()}\nid: ${start}\n\n`)
     if (this.state === 'closed') {
-      // Cut while the backlog position was being worked out (a flood of live events).
-      this.controller.error(new Error('The client does not keep up'))
+      // Ended before it began (the hub stopped, or a flood went past the cap meanwhile):
+      // end at once, and the client reconnects from `start`.
+      this.controller.enqueue(first)
+      this.controller.close()
     } else {
-      this.write(encoder.encode(`retry: ${retryHintMs()}\nid: ${start}\n\n`))
+      this.write(first)
       this.armKeepalive(this.options.keepaliveMs)
       this.armReauthorize()
       if (lastEventId === null) this.goLive()
