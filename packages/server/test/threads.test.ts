@@ -275,6 +275,14 @@ describe('GET /threads/:thread_id', () => {
     assert.equal((await api('GET', '/threads/person-4')).status, 404, 'nothing was stored for a rejected request')
   })
 
+  it('refuses the reserved thread id "events" (it is the event feed under /threads)', async () => {
+    const { chatId } = await newChat()
+    const response = await say(chatId, 'events', 'hi')
+    assert.equal(response.status, 422)
+    assert.match(response.body.message, /reserved/)
+    assert.equal((await api('GET', `/chats/${chatId}/threads`)).body.length, 0)
+  })
+
   it('is 404 for an unknown thread and for another project\'s thread', async () => {
     const { chatId } = await newChat()
     await blockedThread(chatId, 'detail-iso', ['x'])

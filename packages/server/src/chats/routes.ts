@@ -108,6 +108,8 @@ export const chatRoutes = createRouter()
     const { chat_id, thread_id } = c.req.valid('param')
     const format = c.req.valid('query').format ?? 'data'
     const { texts, scheduledAtText, person } = readStreamBody(c.req.valid('json'), format)
+    // `/threads/events` is the event feed, so a thread with that id could never be addressed under /threads.
+    if (thread_id === RESERVED_THREAD_ID) throw ApiError.validation([{ path: 'thread_id', message: `'${RESERVED_THREAD_ID}' is reserved (GET /threads/events is the event feed); choose another thread id` }])
 
     // Every check that can fail happens before anything is written.
     const { chat, bot, thread: existing } = await services.chats.requireConversable(projectId, chat_id, thread_id)
@@ -166,6 +168,9 @@ export const chatRoutes = createRouter()
       scheduled_at: null,
     }, 202)
   })
+
+/** Thread ids that would collide with a route under /threads. */
+const RESERVED_THREAD_ID = 'events'
 
 /** The stored context (nothing for a new thread) with the new user messages appended. */
 async function preloadContext(services: Services, input: { projectId: string; threadId: string; settings: BotSettings }, workingMemory: string | null, threadExists: boolean, texts: string[]): Promise<TurnContext> {
