@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createScratchDatabase, dropScratchDatabase } from './harness.ts'
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url))
 
@@ -76,4 +80,31 @@ export async function runFailingStart(env: Record<string, string>): Promise<{ co
   const [code] = await once(child, 'exit')
   clearTimeout(timer)
   return { code: code as number | null, stdout, stderr }
+}
+
+/**
+ * Where server processes of a test keep their data: a scratch Postgres
+ * database when TEST_DATABASE_URL is set, else a PGlite data directory.
+ * `env` goes into startServerProcess; `cleanup` removes it.
+ */
+export async function processDatabase(prefix: string): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
+  const serverUrl = process.env.TEST_DATABASE_URL
+  if (serverUrl) {
+    const url = await createScratchDatabase(serverUrl)
+    return { env: { DATABASE_URL: url }, cleanup: () => dropScratchDatabase(serverUrl, url) }
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`))
+  return { env: { WORKEN_DATA_DIR: dir }, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** JSON calls to a server process with an API key: `call(base, method, route, body?)`. */
+export function keyCaller(key: string) {
+  return async (base: string, method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> => {
+    const response = await fetch(base + route, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    return { status: response.status, body: (await response.json().catch(() => null)) as any }
+  }
 }

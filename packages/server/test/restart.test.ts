@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict'
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createScratchDatabase, dropScratchDatabase } from './harness.ts'
 import { startLlmServer, type LlmServer } from './llm-server.ts'
-import { startServerProcess } from './process.ts'
+import { keyCaller, processDatabase, startServerProcess } from './process.ts'
 
 const KEY = `sk-${'c0ffee'.repeat(8)}`
 let llm: LlmServer
@@ -15,16 +11,7 @@ let cleanup: () => Promise<void>
 
 before(async () => {
   llm = await startLlmServer()
-  const serverUrl = process.env.TEST_DATABASE_URL
-  if (serverUrl) {
-    const url = await createScratchDatabase(serverUrl)
-    database = { DATABASE_URL: url }
-    cleanup = () => dropScratchDatabase(serverUrl, url)
-  } else {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worken-restart-'))
-    database = { WORKEN_DATA_DIR: dir }
-    cleanup = async () => fs.rmSync(dir, { recursive: true, force: true })
-  }
+  ;({ env: database, cleanup } = await processDatabase('worken-restart'))
 })
 after(async () => {
   await llm.close()
@@ -41,14 +28,7 @@ it('a scheduled reply is produced after the server restarts', { timeout: 120_000
   }
   llm.replyWith({ text: 'Your reminder: water the plants.' })
   const first = await startServerProcess(env)
-  const call = async (base: string, method: string, route: string, body?: unknown) => {
-    const response = await fetch(base + route, {
-      method,
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: response.status, body: (await response.json()) as any }
-  }
+  const call = keyCaller(KEY)
   const bot = (await call(first.publicUrl, 'POST', '/bots', { name: 'Reminder' })).body
   await call(first.publicUrl, 'POST', `/bots/${bot.id}/settings`, { ai: { memory: { generateTitle: false } } })
   const chat = (await call(first.publicUrl, 'POST', '/chats', { bot_id: bot.id, name: 'Reminders' })).body
@@ -79,14 +59,7 @@ it('a scheduled reply is produced after the server restarts', { timeout: 120_000
 
 it('a scheduled operator message is delivered after the server restarts', { timeout: 120_000 }, async () => {
   const env = { ...database, WORKEN_BOOTSTRAP_API_KEY: KEY, WORKEN_JOB_POLL_SECONDS: '0.5', OPENAI_API_KEY: 'test', OPENAI_BASE_URL: `${llm.url}/v1` }
-  const call = async (base: string, method: string, route: string, body?: unknown) => {
-    const response = await fetch(base + route, {
-      method,
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: response.status, body: (await response.json()) as any }
-  }
+  const call = keyCaller(KEY)
   const first = await startServerProcess(env)
   let chat: any
   try {

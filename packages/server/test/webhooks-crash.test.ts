@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict'
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createScratchDatabase, dropScratchDatabase } from './harness.ts'
 import { startLlmServer, type LlmServer } from './llm-server.ts'
-import { startServerProcess } from './process.ts'
+import { keyCaller, processDatabase, startServerProcess } from './process.ts'
 import { startReceiver, type WebhookReceiver } from './webhook-receiver.ts'
 
 const KEY = `sk-${'5eed'.repeat(8)}`
@@ -19,16 +15,7 @@ before(async () => {
   llm = await startLlmServer()
   llm.replyWith({ text: ['Noted.'] })
   receiver = await startReceiver()
-  const serverUrl = process.env.TEST_DATABASE_URL
-  if (serverUrl) {
-    const url = await createScratchDatabase(serverUrl)
-    database = { DATABASE_URL: url }
-    cleanup = () => dropScratchDatabase(serverUrl, url)
-  } else {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worken-webhooks-crash-'))
-    database = { WORKEN_DATA_DIR: dir }
-    cleanup = async () => fs.rmSync(dir, { recursive: true, force: true })
-  }
+  ;({ env: database, cleanup } = await processDatabase('worken-webhooks-crash'))
 })
 after(async () => {
   await receiver.close()
@@ -47,14 +34,7 @@ it('deliveries pending when the server is killed (SIGKILL) are delivered after a
     WORKEN_WEBHOOK_POLL_MS: '200',
     WORKEN_WEBHOOK_CONCURRENCY: '4',
   }
-  const call = async (base: string, method: string, route: string, body?: unknown) => {
-    const response = await fetch(base + route, {
-      method,
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    return { status: response.status, body: (await response.json().catch(() => null)) as any }
-  }
+  const call = keyCaller(KEY)
 
   // Before the crash the receiver is slow (600 ms per answer): four deliveries are in flight at any time.
   receiver.answer({ status: 200, delayMs: 600 })
