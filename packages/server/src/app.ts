@@ -15,6 +15,7 @@ import { projectRoutes } from './projects/routes.ts'
 import type { Services } from './services.ts'
 import { threadRoutes } from './threads/routes.ts'
 import { webhookRoutes } from './webhooks/routes.ts'
+import { fileRoutes } from './files/routes.ts'
 
 export type ApiKind = 'public' | 'internal'
 
@@ -77,9 +78,21 @@ export function createApp(options: AppOptions) {
       throw new ApiError(413, `The request body is larger than ${options.bodyLimit ?? 1024 * 1024} bytes`)
     },
   })
+  const fileLimit = services.fileMaxBytes
+  const limitUpload = bodyLimit({
+    // Stops reading a body that cannot fit. The file itself may be `fileLimit` bytes, so the
+    // multipart framing and the other fields get some room here; the route checks the file exactly.
+    maxSize: fileLimit + 64 * 1024,
+    onError: () => {
+      throw new ApiError(413, `The file is larger than ${fileLimit} bytes (WORKEN_FILE_MAX_BYTES)`)
+    },
+  })
   // Only where a body is read: the limit middleware touches the request stream,
   // which costs every GET a full Request object for nothing.
-  app.use((c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)))
+  app.use((c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    return isUpload(c.req.method, c.req.path) ? limitUpload(c, next) : limitBody(c, next)
+  })
 
   app.openapi(healthz, (c) => c.json({ status: 'ok' as const }, 200))
   app.openapi(readyz, async (c) => {
@@ -119,6 +132,7 @@ export function createApp(options: AppOptions) {
   app.route('/', eventRoutes)
   app.route('/', threadRoutes)
   app.route('/', webhookRoutes)
+  app.route('/', fileRoutes)
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path)
@@ -141,3 +155,8 @@ function allowedMethods(routes: Array<{ method: string; path: string }>, path: s
 }
 
 export type App = ReturnType<typeof createApp>
+
+/** Requests whose body is a file upload, with the file limit instead of the JSON one. */
+function isUpload(method: string, path: string): boolean {
+  return method === 'POST' && (path === '/files' || /^\/vector_stores\/[^/]+\/files$/.test(path))
+}

@@ -20,6 +20,7 @@ const ConfigSchema = z.object({
   WORKEN_BOOTSTRAP_API_KEY: apiKey.optional(),
   WORKEN_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WORKEN_BODY_LIMIT: z.coerce.number().int().min(1024).default(1024 * 1024),
+  WORKEN_FILE_MAX_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   WORKEN_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_API_KEY: z.string().min(1).optional(),
@@ -88,6 +89,7 @@ export type Config = {
   bootstrapApiKey: string | undefined
   internalToken: string | undefined
   bodyLimit: number
+  fileMaxBytes: number
   shutdownTimeoutMs: number
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL']
   providers: ProviderConfig
@@ -140,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapApiKey: c.WORKEN_BOOTSTRAP_API_KEY,
     internalToken: c.WORKEN_INTERNAL_TOKEN,
     bodyLimit: c.WORKEN_BODY_LIMIT,
+    fileMaxBytes: c.WORKEN_FILE_MAX_BYTES,
     shutdownTimeoutMs: c.WORKEN_SHUTDOWN_TIMEOUT_MS,
     logLevel: c.LOG_LEVEL,
     providers: {

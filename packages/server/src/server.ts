@@ -46,6 +46,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const secrets = new SecretBox(config.encryptionKeys ?? [dataDirKey(config.dataDir)])
   const services = createServices(database, logger, {
     secrets,
+    fileMaxBytes: config.fileMaxBytes,
     webhooksAllowPrivate: config.webhooks.allowPrivate,
     providers: config.providers,
     streamKeepaliveMs: config.streamKeepaliveMs,

@@ -13,6 +13,8 @@ import { ProjectService } from './projects/service.ts'
 import { OperatorService } from './threads/operator.ts'
 import { ThreadService } from './threads/service.ts'
 import { SecretBox } from './crypto/secrets.ts'
+import { PostgresBlobStore } from './files/blob-store.ts'
+import { FileService } from './files/service.ts'
 import { WebhookService } from './webhooks/service.ts'
 import { systemResolver, type Resolver } from './webhooks/transport.ts'
 import { randomBytes } from 'node:crypto'
@@ -36,6 +38,10 @@ export type Services = {
   eventsReauthorizeMs: number
   /** Webhook endpoints and their delivery log (the sender runs apart, see webhooks/sender.ts). */
   webhooks: WebhookService
+  /** Uploaded files (OpenAI-compatible), bytes in the blob store. */
+  files: FileService
+  /** The largest file upload, in bytes (413 above). */
+  fileMaxBytes: number
   /** Encrypts secrets at rest (webhook secrets; integration credentials later). */
   secrets: SecretBox
   /** Retries of a failed model call before its first token. */
@@ -59,6 +65,7 @@ export type ServiceOptions = {
   secrets?: SecretBox
   /** Webhooks may target loopback/private addresses and plain http (self-hosted, tests). */
   webhooksAllowPrivate?: boolean
+  fileMaxBytes?: number
   /** Host name resolution for webhook targets (tests substitute it). */
   webhooksResolve?: Resolver
 }
@@ -82,6 +89,8 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     eventsReauthorizeMs: options.eventsReauthorizeMs ?? 60_000,
     modelMaxRetries: options.modelMaxRetries ?? 2,
     secrets,
+    files: new FileService(database, new PostgresBlobStore(database.db)),
+    fileMaxBytes: options.fileMaxBytes ?? 50 * 1024 * 1024,
     webhooks: new WebhookService(database, secrets, { allowPrivate: options.webhooksAllowPrivate ?? false, resolve: options.webhooksResolve ?? systemResolver }),
   }
 }

@@ -200,6 +200,11 @@ const ENDPOINTS: Array<{ method: string; path: (ids: Targets) => string; body: b
   { method: 'POST', path: (ids) => `/threads/${pathId(ids, 'thread')}/approvals/aitxt-${rand.int(5)}`, body: true },
   { method: 'GET', path: () => '/threads', body: false },
   { method: 'GET', path: () => '/webhook-endpoints', body: false },
+  { method: 'POST', path: () => '/files', body: true },
+  { method: 'GET', path: () => '/files', body: false },
+  { method: 'GET', path: () => `/files/file_${rand.int(3)}`, body: false },
+  { method: 'GET', path: () => `/files/${rand.pick(['file_x', '%00', 'x'.repeat(129)])}/content`, body: false },
+  { method: 'DELETE', path: () => `/files/file_${rand.int(3)}`, body: false },
   { method: 'POST', path: () => '/webhook-endpoints', body: true },
   { method: 'GET', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}`, body: false },
   { method: 'PUT', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}`, body: true },
@@ -239,7 +244,9 @@ async function fingerprint(): Promise<string> {
       (select string_agg(t::text, ',' order by id) from persons t),
       (select string_agg(t::text, ',' order by id) from scheduled_messages t),
       (select string_agg(concat_ws(':', id, project_id, url, secret_ciphertext, status, event_types, description, disabled_reason), ',' order by id) from webhook_endpoints),
-      (select string_agg(concat_ws(':', id, status, attempts, next_attempt_at), ',' order by id) from webhook_deliveries)
+      (select string_agg(concat_ws(':', id, status, attempts, next_attempt_at), ',' order by id) from webhook_deliveries),
+      (select string_agg(t::text, ',' order by id) from files t),
+      (select count(*)::text from file_blobs)
     )) as digest`),
   )
   return row!.digest

@@ -278,6 +278,29 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
   check('webhook_deliveries_status_check', sql`${t.status} in ('pending', 'delivering', 'succeeded', 'failed', 'cancelled')`),
 ])
 
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' })
+
+/**
+ * Uploaded files (OpenAI's `file` object). The bytes live behind the blob
+ * store (`files/blob-store.ts`); this row is what the API lists.
+ */
+export const files = pgTable('files', {
+  id: text('id').primaryKey(),
+  projectId: text('project_id').notNull().references(() => projects.id, { onDelete: 'cascade' }),
+  filename: text('filename').notNull(),
+  purpose: text('purpose').notNull(),
+  bytes: bigint('bytes', { mode: 'number' }).notNull(),
+  mimeType: text('mime_type'),
+  sha256: text('sha256').notNull(),
+  createdAt: createdAt(),
+}, (t) => [index('files_project_idx').on(t.projectId, t.createdAt.desc(), t.id.desc())])
+
+/** The Postgres blob store: file bytes, apart from the rows that list them (list queries never touch them). */
+export const fileBlobs = pgTable('file_blobs', {
+  fileId: text('file_id').primaryKey().references(() => files.id, { onDelete: 'cascade' }),
+  content: bytea('content').notNull(),
+})
+
 const vector = customType<{ data: number[]; driverData: string }>({
   dataType: () => 'vector',
   toDriver: (value) => `[${value.join(',')}]`,

@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto'
+import { and, asc, desc, eq, gt, lt, or } from 'drizzle-orm'
+import type { DatabaseHandle } from '../db/client.ts'
+import { newId } from '../db/ids.ts'
+import { files } from '../db/schema.ts'
+import { ApiError } from '../http/errors.ts'
+import type { BlobStore } from './blob-store.ts'
+
+/** OpenAI's purposes; knowledge bases use `assistants` (any is accepted, as OpenAI does for vector stores). */
+export const FILE_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] as const
+
+/** OpenAI's `file` object. */
+export type FileObject = {
+  id: string
+  object: 'file'
+  bytes: number
+  created_at: number
+  filename: string
+  purpose: string
+  status: 'processed'
+  expires_at: null
+  status_details: null
+}
+
+type FileRow = typeof files.$inferSelect
+
+export function toFileObject(row: FileRow): FileObject {
+  return {
+    id: row.id,
+    object: 'file',
+    bytes: row.bytes,
+    created_at: Math.floor(row.createdAt.getTime() / 1000),
+    filename: row.filename,
+    purpose: row.purpose,
+    status: 'processed',
+    expires_at: null,
+    status_details: null,
+  }
+}
+
+export type ListPage = { limit: number; order: 'asc' | 'desc'; after?: string | undefined; purpose?: string | undefined }
+
+/** Uploaded files of a project: stored whole (row + blob, one transaction), listed, read back, deleted. */
+export class FileService {
+  private readonly handle: DatabaseHandle
+  readonly blobs: BlobStore
+
+  constructor(handle: DatabaseHandle, blobs: BlobStore) {
+    this.handle = handle
+    this.blobs = blobs
+  }
+
+  async create(projectId: string, input: { filename: string; purpose: string; mimeType: string | null; bytes: Uint8Array }): Promise<FileObject> {
+    const id = newId('file')
+    const row = await this.handle.db.transaction(async (tx) => {
+      const [inserted] = await tx
+        .insert(files)
+        .values({
+          id,
+          projectId,
+          filename: input.filename,
+          purpose: input.purpose,
+          bytes: input.bytes.byteLength,
+          mimeType: input.mimeType,
+          sha256: createHash('sha256').update(input.bytes).digest('hex'),
+        })
+        .returning()
+      await this.blobs.put(tx, id, input.bytes)
+      return inserted!
+    })
+    return toFileObject(row)
+  }
+
+  async list(projectId: string, page: ListPage): Promise<{ object: 'list'; data: FileObject[]; first_id: string | null; last_id: string | null; has_more: boolean }> {
+    let cursor: FileRow | undefined
+    if (page.after !== undefined) {
+      ;[cursor] = await this.handle.db.select().from(files).where(and(eq(files.projectId, projectId), eq(files.id, page.after)))
+      if (!cursor) throw ApiError.validation([{ path: 'after', message: `no file '${page.after}' in this project` }])
+    }
+    const newestFirst = page.order === 'desc'
+    const rows = await this.handle.db
+      .select()
+      .from(files)
+      .where(and(
+        eq(files.projectId, projectId),
+        page.purpose !== undefined ? eq(files.purpose, page.purpose) : undefined,
+        cursor
+          ? newestFirst
+            ? or(lt(files.createdAt, cursor.createdAt), and(eq(files.createdAt, cursor.createdAt), lt(files.id, cursor.id)))
+            : or(gt(files.createdAt, cursor.createdAt), and(eq(files.createdAt, cursor.createdAt), gt(files.id, cursor.id)))
+          : undefined,
+      ))
+      .orderBy(...(newestFirst ? [desc(files.createdAt), desc(files.id)] : [asc(files.createdAt), asc(files.id)]))
+      .limit(page.limit + 1)
+    const data = rows.slice(0, page.limit).map(toFileObject)
+    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > page.limit }
+  }
+
+  async get(projectId: string, id: string): Promise<FileObject> {
+    return toFileObject(await this.requireRow(projectId, id))
+  }
+
+  async requireRow(projectId: string, id: string): Promise<FileRow> {
+    const [row] = await this.handle.db.select().from(files).where(and(eq(files.projectId, projectId), eq(files.id, id)))
+    if (!row) throw ApiError.notFound('File', id)
+    return row
+  }
+
+  async content(projectId: string, id: string): Promise<{ row: FileRow; bytes: Uint8Array }> {
+    const row = await this.requireRow(projectId, id)
+    const bytes = await this.blobs.get(row.id)
+    if (!bytes) throw new Error(`file ${row.id} has no stored content`)
+    return { row, bytes }
+  }
+
+  /** Removes the file and its bytes (and, through foreign keys, its place in every vector store). */
+  async delete(projectId: string, id: string): Promise<{ id: string; object: 'file'; deleted: true }> {
+    await this.handle.db.transaction(async (tx) => {
+      const deleted = await tx.delete(files).where(and(eq(files.projectId, projectId), eq(files.id, id))).returning({ id: files.id })
+      if (deleted.length === 0) throw ApiError.notFound('File', id)
+      await this.blobs.remove(tx, id)
+    })
+    return { id, object: 'file', deleted: true }
+  }
+}
