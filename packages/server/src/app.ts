@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import fs from 'node:fs'
 import { createRoute, z } from '@hono/zod-openapi'
 import { Scalar } from '@scalar/hono-api-reference'
+import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import type { Logger } from 'pino'
@@ -9,6 +10,7 @@ import { botRoutes } from './bots/routes.ts'
 import { chatRoutes } from './chats/routes.ts'
 import { eventRoutes } from './events/routes.ts'
 import { internalAuth, publicAuth } from './http/auth.ts'
+import type { AppEnv } from './http/context.ts'
 import { ApiError, handleError } from './http/errors.ts'
 import { createRouter, jsonContent } from './http/router.ts'
 import { projectRoutes } from './projects/routes.ts'
@@ -72,20 +74,19 @@ export function createApp(options: AppOptions) {
     }, 'request')
   })
   app.use(requestId())
+  // A body refused part-way was not read to its end, so the connection cannot carry another
+  // request: say `connection: close`, or a keep-alive client reuses it and fails.
+  const tooLarge = (c: Context<AppEnv>, message: string) => c.json({ error: 'Payload Too Large', message }, 413, { connection: 'close' })
   const limitBody = bodyLimit({
     maxSize: options.bodyLimit ?? 1024 * 1024,
-    onError: () => {
-      throw new ApiError(413, `The request body is larger than ${options.bodyLimit ?? 1024 * 1024} bytes`)
-    },
+    onError: (c) => tooLarge(c, `The request body is larger than ${options.bodyLimit ?? 1024 * 1024} bytes`),
   })
   const fileLimit = services.fileMaxBytes
   const limitUpload = bodyLimit({
     // Stops reading a body that cannot fit. The file itself may be `fileLimit` bytes, so the
     // multipart framing and the other fields get some room here; the route checks the file exactly.
     maxSize: fileLimit + 64 * 1024,
-    onError: () => {
-      throw new ApiError(413, `The file is larger than ${fileLimit} bytes (WORKEN_FILE_MAX_BYTES)`)
-    },
+    onError: (c) => tooLarge(c, `The file is larger than ${fileLimit} bytes (WORKEN_FILE_MAX_BYTES)`),
   })
   // Only where a body is read: the limit middleware touches the request stream,
   // which costs every GET a full Request object for nothing.

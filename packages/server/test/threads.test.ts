@@ -129,21 +129,24 @@ describe('GET /threads', () => {
     for (const name of names) await blockedThread(chatId, name, [`hello from ${name}`])
     const expected = [...names].reverse() // newest first, as of now
 
-    // A writer touches threads (old ones jump to the top) and creates new ones while we page.
+    // Between every two pages, writes that would move threads under a naive cursor: a thread not
+    // yet seen jumps to the top (it would be skipped), one already seen too (it would come again
+    // if it moved down instead), and a new thread appears. A concurrent writer adds more.
     let writing = true
-    let writes = 0
+    let concurrentWrites = 0
     const writer = (async () => {
       for (let i = 0; writing; i++) {
-        const target = names[(i * 7) % names.length]!
-        await say(chatId, target, `more ${i}`)
-        if (i % 5 === 0) await blockedThread(chatId, `walk-new-${i}`, ['new'])
-        writes++
+        await say(chatId, names[(i * 7) % names.length]!, `concurrent ${i}`)
+        concurrentWrites++
+        // Real writers arrive over sockets; this in-process loop must let I/O (the LLM server's answers) in too.
+        await sleep(1)
       }
     })()
 
     const seen: string[] = []
     let cursor: string | null = null
     let pages = 0
+    let betweenPages = 0
     do {
       const query: string = `chat_id=${chatId}&limit=4${cursor ? `&cursor=${cursor}` : ''}`
       const page: { status: number; body: any } = await api('GET', `/threads?${query}`)
@@ -151,13 +154,20 @@ describe('GET /threads', () => {
       seen.push(...page.body.data.map((t: any) => t.id))
       cursor = page.body.next_cursor
       pages++
-      await sleep(5) // let the writer in between pages
+      const unseen = expected.filter((id) => !seen.includes(id))
+      if (unseen.length > 0) assert.equal((await say(chatId, unseen.at(-1)!, `moved up ${pages}`)).status, 202)
+      assert.equal((await say(chatId, seen[0]!, `seen, moved up ${pages}`)).status, 202)
+      await blockedThread(chatId, `walk-new-${pages}`, ['new'])
+      betweenPages += 3
     } while (cursor)
     writing = false
     await writer
-    assert.ok(writes > 3, `the writer wrote during the walk (${writes})`)
     assert.equal(pages, 8)
-    assert.deepEqual(seen, expected, 'exactly the threads of the first page\'s moment, in its order')
+    assert.equal(betweenPages, 24)
+    assert.deepEqual(seen, expected, `exactly the threads of the first page's moment, in its order (${concurrentWrites} concurrent writes too)`)
+    // Without the cursor the list has moved: the walk really was under changes.
+    const now = (await api('GET', `/threads?chat_id=${chatId}&limit=100`)).body.data.map((t: any) => t.id)
+    assert.notDeepEqual(now.slice(0, 30), expected)
 
     // Offset combines with a cursor: it skips rows after the cursor's position.
     const start = (await api('GET', `/threads?chat_id=${chatId}&limit=3`)).body

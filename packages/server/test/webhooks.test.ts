@@ -98,6 +98,15 @@ async function settled(endpointId: string, count: number) {
   throw new Error(`deliveries of ${endpointId} did not settle`)
 }
 
+/**
+ * A moment that is surely after the deliveries just created: the database
+ * stamps them with microseconds, a JS Date has milliseconds, so "now" read
+ * right after a request can be a fraction of a millisecond before them.
+ */
+function soon(): Date {
+  return new Date(Date.now() + 1000)
+}
+
 async function disableAll() {
   await ctx.database.db.update(webhookEndpoints).set({ status: 'disabled' }).where(eq(webhookEndpoints.projectId, owner.projectId))
 }
@@ -331,7 +340,7 @@ describe('retry schedule (controllable clock)', () => {
     const endpoint = await createEndpoint()
     receiver.answer({ status: 500, body: 'down' })
     const delivery = (await api('POST', `/webhook-endpoints/${endpoint.id}/test`)).body
-    let now = new Date()
+    let now = soon()
     const seen: number[] = []
     for (let attempt = 1; attempt <= 8; attempt++) {
       assert.equal(await sender.runDue(now), 1, `attempt ${attempt} runs when due`)
@@ -366,7 +375,7 @@ describe('retry schedule (controllable clock)', () => {
     for (const [random, factor] of [[0, 0.9], [1, 1.1]] as const) {
       const sender = newSender({ random: () => random })
       const delivery = (await api('POST', `/webhook-endpoints/${endpoint.id}/test`)).body
-      const now = new Date()
+      const now = soon()
       await sender.runDue(now)
       const [row] = await ctx.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery.id))
       assert.equal(row!.nextAttemptAt.getTime() - now.getTime(), Math.round(5000 * factor))
@@ -400,7 +409,7 @@ describe('retry schedule (controllable clock)', () => {
     const endpoint = await createEndpoint()
     receiver.answer({ status: 410 })
     const delivery = (await api('POST', `/webhook-endpoints/${endpoint.id}/test`)).body
-    await sender.runDue(new Date())
+    await sender.runDue(soon())
     const got = (await api('GET', `/webhook-endpoints/${endpoint.id}`)).body
     assert.equal(got.status, 'disabled')
     assert.match(got.disabled_reason, /410/)
@@ -474,7 +483,7 @@ describe('SSRF protection', () => {
     fakeDns.set('rebind.test', ['127.0.0.1'])
     const start = receiver.received.length
     const delivery = (await api('POST', `/webhook-endpoints/${endpoint.id}/test`)).body
-    await newSender().runDue(new Date())
+    await newSender().runDue(soon())
     const [row] = await ctx.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery.id))
     assert.equal(row!.status, 'pending')
     assert.match(row!.lastError!, /rebind\.test resolves to a non-public address \(127\.0\.0\.1\); refused/)

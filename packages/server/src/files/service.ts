@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { and, asc, desc, eq, gt, lt, or } from 'drizzle-orm'
+import { and, asc, desc, eq, sql } from 'drizzle-orm'
 import type { DatabaseHandle } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
 import { files } from '../db/schema.ts'
@@ -72,28 +72,27 @@ export class FileService {
   }
 
   async list(projectId: string, page: ListPage): Promise<{ object: 'list'; data: FileObject[]; first_id: string | null; last_id: string | null; has_more: boolean }> {
-    let cursor: FileRow | undefined
-    if (page.after !== undefined) {
-      ;[cursor] = await this.handle.db.select().from(files).where(and(eq(files.projectId, projectId), eq(files.id, page.after)))
-      if (!cursor) throw ApiError.validation([{ path: 'after', message: `no file '${page.after}' in this project` }])
-    }
+    if (page.after !== undefined) await this.requireAfter(projectId, page.after)
     const newestFirst = page.order === 'desc'
+    // The cursor row's (created_at, id) is compared in SQL: a JS Date would drop the microseconds.
+    const position = page.after === undefined
+      ? undefined
+      : newestFirst
+        ? sql`(${files.createdAt}, ${files.id}) < (select created_at, id from files where id = ${page.after})`
+        : sql`(${files.createdAt}, ${files.id}) > (select created_at, id from files where id = ${page.after})`
     const rows = await this.handle.db
       .select()
       .from(files)
-      .where(and(
-        eq(files.projectId, projectId),
-        page.purpose !== undefined ? eq(files.purpose, page.purpose) : undefined,
-        cursor
-          ? newestFirst
-            ? or(lt(files.createdAt, cursor.createdAt), and(eq(files.createdAt, cursor.createdAt), lt(files.id, cursor.id)))
-            : or(gt(files.createdAt, cursor.createdAt), and(eq(files.createdAt, cursor.createdAt), gt(files.id, cursor.id)))
-          : undefined,
-      ))
+      .where(and(eq(files.projectId, projectId), page.purpose !== undefined ? eq(files.purpose, page.purpose) : undefined, position))
       .orderBy(...(newestFirst ? [desc(files.createdAt), desc(files.id)] : [asc(files.createdAt), asc(files.id)]))
       .limit(page.limit + 1)
     const data = rows.slice(0, page.limit).map(toFileObject)
     return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > page.limit }
+  }
+
+  private async requireAfter(projectId: string, after: string): Promise<void> {
+    const [row] = await this.handle.db.select({ id: files.id }).from(files).where(and(eq(files.projectId, projectId), eq(files.id, after)))
+    if (!row) throw ApiError.validation([{ path: 'after', message: `no file '${after}' in this project` }])
   }
 
   async get(projectId: string, id: string): Promise<FileObject> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm'
+import { and, desc, eq, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { SecretBox } from '../crypto/secrets.ts'
 import type { DatabaseHandle } from '../db/client.ts'
@@ -167,9 +167,8 @@ export class WebhookService {
   /** Newest first, keyset-paged by `starting_after` (a delivery id of a previous page). */
   async deliveries(projectId: string, endpointId: string, page: { limit: number; startingAfter?: string | undefined; status?: string | undefined }): Promise<{ data: WebhookDelivery[]; has_more: boolean }> {
     await this.requireRow(projectId, endpointId)
-    let after: DeliveryRow | undefined
     if (page.startingAfter !== undefined) {
-      ;[after] = await this.handle.db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.id, page.startingAfter)))
+      const [after] = await this.handle.db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.id, page.startingAfter)))
       if (!after) throw ApiError.validation([{ path: 'starting_after', message: `no delivery '${page.startingAfter}' of this endpoint` }])
     }
     const rows = await this.handle.db
@@ -178,7 +177,10 @@ export class WebhookService {
       .where(and(
         eq(webhookDeliveries.endpointId, endpointId),
         page.status !== undefined ? eq(webhookDeliveries.status, page.status) : undefined,
-        after ? or(lt(webhookDeliveries.createdAt, after.createdAt), and(eq(webhookDeliveries.createdAt, after.createdAt), lt(webhookDeliveries.id, after.id))) : undefined,
+        // Compared in SQL: a JS Date would drop the microseconds of the cursor row's created_at.
+        page.startingAfter !== undefined
+          ? sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) < (select created_at, id from webhook_deliveries where id = ${page.startingAfter})`
+          : undefined,
       ))
       .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
       .limit(page.limit + 1)
