@@ -78,7 +78,7 @@ export class WebhookSender {
     this.draining = (async () => {
       while (this.wanted && !this.stopped) {
         this.wanted = false
-        const started = await this.claimAndStart(new Date()).catch((error: unknown) => {
+        const started = await this.claimAndStart().catch((error: unknown) => {
           this.logger.error({ err: error }, 'claiming webhook deliveries failed')
           return 0
         })
@@ -102,13 +102,13 @@ export class WebhookSender {
     }
   }
 
-  private async claimAndStart(now: Date): Promise<number> {
+  private async claimAndStart(): Promise<number> {
     const room = this.options.concurrency - this.inFlight
     if (room <= 0) return 0
-    const claimed = await this.claim(now, room)
+    const claimed = await this.claim(null, room)
     for (const row of claimed) {
       this.inFlight++
-      const work = this.attempt(row, now)
+      const work = this.attempt(row, null)
         .catch((error: unknown) => this.logger.error({ err: error, deliveryId: row.id }, 'webhook attempt crashed'))
         .finally(() => {
           this.inFlight--
@@ -120,24 +120,35 @@ export class WebhookSender {
     return claimed.length
   }
 
-  /** Due deliveries, and ones whose claim lapsed, become `delivering` under a lease; one attempt each is counted. */
-  private async claim(now: Date, limit: number): Promise<DeliveryRow[]> {
-    const leaseUntil = new Date(now.getTime() + this.options.leaseMs)
+  /**
+   * Due deliveries, and ones whose claim lapsed, become `delivering` under a lease; one attempt each is counted.
+   * "Due" is judged by the database's clock unless a test gives one: the rows carry microseconds, and
+   * a JS Date read just after a commit can be a fraction of a millisecond before them, which would
+   * leave a new delivery to the next poll instead of the NOTIFY that announced it.
+   */
+  private async claim(at: Date | null, limit: number): Promise<DeliveryRow[]> {
+    const moment = at ? sql`${at.toISOString()}::timestamptz` : sql`clock_timestamp()`
     return this.handle.db
       .update(webhookDeliveries)
-      .set({ status: 'delivering', leaseUntil, attempts: sql`${webhookDeliveries.attempts} + 1`, lastAttemptAt: now, updatedAt: sql`now()` })
+      .set({
+        status: 'delivering',
+        leaseUntil: sql`${moment} + ${this.options.leaseMs} * interval '1 millisecond'`,
+        attempts: sql`${webhookDeliveries.attempts} + 1`,
+        lastAttemptAt: sql`${moment}`,
+        updatedAt: sql`now()`,
+      })
       .where(sql`${webhookDeliveries.id} in (
         select id from webhook_deliveries
-        where (status = 'pending' and next_attempt_at <= ${now.toISOString()}::timestamptz)
-           or (status = 'delivering' and lease_until < ${now.toISOString()}::timestamptz)
+        where (status = 'pending' and next_attempt_at <= ${moment})
+           or (status = 'delivering' and lease_until < ${moment})
         order by next_attempt_at
         limit ${limit}
         for update skip locked)`)
       .returning()
   }
 
-  /** One attempt of a claimed delivery, and what it leads to. */
-  private async attempt(row: DeliveryRow, now: Date): Promise<void> {
+  /** One attempt of a claimed delivery, and what it leads to; `at` is a test's clock, else the real one. */
+  private async attempt(row: DeliveryRow, at: Date | null): Promise<void> {
     const [endpoint] = await this.handle.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, row.endpointId))
     if (!endpoint || endpoint.status !== 'active') {
       await this.finish(row, { status: 'cancelled', lastError: 'The endpoint is disabled', attempts: row.attempts - 1 })
@@ -146,7 +157,7 @@ export class WebhookSender {
     const body = JSON.stringify(row.payload)
     const secret = this.webhooks.secretOf(endpoint)
     const eventId = (row.payload as { id: string }).id
-    const timestamp = Math.floor(now.getTime() / 1000)
+    const timestamp = Math.floor((at ?? new Date()).getTime() / 1000)
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'Worken-Webhooks/1.0',
@@ -160,7 +171,8 @@ export class WebhookSender {
       'webhook-signature': standardSignature(secret, eventId, timestamp, body),
     }
     const result = await postWebhook(endpoint.url, body, headers, { allowPrivate: this.webhooks.options.allowPrivate, resolve: this.webhooks.options.resolve, timeoutMs: this.options.timeoutMs })
-    await this.record(row, endpoint, result, now)
+    // Retries count from the failure, so the real clock is read after the attempt.
+    await this.record(row, endpoint, result, at ?? new Date())
   }
 
   private async record(row: DeliveryRow, endpoint: typeof webhookEndpoints.$inferSelect, result: AttemptResult, now: Date): Promise<void> {
