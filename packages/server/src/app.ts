@@ -159,5 +159,5 @@ export type App = ReturnType<typeof createApp>
 
 /** Requests whose body is a file upload, with the file limit instead of the JSON one. */
 function isUpload(method: string, path: string): boolean {
-  return method === 'POST' && (path === '/files' || /^\/vector_stores\/[^/]+\/files$/.test(path))
+  return method === 'POST' && path === '/files'
 }

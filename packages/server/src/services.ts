@@ -74,14 +74,15 @@ const NO_PROVIDERS: ProviderConfig = { openai: undefined, anthropic: undefined, 
 
 export function createServices(database: DatabaseHandle, logger: Logger, options: ServiceOptions = {}): Services {
   const secrets = options.secrets ?? new SecretBox([randomBytes(32)])
+  const threads = new ThreadService(database)
   return {
     database,
     apiKeys: new ApiKeyService(database, logger),
     projects: new ProjectService(database.db),
     bots: new BotService(database.db),
     chats: new ChatService(database.db),
-    threads: new ThreadService(database),
-    operators: new OperatorService(database),
+    threads,
+    operators: new OperatorService(database, threads),
     models: new ModelRegistry(options.providers ?? NO_PROVIDERS),
     streamKeepaliveMs: options.streamKeepaliveMs ?? 15_000,
     events: new EventHub(database, logger, { pollIntervalMs: options.eventsPollMs }),

@@ -36,7 +36,7 @@ export class PostgresBlobStore implements BlobStore {
     return row ? new Uint8Array(row.content) : null
   }
 
-  async remove(tx: Database, fileId: string): Promise<void> {
-    await tx.delete(fileBlobs).where(eq(fileBlobs.fileId, fileId))
+  async remove(_tx: Database, _fileId: string): Promise<void> {
+    // Nothing to do: the blob row's foreign key cascades from the file row deleted in the same transaction.
   }
 }

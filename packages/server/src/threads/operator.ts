@@ -6,7 +6,7 @@ import { messages, scheduledMessages, threads } from '../db/schema.ts'
 import { announceEvents, appendEvents, type OutboxEvent } from '../events/outbox.ts'
 import { ApiError } from '../http/errors.ts'
 import type { JobQueue } from '../jobs/queue.ts'
-import { toMessage, toThread, type Message, type Thread } from './service.ts'
+import { toMessage, toThread, type Message, type Thread, type ThreadService } from './service.ts'
 
 export const JOB_SCHEDULED_SEND = 'thread.scheduled-send'
 
@@ -51,10 +51,12 @@ type Tx = Parameters<Parameters<DatabaseHandle['db']['transaction']>[0]>[0]
  */
 export class OperatorService {
   private readonly handle: DatabaseHandle
+  private readonly threads: ThreadService
   jobs: JobQueue | undefined
 
-  constructor(handle: DatabaseHandle) {
+  constructor(handle: DatabaseHandle, threads: ThreadService) {
     this.handle = handle
+    this.threads = threads
   }
 
   /**
@@ -97,7 +99,7 @@ export class OperatorService {
   }
 
   async listScheduled(projectId: string, threadId: string): Promise<ScheduledMessage[]> {
-    await requireThread(this.handle.db, projectId, threadId)
+    await this.threads.require(projectId, threadId)
     const rows = await this.handle.db
       .select()
       .from(scheduledMessages)
@@ -178,11 +180,6 @@ export function registerScheduledSends(queue: JobQueue, operators: OperatorServi
   queue.define<{ projectId: string; scheduledId: string }>(JOB_SCHEDULED_SEND, async ({ projectId, scheduledId }) => {
     await operators.deliver(projectId, scheduledId)
   }, { retryLimit: 5, retryDelaySeconds: 5, retryBackoff: true })
-}
-
-async function requireThread(db: DatabaseHandle['db'], projectId: string, threadId: string) {
-  const [row] = await db.select({ id: threads.id }).from(threads).where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-  if (!row) throw ApiError.notFound('Thread', threadId)
 }
 
 async function lockThread(tx: Tx, projectId: string, threadId: string) {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
 import { and, desc, eq, sql } from 'drizzle-orm'
-import type { Logger } from 'pino'
 import type { SecretBox } from '../crypto/secrets.ts'
 import type { DatabaseHandle } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
@@ -98,7 +97,7 @@ export class WebhookService {
   private readonly secrets: SecretBox
   readonly options: WebhookOptions
 
-  constructor(handle: DatabaseHandle, secrets: SecretBox, options: WebhookOptions, _logger?: Logger) {
+  constructor(handle: DatabaseHandle, secrets: SecretBox, options: WebhookOptions) {
     this.handle = handle
     this.secrets = secrets
     this.options = options
