@@ -1,7 +1,12 @@
 // Helpers shared by the benchmark scripts.
 import type http from 'node:http'
 import os from 'node:os'
+import { serve } from '@hono/node-server'
 import pg from 'pg'
+import type { DatabaseHandle } from '../src/db/client.ts'
+import { newId } from '../src/db/ids.ts'
+import * as schema from '../src/db/schema.ts'
+import type { Services } from '../src/services.ts'
 
 /** Stops a server at once, cutting its open connections. */
 export function closeServer(server: http.Server): Promise<void> {
@@ -64,4 +69,40 @@ export async function runMain(label: string, main: () => Promise<void>): Promise
     process.stderr.write(`${label}: something still holds the event loop 10 s after the end; exiting\n`)
     process.exit(process.exitCode ?? 1)
   }, 10_000).unref()
+}
+
+/** Serves `fetchHandler` on a free port of 127.0.0.1 with @hono/node-server, as the server does. */
+export function listen(fetchHandler: (request: Request) => Response | Promise<Response>): Promise<http.Server> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: fetchHandler, port: 0, hostname: '127.0.0.1' }, () => resolve(server)) as http.Server
+    server.once('error', reject)
+  })
+}
+
+/** POSTs JSON with an API key; anything but a 200 is an error. */
+export async function postJson(url: string, key: string, body: unknown): Promise<any> {
+  const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const text = await response.text()
+  if (response.status !== 200) throw new Error(`POST ${url} answered ${response.status}: ${text.slice(0, 300)}`)
+  return JSON.parse(text)
+}
+
+/** One organization, user, project and API key, as the test harness seeds them. */
+export async function seedProject(handle: DatabaseHandle, services: Services): Promise<{ projectId: string; key: string }> {
+  const organizationId = newId('org')
+  const userId = newId('usr')
+  const projectId = newId('prj')
+  const db = handle.db
+  await db.insert(schema.organizations).values({ id: organizationId, name: 'Bench organization' })
+  await db.insert(schema.users).values({ id: userId, email: `${userId}@example.test`, name: 'Bench user' })
+  await db.insert(schema.memberships).values({ organizationId, userId, role: 'owner' })
+  await db.insert(schema.projects).values({ id: projectId, organizationId, name: 'Bench project' })
+  const created = await services.apiKeys.create(projectId, 'bench', { createdByUserId: userId })
+  return { projectId, key: created.key }
+}
+
+/** Nearest-rank percentile of values sorted ascending; NaN when there are none. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }

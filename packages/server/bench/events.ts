@@ -35,16 +35,14 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import { serve } from '@hono/node-server'
 import pino from 'pino'
 import { createApp } from '../src/app.ts'
 import { openDatabase, type DatabaseHandle } from '../src/db/client.ts'
-import { newId } from '../src/db/ids.ts'
 import { migrate } from '../src/db/migrate.ts'
 import * as schema from '../src/db/schema.ts'
-import { createServices, type Services } from '../src/services.ts'
+import { createServices } from '../src/services.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
-import { closeServer, machineBusy, postgresAnswers, redact, runMain } from './common.ts'
+import { closeServer, listen, machineBusy, percentile, postJson, postgresAnswers, redact, runMain, seedProject } from './common.ts'
 
 const HOST = '127.0.0.1'
 const POOL_SIZE = 10 // the server's default DATABASE_POOL_SIZE
@@ -243,12 +241,6 @@ function parseOptions(): Options {
   }
 }
 
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
-}
-
 function ms(value: number, digits = 1): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '–'
 }
@@ -302,33 +294,6 @@ function openPostgres(serverUrl: string): () => Promise<Opened> {
       throw error
     }
   }
-}
-
-function listen(fetchHandler: (request: Request) => Response | Promise<Response>): Promise<http.Server> {
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch: fetchHandler, port: 0, hostname: HOST }, () => resolve(server)) as http.Server
-    server.once('error', reject)
-  })
-}
-
-async function postJson(url: string, key: string, body: unknown): Promise<any> {
-  const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  const text = await response.text()
-  if (response.status !== 200) throw new Error(`POST ${url} answered ${response.status}: ${text.slice(0, 300)}`)
-  return JSON.parse(text)
-}
-
-async function seedProject(handle: DatabaseHandle, services: Services): Promise<{ projectId: string; key: string }> {
-  const organizationId = newId('org')
-  const userId = newId('usr')
-  const projectId = newId('prj')
-  const db = handle.db
-  await db.insert(schema.organizations).values({ id: organizationId, name: 'Bench organization' })
-  await db.insert(schema.users).values({ id: userId, email: `${userId}@example.test`, name: 'Bench user' })
-  await db.insert(schema.memberships).values({ organizationId, userId, role: 'owner' })
-  await db.insert(schema.projects).values({ id: projectId, organizationId, name: 'Bench project' })
-  const created = await services.apiKeys.create(projectId, 'bench', { createdByUserId: userId })
-  return { projectId, key: created.key }
 }
 
 type Row = { database: string; subscribers: number; summary: LatencySummary; elu: number; serverMaxDelayMs: number; clientMaxDelayMs: number; cpuMsPerEvent: number }

@@ -35,12 +35,11 @@ import pino from 'pino'
 import { createApp } from '../src/app.ts'
 import { BotService } from '../src/bots/service.ts'
 import { openDatabase, type Database, type DatabaseHandle } from '../src/db/client.ts'
-import { newId } from '../src/db/ids.ts'
 import { migrate } from '../src/db/migrate.ts'
 import * as schema from '../src/db/schema.ts'
 import { createServices, type Services } from '../src/services.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
-import { closeServer, machineBusy, postgresAnswers, redact, runMain } from './common.ts'
+import { closeServer, machineBusy, postgresAnswers, redact, runMain, seedProject } from './common.ts'
 
 const HOST = '127.0.0.1'
 const POOL_SIZE = 10 // the server's default DATABASE_POOL_SIZE
@@ -219,21 +218,13 @@ function urlOf(server: http.Server, pathname: string): string {
 }
 
 
-/** One organization, user, project and API key (as the test harness seeds), then the bots. */
+/** A project as the test harness seeds it, then the bots. */
 async function seed(handle: DatabaseHandle, services: Services): Promise<Seeded> {
-  const organizationId = newId('org')
-  const userId = newId('usr')
-  const projectId = newId('prj')
-  const db = handle.db
-  await db.insert(schema.organizations).values({ id: organizationId, name: 'Bench organization' })
-  await db.insert(schema.users).values({ id: userId, email: `${userId}@example.test`, name: 'Bench user' })
-  await db.insert(schema.memberships).values({ organizationId, userId, role: 'owner' })
-  await db.insert(schema.projects).values({ id: projectId, organizationId, name: 'Bench project' })
-  const created = await services.apiKeys.create(projectId, 'bench', { createdByUserId: userId })
+  const seeded = await seedProject(handle, services)
   for (let i = 1; i <= BOT_COUNT; i++) {
-    await services.bots.create(projectId, { name: `Bench bot ${i}`, description: i % 2 === 0 ? `Answers questions about topic ${i}` : null })
+    await services.bots.create(seeded.projectId, { name: `Bench bot ${i}`, description: i % 2 === 0 ? `Answers questions about topic ${i}` : null })
   }
-  return { projectId, key: created.key }
+  return seeded
 }
 
 const captured: Array<{ sql: string; params: unknown[] }> = []

@@ -29,10 +29,10 @@ import { defaultBotSettings } from '../src/bots/settings.ts'
 import { openDatabase, type DatabaseHandle } from '../src/db/client.ts'
 import { newId } from '../src/db/ids.ts'
 import { migrate } from '../src/db/migrate.ts'
-import { bots, chats, organizations, projects } from '../src/db/schema.ts'
+import { bots, chats, projects } from '../src/db/schema.ts'
 import { createServices } from '../src/services.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
-import { closeServer, postgresAnswers, redact, runMain } from './common.ts'
+import { closeServer, percentile, postgresAnswers, redact, runMain, seedProject } from './common.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -95,16 +95,11 @@ async function pgliteTarget(): Promise<Target> {
 /** Loads the project: chats, threads, messages, generated in SQL. Returns ids for the queries. */
 async function load(handle: DatabaseHandle): Promise<{ projectId: string; chatId: string; key: string; seconds: number }> {
   const db = handle.db
-  const organizationId = newId('org')
-  const projectId = newId('prj')
-  await db.insert(organizations).values({ id: organizationId, name: 'Bench' })
-  await db.insert(projects).values({ id: projectId, organizationId, name: 'Bench' })
+  const { projectId, key } = await seedProject(handle, createServices(handle, logger))
   const botId = newId('bot')
   await db.insert(bots).values({ id: botId, projectId, name: 'Support', settings: defaultBotSettings() })
   const chatIds = Array.from({ length: CHATS }, () => newId('chat'))
   await db.insert(chats).values(chatIds.map((id, i) => ({ id, projectId, botId, name: `Chat ${i}` })))
-  const services = createServices(handle, logger)
-  const { key } = await services.apiKeys.create(projectId, 'bench')
 
   const started = performance.now()
   const words = sql.raw(`array[${WORDS.map((word) => `'${word}'`).join(',')}]`)
@@ -147,10 +142,6 @@ async function reuseLoaded(handle: DatabaseHandle): Promise<{ projectId: string;
   const list = await handle.db.select({ id: chats.id }).from(chats).orderBy(chats.name)
   const { key } = await createServices(handle, logger).apiKeys.create(project!.id, 'bench')
   return { projectId: project!.id, chatId: list.find((_, i) => i === 3)?.id ?? list[0]!.id, key, seconds: 0 }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
 async function measureTarget(target: Target): Promise<void> {

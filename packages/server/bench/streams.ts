@@ -42,20 +42,18 @@ import path from 'node:path'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { serve } from '@hono/node-server'
 import { wrapLanguageModel, type LanguageModel, type LanguageModelMiddleware } from 'ai'
 import { and, eq } from 'drizzle-orm'
 import pino from 'pino'
 import { loadHistory } from '../src/agent/memory.ts'
 import { createApp } from '../src/app.ts'
 import { openDatabase, type DatabaseHandle } from '../src/db/client.ts'
-import { newId } from '../src/db/ids.ts'
 import { migrate } from '../src/db/migrate.ts'
 import * as schema from '../src/db/schema.ts'
 import { createServices, type Services } from '../src/services.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
 import { startLlmServer, type ChatCompletionBody, type ReplyScript } from '../test/llm-server.ts'
-import { closeServer, machineBusy, postgresAnswers, redact, runMain } from './common.ts'
+import { closeServer, listen, machineBusy, percentile, postJson, postgresAnswers, redact, runMain, seedProject } from './common.ts'
 
 const HOST = '127.0.0.1'
 const POOL_SIZE = 10 // the server's default DATABASE_POOL_SIZE
@@ -334,11 +332,9 @@ function parseOptions(): Options {
   }
 }
 
-/** Nearest-rank percentile. */
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+/** Nearest-rank percentile of unsorted values. */
+function percentileOf(values: number[], p: number): number {
+  return percentile([...values].sort((a, b) => a - b), p)
 }
 
 function ms(value: number, digits = 1): string {
@@ -417,35 +413,6 @@ type DatabaseResult = { targets: TargetResult[]; profiles: Profile[]; isolated: 
 
 type Opened = { handle: DatabaseHandle; cleanup(): Promise<void> }
 
-function listen(fetchHandler: (request: Request) => Response | Promise<Response>): Promise<http.Server> {
-  return new Promise((resolve, reject) => {
-    const server = serve({ fetch: fetchHandler, port: 0, hostname: HOST }, () => resolve(server)) as http.Server
-    server.once('error', reject)
-  })
-}
-
-
-async function postJson(url: string, key: string, body: unknown): Promise<any> {
-  const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  const text = await response.text()
-  if (response.status !== 200) throw new Error(`POST ${url} answered ${response.status}: ${text.slice(0, 300)}`)
-  return JSON.parse(text)
-}
-
-/** One organization, user, project and API key, as the test harness seeds them. */
-async function seedProject(handle: DatabaseHandle, services: Services): Promise<{ projectId: string; key: string }> {
-  const organizationId = newId('org')
-  const userId = newId('usr')
-  const projectId = newId('prj')
-  const db = handle.db
-  await db.insert(schema.organizations).values({ id: organizationId, name: 'Bench organization' })
-  await db.insert(schema.users).values({ id: userId, email: `${userId}@example.test`, name: 'Bench user' })
-  await db.insert(schema.memberships).values({ organizationId, userId, role: 'owner' })
-  await db.insert(schema.projects).values({ id: projectId, organizationId, name: 'Bench project' })
-  const created = await services.apiKeys.create(projectId, 'bench', { createdByUserId: userId })
-  return { projectId, key: created.key }
-}
-
 let runCounter = 0
 const runTag = Math.random().toString(36).slice(2, 8)
 
@@ -517,7 +484,7 @@ async function benchDatabase(clients: Clients, llm: Llm, llmUrl: string, options
         await pause(100)
       }
       const [direct, worken] = targets.map((target) => target.samples.slice(-options.concurrency).map((s) => s.ttft ?? Number.NaN))
-      process.stdout.write(`  round ${round}/${options.rounds}: TTFT p50 direct ${ms(percentile(direct!, 50))} ms, worken ${ms(percentile(worken!, 50))} ms\n`)
+      process.stdout.write(`  round ${round}/${options.rounds}: TTFT p50 direct ${ms(percentileOf(direct!, 50))} ms, worken ${ms(percentileOf(worken!, 50))} ms\n`)
     }
     // A stream that ended well but with other text than the script's is an error too.
     for (const target of targets) {
@@ -865,7 +832,7 @@ function report(options: Options, results: DatabaseResult[]): void {
     const ok = target.samples.filter((s) => s.ok && s.ttft !== null)
     const ttft = ok.map((s) => s.ttft!)
     const total = ok.map((s) => s.total)
-    return { ok: ok.length, errors: target.samples.length - ok.length, ttft50: percentile(ttft, 50), ttft99: percentile(ttft, 99), total50: percentile(total, 50), total99: percentile(total, 99) }
+    return { ok: ok.length, errors: target.samples.length - ok.length, ttft50: percentileOf(ttft, 50), ttft99: percentileOf(ttft, 99), total50: percentileOf(total, 50), total99: percentileOf(total, 99) }
   }
   const rows: string[][] = []
   const overheads: string[][] = []
@@ -873,7 +840,7 @@ function report(options: Options, results: DatabaseResult[]): void {
   for (const result of results) {
     for (const target of result.targets) {
       const s = stats(target)
-      const elu = target.elu.length ? percentile(target.elu, 50) : Number.NaN
+      const elu = target.elu.length ? percentileOf(target.elu, 50) : Number.NaN
       rows.push([
         target.name, String(target.samples.length), String(s.errors),
         ms(s.ttft50), ms(s.ttft99), ms(s.total50), ms(s.total99),
@@ -920,15 +887,15 @@ function report(options: Options, results: DatabaseResult[]): void {
     if (result.profiles.length === 0) continue
     const database = result.profiles[0]!.database
     const header = ['phase (ms)', ...result.profiles.flatMap((p) => [`p50 @${p.concurrency}`, `p99 @${p.concurrency}`])]
-    const profileRows = PHASES.map(([name], index) => [name, ...result.profiles.flatMap((p) => [ms(percentile(p.phases[index]!.values, 50), 2), ms(percentile(p.phases[index]!.values, 99), 2)])])
-    profileRows.push(['Worken CPU, request in → model call (one stream at a time only)', ...result.profiles.flatMap((p) => p.concurrency === 1 ? [ms(percentile(p.cpuBeforeModel, 50), 2), ms(percentile(p.cpuBeforeModel, 99), 2)] : ['–', '–'])])
+    const profileRows = PHASES.map(([name], index) => [name, ...result.profiles.flatMap((p) => [ms(percentileOf(p.phases[index]!.values, 50), 2), ms(percentileOf(p.phases[index]!.values, 99), 2)])])
+    profileRows.push(['Worken CPU, request in → model call (one stream at a time only)', ...result.profiles.flatMap((p) => p.concurrency === 1 ? [ms(percentileOf(p.cpuBeforeModel, 50), 2), ms(percentileOf(p.cpuBeforeModel, 99), 2)] : ['–', '–'])])
     profileRows.push(['Worken CPU per stream, whole turn (mean)', ...result.profiles.flatMap((p) => [ms(p.cpuPerStream, 2), ''])])
-    profileRows.push(['client TTFT (for reference)', ...result.profiles.flatMap((p) => [ms(percentile(p.ttft, 50), 2), ms(percentile(p.ttft, 99), 2)])])
+    profileRows.push(['client TTFT (for reference)', ...result.profiles.flatMap((p) => [ms(percentileOf(p.ttft, 50), 2), ms(percentileOf(p.ttft, 99), 2)])])
     process.stdout.write(`Profile on ${database} (instrumented; ${result.profiles.map((p) => `@${p.concurrency}: ${p.streams} streams, event loop busy ${Math.round(p.elu * 100)}%, longest stall ${ms(p.maxDelay, 0)} ms`).join('; ')}):\n\n`)
     process.stdout.write(`${table(header, profileRows)}\n\n`)
     if (result.isolated) {
-      const isoRows = result.isolated.steps.map((step) => [step.name, ms(percentile(step.values, 50), 2), ms(percentile(step.values, 99), 2)])
-      const sum = result.isolated.steps.filter((step) => !step.name.startsWith('for scale')).reduce((total, step) => total + percentile(step.values, 50), 0)
+      const isoRows = result.isolated.steps.map((step) => [step.name, ms(percentileOf(step.values, 50), 2), ms(percentileOf(step.values, 99), 2)])
+      const sum = result.isolated.steps.filter((step) => !step.name.startsWith('for scale')).reduce((total, step) => total + percentileOf(step.values, 50), 0)
       isoRows.push(['sum of the p50s of the steps of a stream', ms(sum, 2), ''])
       process.stdout.write(`Each database step alone on ${database} (${result.isolated.steps[0]!.values.length} calls each, one at a time):\n\n`)
       process.stdout.write(`${table(['step (ms)', 'p50', 'p99'], isoRows)}\n\n`)

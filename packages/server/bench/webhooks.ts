@@ -31,15 +31,12 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
-import { defaultBotSettings } from '../src/bots/settings.ts'
 import { openDatabase, type DatabaseHandle } from '../src/db/client.ts'
-import { newId } from '../src/db/ids.ts'
 import { migrate } from '../src/db/migrate.ts'
-import { bots, chats, organizations, projects } from '../src/db/schema.ts'
 import { createServices } from '../src/services.ts'
 import { WebhookSender } from '../src/webhooks/sender.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
-import { postgresAnswers, redact, runMain } from './common.ts'
+import { percentile, postgresAnswers, redact, runMain, seedProject } from './common.ts'
 
 const ROLE_ENV = 'WORKEN_BENCH_WEBHOOKS_ROLE'
 const now = () => performance.timeOrigin + performance.now()
@@ -123,16 +120,17 @@ async function measure(name: string, handle: DatabaseHandle, options: Options): 
   const logger = pino({ level: 'silent' })
   const services = createServices(handle, logger, { webhooksAllowPrivate: true })
   const receiver = await startReceiverChild()
-  const projectId = await seedProject(handle)
+  const { projectId } = await seedProject(handle, services)
+  const bot = await services.bots.create(projectId, { name: 'Bench' })
+  const chat = await services.chats.create(projectId, { bot_id: bot.id, name: 'Bench' })
   const created = await services.webhooks.create(projectId, { url: `http://127.0.0.1:${receiver.port}/hook`, secret: 'bench-secret-0123456789abcdef' })
   const sender = new WebhookSender(handle, services.webhooks, logger, { concurrency: 32, pollMs: 1000, timeoutMs: 15_000, leaseMs: 35_000, random: Math.random })
   await sender.start()
-  const chat = { id: (await handle.db.select().from(chats).limit(1))[0]!.id, botId: (await handle.db.select().from(bots).limit(1))[0]!.id }
   const commits = new Map<string, number>()
   let counter = 0
   const write = async (threadId: string) => {
     const marker = `m${counter++}`
-    await services.threads.ingestUserMessages(projectId, chat, threadId, [marker])
+    await services.threads.ingestUserMessages(projectId, { id: chat.id, botId: bot.id }, threadId, [marker])
     commits.set(marker, now())
   }
   const threadIds = Array.from({ length: options.writers }, (_, i) => `bench-${i}`)
@@ -191,7 +189,7 @@ async function measure(name: string, handle: DatabaseHandle, options: Options): 
 }
 
 function row(name: string, phase: string, events: number, rate: number, lat: number[]): string {
-  const pick = (p: number) => lat[Math.min(lat.length - 1, Math.max(0, Math.ceil((p / 100) * lat.length) - 1))]!.toFixed(1)
+  const pick = (p: number) => percentile(lat, p).toFixed(1)
   return `| ${name} | ${phase} | ${events} | ${rate.toFixed(0)} | ${pick(50)} | ${pick(99)} | ${lat.at(-1)!.toFixed(1)} |`
 }
 
@@ -250,15 +248,4 @@ async function startReceiverChild(): Promise<ReceiverChild> {
       await new Promise((resolve) => child.once('exit', resolve))
     },
   }
-}
-
-async function seedProject(handle: DatabaseHandle): Promise<string> {
-  const organizationId = newId('org')
-  const projectId = newId('prj')
-  await handle.db.insert(organizations).values({ id: organizationId, name: 'Bench' })
-  await handle.db.insert(projects).values({ id: projectId, organizationId, name: 'Bench' })
-  const botId = newId('bot')
-  await handle.db.insert(bots).values({ id: botId, projectId, name: 'Bench', settings: defaultBotSettings() })
-  await handle.db.insert(chats).values({ id: newId('chat'), projectId, botId, name: 'Bench' })
-  return projectId
 }
