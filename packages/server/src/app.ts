@@ -18,6 +18,7 @@ import type { Services } from './services.ts'
 import { threadRoutes } from './threads/routes.ts'
 import { webhookRoutes } from './webhooks/routes.ts'
 import { fileRoutes } from './files/routes.ts'
+import { vectorStoreRoutes } from './vector-stores/routes.ts'
 
 export type ApiKind = 'public' | 'internal'
 
@@ -134,6 +135,7 @@ export function createApp(options: AppOptions) {
   app.route('/', threadRoutes)
   app.route('/', webhookRoutes)
   app.route('/', fileRoutes)
+  app.route('/', vectorStoreRoutes)
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path)
@@ -159,5 +161,5 @@ export type App = ReturnType<typeof createApp>
 
 /** Requests whose body is a file upload, with the file limit instead of the JSON one. */
 function isUpload(method: string, path: string): boolean {
-  return method === 'POST' && path === '/files'
+  return method === 'POST' && (path === '/files' || /^\/vector_stores\/[^/]+\/files$/.test(path))
 }

@@ -55,7 +55,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   })
   await services.apiKeys.start()
   await services.events.start()
-  const jobs = attachWorkers(services, logger, { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds })
+  const jobs = attachWorkers(services, logger, { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000 })
   await jobs.start()
   await services.operators.recoverOverdue(logger)
   const webhookSender = new WebhookSender(database, services.webhooks, logger, {

@@ -20,6 +20,14 @@ const VECTOR_TABLES = `
     embedding vector not null
   );
   create index if not exists message_embeddings_thread_idx on message_embeddings (project_id, thread_id);
+  create table if not exists vector_store_chunk_embeddings (
+    chunk_id bigint primary key references vector_store_chunks(id) on delete cascade,
+    vector_store_id text not null,
+    file_id text not null,
+    model text not null,
+    embedding vector not null
+  );
+  create index if not exists vector_store_chunk_embeddings_store_idx on vector_store_chunk_embeddings (vector_store_id, model);
 `
 
 export type MigrationResult = { applied: string[]; vector: boolean }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { and, asc, desc, eq, sql } from 'drizzle-orm'
-import type { DatabaseHandle } from '../db/client.ts'
+import type { Database, DatabaseHandle } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
 import { files } from '../db/schema.ts'
 import { ApiError } from '../http/errors.ts'
@@ -51,24 +51,26 @@ export class FileService {
   }
 
   async create(projectId: string, input: { filename: string; purpose: string; mimeType: string | null; bytes: Uint8Array }): Promise<FileObject> {
+    return toFileObject(await this.handle.db.transaction((tx) => this.insert(tx, projectId, input)))
+  }
+
+  /** Stores the row and the bytes inside the caller's transaction (an upload straight into a vector store). */
+  async insert(tx: Database, projectId: string, input: { filename: string; purpose: string; mimeType: string | null; bytes: Uint8Array }): Promise<FileRow> {
     const id = newId('file')
-    const row = await this.handle.db.transaction(async (tx) => {
-      const [inserted] = await tx
-        .insert(files)
-        .values({
-          id,
-          projectId,
-          filename: input.filename,
-          purpose: input.purpose,
-          bytes: input.bytes.byteLength,
-          mimeType: input.mimeType,
-          sha256: createHash('sha256').update(input.bytes).digest('hex'),
-        })
-        .returning()
-      await this.blobs.put(tx, id, input.bytes)
-      return inserted!
-    })
-    return toFileObject(row)
+    const [inserted] = await tx
+      .insert(files)
+      .values({
+        id,
+        projectId,
+        filename: input.filename,
+        purpose: input.purpose,
+        bytes: input.bytes.byteLength,
+        mimeType: input.mimeType,
+        sha256: createHash('sha256').update(input.bytes).digest('hex'),
+      })
+      .returning()
+    await this.blobs.put(tx, id, input.bytes)
+    return inserted!
   }
 
   async list(projectId: string, page: ListPage): Promise<{ object: 'list'; data: FileObject[]; first_id: string | null; last_id: string | null; has_more: boolean }> {

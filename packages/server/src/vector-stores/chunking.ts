@@ -55,6 +55,9 @@ export interface Chunk {
   text: string
   /** Tokens in this chunk's window (≤ max_chunk_size_tokens). */
   tokens: number
+  /** Where the chunk's text lies in the UTF-8 bytes of the whole text: [byteStart, byteEnd). */
+  byteStart: number
+  byteEnd: number
 }
 
 /**
@@ -73,6 +76,24 @@ export function resolveChunkingStrategy(strategy: ChunkingStrategy | undefined):
 // Documents are data, not prompts: "<|endoftext|>" in a file is ordinary text, not a
 // special token (the tokenizer would otherwise throw on it).
 const asPlainText = { disallowedSpecial: new Set<string>() }
+
+/**
+ * The whole text back from its chunks in order, each overlap taken once: what
+ * `GET /vector_stores/:id/files/:file_id/content` shows.
+ */
+export function joinChunks(chunks: ReadonlyArray<Pick<Chunk, 'text' | 'byteStart' | 'byteEnd'>>): string {
+  const encoder = new TextEncoder()
+  const decoder = new TextDecoder()
+  const pieces: string[] = []
+  let covered = 0
+  for (const chunk of chunks) {
+    if (chunk.byteEnd <= covered) continue
+    const bytes = encoder.encode(chunk.text)
+    pieces.push(decoder.decode(bytes.subarray(Math.max(0, covered - chunk.byteStart))))
+    covered = chunk.byteEnd
+  }
+  return pieces.join('')
+}
 
 export function countTokens(text: string): number {
   return encodeText(text).length
@@ -107,7 +128,7 @@ export function chunkText(text: string, strategy: StaticChunkingStrategy): Chunk
     const end = Math.min(start + maxTokens, tokens.length)
     const byteStart = characterStartAtOrBefore(bytes, tokenStarts[start]!)
     const byteEnd = characterEndAtOrAfter(bytes, tokenStarts[end]!)
-    chunks.push({ index: chunks.length, text: decoder.decode(bytes.subarray(byteStart, byteEnd)), tokens: end - start })
+    chunks.push({ index: chunks.length, text: decoder.decode(bytes.subarray(byteStart, byteEnd)), tokens: end - start, byteStart, byteEnd })
     if (end === tokens.length) return chunks
   }
 }

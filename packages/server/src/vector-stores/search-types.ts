@@ -1,0 +1,36 @@
+import type { AttributeFilter } from './filters.ts'
+
+/** One query of `POST /vector_stores/:id/search`, or of the `file_search` tool, over one or more stores of a project. */
+export type SearchRequest = {
+  projectId: string
+  vectorStoreIds: string[]
+  /** One or more query strings; each adds its own ranked lists to the fusion. */
+  queries: string[]
+  /** 1–50. */
+  maxResults: number
+  filters?: AttributeFilter | undefined
+  /** Results scoring below this (0–1) are left out. */
+  scoreThreshold?: number | undefined
+}
+
+/** A matching chunk, in OpenAI's search result shape (`vector_store.search_results.page` items). */
+export type SearchResult = {
+  file_id: string
+  filename: string
+  /** 0–1, higher is better (see docs/knowledge-bases.md: normalised reciprocal rank fusion). */
+  score: number
+  attributes: Record<string, string | number | boolean>
+  content: Array<{ type: 'text'; text: string }>
+  /** Extension: the store the chunk came from (several may be searched at once). */
+  vector_store_id: string
+}
+
+/** `hybrid`: vector similarity and full text fused; `full_text`: no pgvector on this database. */
+export type SearchMode = 'hybrid' | 'full_text'
+
+export type SearchOutcome = { mode: SearchMode; results: SearchResult[] }
+
+/** What the `file_search` tool and the search route call. */
+export interface KnowledgeSearch {
+  search(request: SearchRequest): Promise<SearchOutcome>
+}

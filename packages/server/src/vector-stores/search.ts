@@ -1,0 +1,193 @@
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm'
+import type { Embedder } from '../agent/local-embedder.ts'
+import type { Database, DatabaseHandle } from '../db/client.ts'
+import { vectorStoreFiles, vectorStores } from '../db/schema.ts'
+import { filterToSql } from './filters.ts'
+import { quoteLiteral } from './indexer.ts'
+import type { KnowledgeSearch, SearchMode, SearchOutcome, SearchRequest, SearchResult } from './search-types.ts'
+import { notExpired, type VectorStoreService } from './stores.ts'
+
+/** Reciprocal rank fusion's constant (Cormack et al. 2009): a result at rank r adds 1 / (K + r). */
+const RRF_K = 60
+
+export type SearchOptions = {
+  /**
+   * Up to this many chunks in the searched stores, the vector side is an exact
+   * scan (perfect recall, and no HNSW over-fetching for a small store in a big
+   * table); above it, the HNSW index with pgvector's iterative scan.
+   */
+  exactScanMaxChunks: number
+  /** Candidates taken from each ranked list before fusion. */
+  candidates: number
+  /** HNSW's `ef_search`: the candidate list it keeps while walking the graph. */
+  efSearch: number
+}
+
+const DEFAULTS: SearchOptions = { exactScanMaxChunks: 2_000, candidates: 50, efSearch: 100 }
+
+type Ranked = number[]
+
+/**
+ * Hybrid search over a project's vector stores: for each query, the chunks
+ * nearest to its embedding (pgvector, cosine) and the best full-text matches
+ * (`tsvector`, any of the query's words, ranked by cover density), fused with
+ * reciprocal rank fusion. Exact terms (codes, names) that a lexical-grade or
+ * semantic embedder blurs are found by the full-text side; paraphrases by the
+ * vector side. Without pgvector, full text alone (`mode: 'full_text'`).
+ *
+ * Scores are the fused score divided by its maximum (first in every list), so
+ * they lie in (0, 1]: 1 means the top hit of every ranking.
+ */
+export class VectorStoreSearch implements KnowledgeSearch {
+  private readonly handle: DatabaseHandle
+  private readonly stores: VectorStoreService
+  private readonly embedder: Embedder | undefined
+  private readonly options: SearchOptions
+
+  /** `embedder` undefined: this database has no pgvector, so full text only. */
+  constructor(handle: DatabaseHandle, stores: VectorStoreService, embedder: Embedder | undefined, options: Partial<SearchOptions> = {}) {
+    this.handle = handle
+    this.stores = stores
+    this.embedder = embedder
+    this.options = { ...DEFAULTS, ...options }
+  }
+
+  get mode(): SearchMode {
+    return this.embedder ? 'hybrid' : 'full_text'
+  }
+
+  private get db(): Database {
+    return this.handle.db
+  }
+
+  async search(request: SearchRequest): Promise<SearchOutcome> {
+    const mode = this.mode
+    const storeIds = await this.visibleStores(request.projectId, request.vectorStoreIds)
+    const queries = request.queries.map((query) => query.trim()).filter((query) => query.length > 0)
+    if (storeIds.length === 0 || queries.length === 0) return { mode, results: [] }
+    const filter = request.filters ? filterToSql(request.filters, sql`f.attributes`) : sql`true`
+
+    const lists: Ranked[] = []
+    for (const query of queries) lists.push(await this.fullText(storeIds, query, filter))
+    if (this.embedder) {
+      const vectors = await this.embedder.embed(queries)
+      const exact = (await this.chunkCount(storeIds)) <= this.options.exactScanMaxChunks
+      for (const vector of vectors) lists.push(await this.nearest(storeIds, vector, filter, exact))
+    }
+
+    const fused = fuse(lists)
+    const top = fused.filter((hit) => hit.score >= (request.scoreThreshold ?? 0)).slice(0, request.maxResults)
+    void this.stores.touch(storeIds).catch(() => {})
+    return { mode, results: await this.load(top) }
+  }
+
+  /** The requested stores that exist in the project and have not expired; others are simply not searched. */
+  private async visibleStores(projectId: string, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return []
+    const rows = await this.db
+      .select({ id: vectorStores.id })
+      .from(vectorStores)
+      .where(and(eq(vectorStores.projectId, projectId), inArray(vectorStores.id, ids), notExpired()))
+    return rows.map((row) => row.id)
+  }
+
+  private async chunkCount(storeIds: string[]): Promise<number> {
+    const [row] = await this.db
+      .select({ chunks: sql<string>`coalesce(sum(${vectorStoreFiles.chunkCount}), 0)::text` })
+      .from(vectorStoreFiles)
+      .where(and(inArray(vectorStoreFiles.vectorStoreId, storeIds), eq(vectorStoreFiles.status, 'processed')))
+    return Number(row?.chunks ?? 0)
+  }
+
+  /**
+   * Chunks matching any of the query's words (websearch syntax: quotes make a
+   * phrase, `-` excludes), best first. OR rather than the parser's AND: a
+   * question rarely has all its words in one chunk, and cover density already
+   * ranks chunks with more of them (and closer together) higher.
+   */
+  private async fullText(storeIds: string[], query: string, filter: SQL): Promise<Ranked> {
+    const rows = await rowsOf<{ id: string | number }>(this.db.execute(sql`
+      with q as (select replace(websearch_to_tsquery('russian', ${query})::text, ' & ', ' | ')::tsquery as q)
+      select c.id
+      from q, vector_store_chunks c
+      join vector_store_files f on f.vector_store_id = c.vector_store_id and f.file_id = c.file_id
+      where c.vector_store_id in ${storeIds} and c.search @@ q.q and f.status = 'processed' and ${filter}
+      order by ts_rank_cd(c.search, q.q) desc, c.id
+      limit ${this.options.candidates}`))
+    return rows.map((row) => Number(row.id))
+  }
+
+  /** Chunks nearest to `vector` by cosine distance: an exact scan, or the model's HNSW index. */
+  private async nearest(storeIds: string[], vector: number[], filter: SQL, exact: boolean): Promise<Ranked> {
+    const model = this.embedder!.id
+    const dimensions = vector.length
+    const literal = `[${vector.join(',')}]`
+    if (exact) {
+      const rows = await rowsOf<{ id: string | number }>(this.db.execute(sql`
+        select e.chunk_id as id
+        from vector_store_chunk_embeddings e
+        join vector_store_files f on f.vector_store_id = e.vector_store_id and f.file_id = e.file_id
+        where e.vector_store_id in ${storeIds} and e.model = ${model} and vector_dims(e.embedding) = ${dimensions}
+          and f.status = 'processed' and ${filter}
+        order by e.embedding <=> ${literal}::vector, e.chunk_id
+        limit ${this.options.candidates}`))
+      return rows.map((row) => Number(row.id))
+    }
+    // The expression and the predicate must be the index's, written out (see indexer.ts vectorIndexName).
+    const distance = sql.raw(`(e.embedding::vector(${dimensions})) <=> `)
+    const typedQuery = sql`${literal}::vector(${sql.raw(String(dimensions))})`
+    return this.db.transaction(async (tx) => {
+      // Iterative scans keep walking the graph until enough rows pass the filters
+      // (relaxed order: re-sorted below), instead of returning fewer than asked.
+      await tx.execute(sql.raw(`set local hnsw.iterative_scan = relaxed_order`))
+      await tx.execute(sql.raw(`set local hnsw.ef_search = ${this.options.efSearch}`))
+      const rows = await rowsOf<{ id: string | number }>(tx.execute(sql`
+        with hits as materialized (
+          select e.chunk_id as id, ${distance}${typedQuery} as distance
+          from vector_store_chunk_embeddings e
+          join vector_store_files f on f.vector_store_id = e.vector_store_id and f.file_id = e.file_id
+          where e.model = ${sql.raw(quoteLiteral(model))} and e.vector_store_id in ${storeIds} and f.status = 'processed' and ${filter}
+          order by ${distance}${typedQuery}
+          limit ${this.options.candidates}
+        )
+        select id from hits order by distance, id`))
+      return rows.map((row) => Number(row.id))
+    })
+  }
+
+  private async load(hits: Array<{ id: number; score: number }>): Promise<SearchResult[]> {
+    if (hits.length === 0) return []
+    const rows = await rowsOf<{ id: string | number; content: string; file_id: string; vector_store_id: string; filename: string; attributes: SearchResult['attributes'] }>(this.db.execute(sql`
+      select c.id, c.content, c.file_id, c.vector_store_id, f.filename, f.attributes
+      from vector_store_chunks c
+      join vector_store_files f on f.vector_store_id = c.vector_store_id and f.file_id = c.file_id
+      where c.id in ${hits.map((hit) => hit.id)}`))
+    const byId = new Map(rows.map((row) => [Number(row.id), row]))
+    return hits.flatMap((hit) => {
+      const row = byId.get(hit.id)
+      if (!row) return [] // removed between ranking and loading
+      return [{
+        file_id: row.file_id,
+        filename: row.filename,
+        score: hit.score,
+        attributes: row.attributes,
+        content: [{ type: 'text' as const, text: row.content }],
+        vector_store_id: row.vector_store_id,
+      }]
+    })
+  }
+}
+
+/** Reciprocal rank fusion of ranked id lists, scores normalised to (0, 1]. */
+export function fuse(lists: Ranked[]): Array<{ id: number; score: number }> {
+  const scores = new Map<number, number>()
+  for (const list of lists) list.forEach((id, index) => scores.set(id, (scores.get(id) ?? 0) + 1 / (RRF_K + index + 1)))
+  const best = lists.length / (RRF_K + 1)
+  return [...scores]
+    .map(([id, score]) => ({ id, score: Math.min(1, score / best) }))
+    .sort((a, b) => b.score - a.score || a.id - b.id)
+}
+
+async function rowsOf<Row>(result: Promise<unknown>): Promise<Row[]> {
+  return ((await result) as { rows: Row[] }).rows
+}
