@@ -17,6 +17,8 @@ import { PostgresBlobStore } from './files/blob-store.ts'
 import { FileService } from './files/service.ts'
 import { WebhookService } from './webhooks/service.ts'
 import { systemResolver, type Resolver } from './webhooks/transport.ts'
+import type { KnowledgeSearch } from './vector-stores/search-types.ts'
+import { KnowledgeBaseService } from './vector-stores/service.ts'
 import { randomBytes } from 'node:crypto'
 
 /** Everything a route needs, built once per process and handed to handlers through the context. */
@@ -52,6 +54,10 @@ export type Services = {
   jobs?: JobQueue
   /** The embedder for semantic recall, when this database has pgvector. */
   recallEmbedder?: Embedder
+  /** Knowledge bases: vector stores, their files, batches and search. */
+  vectorStores: KnowledgeBaseService
+  /** Search over the project's vector stores (the `file_search` tool); follows `vectorStores.search`. */
+  knowledge: KnowledgeSearch
 }
 
 export type ServiceOptions = {
@@ -75,6 +81,8 @@ const NO_PROVIDERS: ProviderConfig = { openai: undefined, anthropic: undefined, 
 export function createServices(database: DatabaseHandle, logger: Logger, options: ServiceOptions = {}): Services {
   const secrets = options.secrets ?? new SecretBox([randomBytes(32)])
   const threads = new ThreadService(database)
+  const files = new FileService(database, new PostgresBlobStore(database.db))
+  const vectorStores = new KnowledgeBaseService(database, files)
   return {
     database,
     apiKeys: new ApiKeyService(database, logger),
@@ -90,7 +98,9 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     eventsReauthorizeMs: options.eventsReauthorizeMs ?? 60_000,
     modelMaxRetries: options.modelMaxRetries ?? 2,
     secrets,
-    files: new FileService(database, new PostgresBlobStore(database.db)),
+    files,
+    vectorStores,
+    knowledge: { search: (request) => vectorStores.search.search(request) },
     fileMaxBytes: options.fileMaxBytes ?? 50 * 1024 * 1024,
     webhooks: new WebhookService(database, secrets, { allowPrivate: options.webhooksAllowPrivate ?? false, resolve: options.webhooksResolve ?? systemResolver }),
   }

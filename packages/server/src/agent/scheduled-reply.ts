@@ -21,7 +21,7 @@ export function registerScheduledReplies(queue: JobQueue, services: Services, lo
     if (!chat || !bot || chat.status !== 'active' || bot.status !== 'active') return
     const settings = bot.settings
     const outcome = await runTurn(
-      { database: services.database, logger, maxRetries: services.modelMaxRetries, recallEmbedder: services.recallEmbedder, afterTurn: services.afterTurn },
+      { database: services.database, logger, maxRetries: services.modelMaxRetries, recallEmbedder: services.recallEmbedder, knowledge: services.knowledge, afterTurn: services.afterTurn },
       { projectId: job.projectId, chatId: chat.id, threadId: thread.id, settings, modelId: settings.ai.model.id, model: services.models.languageModel(settings.ai.model.id), newMessages: job.newMessages },
       () => {},
     )

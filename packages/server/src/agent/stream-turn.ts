@@ -39,7 +39,7 @@ export function startTurnStream(services: Services, logger: Logger, requestId: s
     else send(event)
   }
   const finished = runTurn(
-    { database: services.database, logger, maxRetries: services.modelMaxRetries, recallEmbedder: services.recallEmbedder, afterTurn: services.afterTurn },
+    { database: services.database, logger, maxRetries: services.modelMaxRetries, recallEmbedder: services.recallEmbedder, knowledge: services.knowledge, afterTurn: services.afterTurn },
     { ...input, abortSignal: controller.signal },
     emit,
   ).then(

@@ -5,6 +5,7 @@ import type { BotSettings } from '../bots/settings.ts'
 import type { Database } from '../db/client.ts'
 import { threads } from '../db/schema.ts'
 import { appendEvents } from '../events/outbox.ts'
+import type { KnowledgeSearch } from '../vector-stores/search-types.ts'
 
 export type ToolContext = {
   db: Database
@@ -14,16 +15,19 @@ export type ToolContext = {
   onEvents(): void
   /** Resolves once the thread and the user's messages are stored; tools that write to the thread wait for it. */
   ready?: Promise<unknown> | undefined
+  /** Search over the project's vector stores; without it `file_search` is not offered. */
+  knowledge?: KnowledgeSearch | undefined
 }
 
 type ToolPolicy = BotSettings['ai']['tools'][string]
 
 /**
  * Built-in tools, by the name a bot's `ai.tools` uses. A tool is offered to the
- * model when the settings enable it; its policy decides whether it runs at once
- * or waits for a person.
+ * model when the settings enable it and it can work here (a maker answers
+ * `null` when it cannot); its policy decides whether it runs at once or waits
+ * for a person.
  */
-const REGISTRY: Record<string, (context: ToolContext) => ToolSet[string]> = {
+const REGISTRY: Record<string, (context: ToolContext, settings: BotSettings) => ToolSet[string] | null> = {
   handoff_to_operator: (context) =>
     tool({
       description:
@@ -47,6 +51,40 @@ const REGISTRY: Record<string, (context: ToolContext) => ToolSet[string]> = {
         return { handedOff: true }
       },
     }),
+  file_search: fileSearch,
+}
+
+/**
+ * Searches the bot's knowledge bases (`ai.knowledge`). Not offered without
+ * stores: a tool that can only fail would cost the model a step. The search
+ * is scoped to the turn's project, so a store deleted since finds nothing.
+ */
+function fileSearch(context: ToolContext, settings: BotSettings): ToolSet[string] | null {
+  const knowledge = settings.ai.knowledge
+  const search = context.knowledge
+  if (!search || !knowledge || knowledge.vector_store_ids.length === 0) return null
+  return tool({
+    description:
+      "Search the company's documents (its knowledge base) for passages relevant to a query. Use it to look things up before answering questions about the company, its products or policies, rather than guessing. Base your answer on the passages found and cite the file name of each one you use.",
+    inputSchema: z.object({ query: z.string().min(1).max(1000).describe('What to look for, in words likely to appear in the documents') }),
+    execute: async ({ query }) => {
+      const { results } = await search.search({
+        projectId: context.projectId,
+        vectorStoreIds: knowledge.vector_store_ids,
+        queries: [query],
+        maxResults: knowledge.max_num_results,
+      })
+      // Only what the model needs to answer and cite: no attributes, ids of stores or content parts.
+      return {
+        results: results.map((result) => ({
+          file_id: result.file_id,
+          filename: result.filename,
+          score: Math.round(result.score * 1000) / 1000,
+          text: result.content.map((part) => part.text).join('\n'),
+        })),
+      }
+    },
+  })
 }
 
 
@@ -69,9 +107,8 @@ function updateWorkingMemory(context: ToolContext): ToolSet[string] {
 export function buildTools(settings: BotSettings, context: ToolContext): ToolSet {
   const tools: ToolSet = {}
   for (const [name, policy] of Object.entries(settings.ai.tools)) {
-    const make = REGISTRY[name]
-    if (!make) continue
-    const built = make(context)
+    const built = REGISTRY[name]?.(context, settings)
+    if (!built) continue
     tools[name] = needsApproval(policy) ? { ...built, needsApproval: true } : built
   }
   if (settings.ai.memory.workingMemory.enabled) tools.updateWorkingMemory = updateWorkingMemory(context)

@@ -7,6 +7,7 @@ import { newId } from '../db/ids.ts'
 import { messages, threads, toolApprovals } from '../db/schema.ts'
 import { announceEvents, appendEvents, type OutboxEvent } from '../events/outbox.ts'
 import { toMessage } from '../threads/service.ts'
+import type { KnowledgeSearch } from '../vector-stores/search-types.ts'
 import { createReplyFormatter } from './formatting.ts'
 import type { Embedder } from './local-embedder.ts'
 import { loadHistory, workingMemoryInstruction } from './memory.ts'
@@ -57,6 +58,8 @@ export type TurnDeps = {
   logger: Logger
   /** Present when semantic recall can work here (an embedder and pgvector). */
   recallEmbedder?: Embedder
+  /** Search over vector stores, for the `file_search` tool; without it the tool is not offered. */
+  knowledge?: KnowledgeSearch | undefined
   /** Retries of a failed model call before the first token (the SDK's own, with back-off). */
   maxRetries?: number
   afterTurn?: (input: TurnInput, outcome: TurnOutcome) => void
@@ -95,6 +98,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
     threadId: input.threadId,
     onEvents: () => announceEvents(database, input.projectId),
     ready: input.persistAfter,
+    knowledge: deps.knowledge,
   })
 
   const result = streamText({

@@ -1,7 +1,7 @@
-import { and, asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
 import type { Database } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
-import { bots } from '../db/schema.ts'
+import { bots, vectorStores } from '../db/schema.ts'
 import { ApiError } from '../http/errors.ts'
 import { applySettingsPatch, BotSettingsSchema, defaultBotSettings, type BotSettings, type BotSettingsPatch } from './settings.ts'
 
@@ -40,6 +40,20 @@ export function toBot(row: Omit<BotRow, 'settings'>): Bot {
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   }
+}
+
+/** 422 naming every id that is not a live vector store of the project (an expired store counts as gone). */
+async function requireVectorStores(db: Pick<Database, 'select'>, projectId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return
+  const found = await db
+    .select({ id: vectorStores.id })
+    .from(vectorStores)
+    .where(and(eq(vectorStores.projectId, projectId), inArray(vectorStores.id, ids), or(isNull(vectorStores.expiresAt), gt(vectorStores.expiresAt, sql`now()`))))
+  const existing = new Set(found.map((store) => store.id))
+  const problems = ids.flatMap((id, index) =>
+    existing.has(id) ? [] : [{ path: `ai.knowledge.vector_store_ids.${index}`, message: `no vector store '${id}' in this project` }],
+  )
+  if (problems.length > 0) throw ApiError.validation(problems)
 }
 
 const NAME_MAX = 200
@@ -100,7 +114,9 @@ export class BotService {
   /**
    * Deep-merges the patch into the stored settings and validates the result.
    * The row is locked for the read-merge-write so concurrent patches to
-   * different fields both survive.
+   * different fields both survive. Vector store ids the patch names must be
+   * stores of this project; ids already stored are not checked again, so a
+   * store deleted since does not block unrelated changes (it just finds nothing).
    */
   async updateSettings(projectId: string, botId: string, patch: BotSettingsPatch): Promise<BotSettings> {
     return this.db.transaction(async (tx) => {
@@ -111,6 +127,8 @@ export class BotService {
         .for('update')
       if (!row) throw ApiError.notFound('Bot', botId)
       const settings = applySettingsPatch(row.settings, patch)
+      const storeIds = patch.ai?.knowledge?.vector_store_ids
+      if (storeIds) await requireVectorStores(tx, projectId, storeIds)
       await tx.update(bots).set({ settings, updatedAt: sql`now()` }).where(eq(bots.id, botId))
       return settings
     })

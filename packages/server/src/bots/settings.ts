@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { ID_PATTERN } from '../db/ids.ts'
 import { safeText } from '../http/fields.ts'
 
 const toolPolicy = z.enum(['user_approve', 'operator_approve', 'auto'])
@@ -22,6 +23,13 @@ const memoryFields = {
 const formattingFields = { removeEmojis: z.boolean(), removeMarkdown: z.boolean() }
 const instruction = safeText().max(100_000, 'must be at most 100000 characters')
 
+const MAX_KNOWLEDGE_STORES = 10
+const vectorStoreIds = z
+  .array(z.string().regex(ID_PATTERN, 'is not an id'))
+  .max(MAX_KNOWLEDGE_STORES, `must name at most ${MAX_KNOWLEDGE_STORES} vector stores`)
+  .refine((ids) => new Set(ids).size === ids.length, 'must not name a vector store twice')
+const maxNumResults = z.number().int().min(1).max(50)
+
 export const BotSettingsSchema = z.strictObject({
   ai: z.strictObject({
     instruction,
@@ -29,6 +37,11 @@ export const BotSettingsSchema = z.strictObject({
     memory: z.strictObject({ ...memoryFields, workingMemory: z.strictObject(workingMemoryFields) }),
     formatting: z.strictObject(formattingFields),
     tools: z.record(toolName, toolPolicy),
+    // Optional: settings stored before it existed lack it, and turns read stored settings as they are.
+    knowledge: z.strictObject({
+      vector_store_ids: vectorStoreIds.default([]),
+      max_num_results: maxNumResults.default(5),
+    }).optional().openapi({ description: 'Extension: the vector stores the `file_search` tool searches (docs/bots.md). Absent means none.' }),
   }),
 }).openapi('BotSettings')
 
@@ -36,7 +49,8 @@ export type BotSettings = z.infer<typeof BotSettingsSchema>
 
 /**
  * The body of `POST /bots/:id/settings`: any subset of BotSettings, unknown keys
- * refused at every level. A tool set to `null` is removed from `tools`.
+ * refused at every level. A tool set to `null` is removed from `tools`; arrays
+ * (`knowledge.vector_store_ids`) are replaced whole.
  */
 export const BotSettingsPatchSchema = z.strictObject({
   ai: z.strictObject({
@@ -45,6 +59,8 @@ export const BotSettingsPatchSchema = z.strictObject({
     memory: z.strictObject({ ...memoryFields, workingMemory: z.strictObject(workingMemoryFields).partial() }).partial(),
     formatting: z.strictObject(formattingFields).partial(),
     tools: z.record(toolName, toolPolicy.nullable()),
+    // No defaults here: a patch that leaves a field out must not reset it.
+    knowledge: z.strictObject({ vector_store_ids: vectorStoreIds, max_num_results: maxNumResults }).partial(),
   }).partial(),
 }).partial().openapi('BotSettingsPatch')
 

@@ -146,6 +146,7 @@ export const vectorStoreRoutes = createRouter()
       maxResults: body.max_num_results,
       filters: body.filters,
       scoreThreshold: body.ranking_options?.score_threshold,
+      weights: body.ranking_options?.hybrid_search && { embedding: body.ranking_options.hybrid_search.embedding_weight, text: body.ranking_options.hybrid_search.text_weight },
     })
     return c.json({ object: 'vector_store.search_results.page' as const, search_query: queries, data: results, has_more: false, next_page: null, search_mode: mode }, 200)
   })

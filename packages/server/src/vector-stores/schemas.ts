@@ -129,6 +129,11 @@ export const SearchBody = z
     ranking_options: z.strictObject({
       ranker: z.enum(['none', 'auto', 'default-2024-11-15']).optional(),
       score_threshold: z.number().min(0).max(1).optional(),
+      hybrid_search: z.strictObject({
+        embedding_weight: z.number().min(0).max(100),
+        text_weight: z.number().min(0).max(100),
+      }).refine((weights) => weights.embedding_weight + weights.text_weight > 0, 'one weight must be above 0').optional()
+        .openapi({ description: 'How much vector similarity and full text each count in the fusion (OpenAI\'s hybrid_search); 0 leaves one out. Default 1 and 1.' }),
     }).optional(),
     rewrite_query: z.boolean().optional().openapi({ description: 'Accepted; queries are used as given (see docs/knowledge-bases.md).' }),
   })

@@ -11,6 +11,11 @@ export type SearchRequest = {
   filters?: AttributeFilter | undefined
   /** Results scoring below this (0–1) are left out. */
   scoreThreshold?: number | undefined
+  /**
+   * How much each side counts in the fusion (OpenAI's `hybrid_search` weights);
+   * 0 leaves a side out. Default 1 and 1.
+   */
+  weights?: { embedding: number; text: number } | undefined
 }
 
 /** A matching chunk, in OpenAI's search result shape (`vector_store.search_results.page` items). */

@@ -67,12 +67,15 @@ export class VectorStoreSearch implements KnowledgeSearch {
     if (storeIds.length === 0 || queries.length === 0) return { mode, results: [] }
     const filter = request.filters ? filterToSql(request.filters, sql`f.attributes`) : sql`true`
 
-    const lists: Ranked[] = []
-    for (const query of queries) lists.push(await this.fullText(storeIds, query, filter))
-    if (this.embedder) {
+    const weights = request.weights ?? { embedding: 1, text: 1 }
+    const lists: Array<{ ids: Ranked; weight: number }> = []
+    if (weights.text > 0 || !this.embedder) {
+      for (const query of queries) lists.push({ ids: await this.fullText(storeIds, query, filter), weight: weights.text > 0 ? weights.text : 1 })
+    }
+    if (this.embedder && weights.embedding > 0) {
       const vectors = await this.embedder.embed(queries)
       const exact = (await this.chunkCount(storeIds)) <= this.options.exactScanMaxChunks
-      for (const vector of vectors) lists.push(await this.nearest(storeIds, vector, filter, exact))
+      for (const vector of vectors) lists.push({ ids: await this.nearest(storeIds, vector, filter, exact), weight: weights.embedding })
     }
 
     const fused = fuse(lists)
@@ -178,11 +181,11 @@ export class VectorStoreSearch implements KnowledgeSearch {
   }
 }
 
-/** Reciprocal rank fusion of ranked id lists, scores normalised to (0, 1]. */
-export function fuse(lists: Ranked[]): Array<{ id: number; score: number }> {
+/** Weighted reciprocal rank fusion of ranked id lists, scores normalised to (0, 1]. */
+export function fuse(lists: Array<{ ids: Ranked; weight: number }>): Array<{ id: number; score: number }> {
   const scores = new Map<number, number>()
-  for (const list of lists) list.forEach((id, index) => scores.set(id, (scores.get(id) ?? 0) + 1 / (RRF_K + index + 1)))
-  const best = lists.length / (RRF_K + 1)
+  for (const { ids, weight } of lists) ids.forEach((id, index) => scores.set(id, (scores.get(id) ?? 0) + weight / (RRF_K + index + 1)))
+  const best = lists.reduce((sum, list) => sum + list.weight, 0) / (RRF_K + 1)
   return [...scores]
     .map(([id, score]) => ({ id, score: Math.min(1, score / best) }))
     .sort((a, b) => b.score - a.score || a.id - b.id)
