@@ -104,6 +104,11 @@ function nearlyValidBody(): unknown {
     () => ({ text: rand.pick(['hello', ...NASTY_STRINGS]), ...(rand.next() < 0.3 ? { scheduledAt: rand.pick(['2001-01-01T00:00:00Z', 'soon', new Date(Date.now() + 3_600_000).toISOString(), 5]) } : {}) }),
     () => ({ bot_id: rand.pick([...['bot_x', ''], ...(lastTargets?.mine ?? []), ...(lastTargets?.theirs ?? [])]), name: rand.pick(['chat', '']) }),
     () => ({ approved: rand.pick([true, false, 'yes', null]), reason: rand.pick(['ok', '\u0000']) }),
+    () => ({ name: rand.pick(['kb', ...NASTY_STRINGS]), file_ids: rand.pick([[], [rand.pick(lastTargets?.files ?? ['file_x'])], [rand.pick(lastTargets?.theirFiles ?? ['file_y'])], ['file_x'], 'x']), ...(rand.next() < 0.3 ? { expires_after: rand.pick([{ anchor: 'last_active_at', days: rand.pick(NASTY_NUMBERS) }, { anchor: 'x', days: 1 }, null]) } : {}), ...(rand.next() < 0.3 ? { metadata: rand.pick([{ a: 'b' }, { a: 1 }, { [rand.pick(NASTY_STRINGS)]: 'v' }, null]) } : {}) }),
+    () => ({ file_id: rand.pick([...(lastTargets?.files ?? []), ...(lastTargets?.theirFiles ?? []), 'file_x', '', 5]), ...(rand.next() < 0.5 ? { attributes: rand.pick([{ a: 'b', n: 1, t: true }, { a: null }, { [rand.pick(NASTY_STRINGS)]: rand.pick(NASTY_STRINGS) }, null, []]) } : {}), ...(rand.next() < 0.3 ? { chunking_strategy: rand.pick([{ type: 'auto' }, { type: 'static', static: { max_chunk_size_tokens: rand.pick(NASTY_NUMBERS), chunk_overlap_tokens: rand.pick(NASTY_NUMBERS) } }, { type: 'x' }]) } : {}) }),
+    () => ({ file_ids: rand.pick([[], [rand.pick(lastTargets?.files ?? ['file_x'])], ['file_x', 'file_x']]), ...(rand.next() < 0.3 ? { files: [{ file_id: 'file_x' }] } : {}) }),
+    () => ({ query: rand.pick(['kettle', '', ['a', 'b'], [], ...NASTY_STRINGS, '"unterminated', '-', '!!(&|', 'SKU-1 & x | y <-> z']), max_num_results: rand.pick([1, 50, ...NASTY_NUMBERS]), ...(rand.next() < 0.5 ? { filters: rand.pick([{ key: 'a', type: 'eq', value: 'b' }, { key: 'n', type: 'gt', value: rand.pick(NASTY_NUMBERS) }, { type: 'and', filters: [] }, { type: 'or', filters: [{ key: rand.pick(NASTY_STRINGS), type: 'in', value: [1, 'x'] }] }, { key: 'a', type: 'nope', value: 1 }, randomJson()]) } : {}), ...(rand.next() < 0.3 ? { ranking_options: { score_threshold: rand.pick(NASTY_NUMBERS), ...(rand.next() < 0.5 ? { hybrid_search: { embedding_weight: rand.pick(NASTY_NUMBERS), text_weight: rand.pick(NASTY_NUMBERS) } } : {}) } } : {}) }),
+    () => ({ attributes: rand.pick([{ a: 'b' }, null, { x: [1] }, 'x']) }),
   ])()
 }
 
@@ -120,7 +125,7 @@ function rawBody(): string | undefined {
   ])()
 }
 
-type Targets = { mine: string[]; theirs: string[]; keys: string[]; chats: string[]; theirChats: string[]; threads: string[]; endpoints: string[]; theirEndpoints: string[] }
+type Targets = { mine: string[]; theirs: string[]; keys: string[]; chats: string[]; theirChats: string[]; threads: string[]; endpoints: string[]; theirEndpoints: string[]; stores: string[]; theirStores: string[]; files: string[]; theirFiles: string[] }
 
 let lastTargets: Targets | undefined
 
@@ -141,7 +146,15 @@ async function targets(): Promise<Targets> {
   if (endpoints.length === 0) endpoints.push((await ctx.services.webhooks.create(owner.projectId, { url: 'https://93.184.216.34/hook', secret: 'fuzz-target-secret-value' })).id)
   const theirEndpoints = (await ctx.services.webhooks.list(stranger.projectId)).map((e) => e.id)
   if (theirEndpoints.length === 0) theirEndpoints.push((await ctx.services.webhooks.create(stranger.projectId, { url: 'https://93.184.216.34/theirs', secret: 'fuzz-target-secret-value' })).id)
-  lastTargets = { mine, theirs, keys, chats, theirChats, threads, endpoints, theirEndpoints }
+  const files = (await ctx.services.files.list(owner.projectId, { limit: 100, order: 'desc' })).data.map((f) => f.id)
+  if (files.length === 0) files.push((await ctx.services.files.create(owner.projectId, { filename: 'fuzz.txt', purpose: 'assistants', mimeType: 'text/plain', bytes: new TextEncoder().encode('fuzz target text') })).id)
+  const theirFiles = (await ctx.services.files.list(stranger.projectId, { limit: 100, order: 'desc' })).data.map((f) => f.id)
+  if (theirFiles.length === 0) theirFiles.push((await ctx.services.files.create(stranger.projectId, { filename: 'theirs.txt', purpose: 'assistants', mimeType: 'text/plain', bytes: new TextEncoder().encode('their text') })).id)
+  const stores = (await ctx.services.vectorStores.stores.list(owner.projectId, { limit: 100, order: 'desc' })).data.map((s) => s.id)
+  if (stores.length === 0) stores.push((await ctx.services.vectorStores.create(owner.projectId, { name: 'fuzz store', file_ids: [files[0]!] })).id)
+  const theirStores = (await ctx.services.vectorStores.stores.list(stranger.projectId, { limit: 100, order: 'desc' })).data.map((s) => s.id)
+  if (theirStores.length === 0) theirStores.push((await ctx.services.vectorStores.create(stranger.projectId, { name: 'their store', file_ids: [theirFiles[0]!] })).id)
+  lastTargets = { mine, theirs, keys, chats, theirChats, threads, endpoints, theirEndpoints, stores, theirStores, files, theirFiles }
   return lastTargets
 }
 
@@ -150,7 +163,7 @@ function percentEncode(text: string): string {
   return [...Buffer.from(text, 'utf8')].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')
 }
 
-function pathId(ids: Targets, kind: 'bot' | 'project' | 'key' | 'chat' | 'thread' | 'endpoint'): string {
+function pathId(ids: Targets, kind: 'bot' | 'project' | 'key' | 'chat' | 'thread' | 'endpoint' | 'store' | 'file'): string {
   const real = {
     bot: () => rand.pick(ids.mine),
     project: () => owner.projectId,
@@ -158,8 +171,13 @@ function pathId(ids: Targets, kind: 'bot' | 'project' | 'key' | 'chat' | 'thread
     chat: () => rand.pick(ids.chats),
     thread: () => (ids.threads.length > 0 && rand.next() < 0.7 ? rand.pick(ids.threads) : `fz-${rand.int(50)}`),
     endpoint: () => rand.pick(ids.endpoints),
+    store: () => rand.pick(ids.stores),
+    file: () => rand.pick(ids.files),
   }[kind]()
-  const foreign = { bot: () => rand.pick(ids.theirs), project: () => stranger.projectId, key: () => stranger.keyId, chat: () => rand.pick(ids.theirChats), thread: () => 'their-thread', endpoint: () => rand.pick(ids.theirEndpoints) }[kind]()
+  const foreign = {
+    bot: () => rand.pick(ids.theirs), project: () => stranger.projectId, key: () => stranger.keyId, chat: () => rand.pick(ids.theirChats), thread: () => 'their-thread',
+    endpoint: () => rand.pick(ids.theirEndpoints), store: () => rand.pick(ids.theirStores), file: () => rand.pick(ids.theirFiles),
+  }[kind]()
   return rand.pick([
     () => real,
     () => real,
@@ -212,6 +230,21 @@ const ENDPOINTS: Array<{ method: string; path: (ids: Targets) => string; body: b
   { method: 'GET', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}/deliveries`, body: false },
   { method: 'POST', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}/test`, body: false },
   { method: 'POST', path: (ids) => `/webhook-endpoints/${pathId(ids, 'endpoint')}/deliveries/whd_${rand.int(3)}/retry`, body: false },
+  { method: 'GET', path: () => '/vector_stores', body: false },
+  { method: 'POST', path: () => '/vector_stores', body: true },
+  { method: 'GET', path: (ids) => `/vector_stores/${pathId(ids, 'store')}`, body: false },
+  { method: 'POST', path: (ids) => `/vector_stores/${pathId(ids, 'store')}`, body: true },
+  { method: 'DELETE', path: (ids) => `/vector_stores/${pathId(ids, 'store')}`, body: false },
+  { method: 'POST', path: (ids) => `/vector_stores/${pathId(ids, 'store')}/search`, body: true },
+  { method: 'POST', path: (ids) => `/vector_stores/${pathId(ids, 'store')}/files`, body: true },
+  { method: 'GET', path: (ids) => `/vector_stores/${pathId(ids, 'store')}/files`, body: false },
+  { method: 'GET', path: (ids) => `/vector_stores/${pathId(ids, 'store')}/files/${pathId(ids, 'file')}`, body: false },
+  { method: 'POST', path: (ids) => `/vector_stores/${pathId(ids, 'store')}/files/${pathId(ids, 'file')}`, body: true },
+  { method: 'DELETE', path: (ids) => `/vector_stores/${pathId(ids, 'store')}/files/${pathId(ids, 'file')}`, body: false },
+  { method: 'GET', path: (ids) => `/vector_stores/${pathId(ids, 'store')}/files/${pathId(ids, 'file')}/content`, body: false },
+  { method: 'POST', path: (ids) => `/vector_stores/${pathId(ids, 'store')}/file_batches`, body: true },
+  { method: 'GET', path: (ids) => `/vector_stores/${pathId(ids, 'store')}/file_batches/vsfb_${rand.int(3)}`, body: false },
+  { method: 'POST', path: (ids) => `/vector_stores/${pathId(ids, 'store')}/file_batches/vsfb_${rand.int(3)}/cancel`, body: false },
   { method: 'GET', path: (ids) => `/threads/${pathId(ids, 'thread')}`, body: false },
   { method: 'POST', path: (ids) => `/threads/${pathId(ids, 'thread')}/send`, body: true },
   { method: 'GET', path: (ids) => `/threads/${pathId(ids, 'thread')}/scheduled`, body: false },
@@ -246,7 +279,10 @@ async function fingerprint(): Promise<string> {
       (select string_agg(concat_ws(':', id, project_id, url, secret_ciphertext, status, event_types, description, disabled_reason), ',' order by id) from webhook_endpoints),
       (select string_agg(concat_ws(':', id, status, attempts, next_attempt_at), ',' order by id) from webhook_deliveries),
       (select string_agg(t::text, ',' order by id) from files t),
-      (select count(*)::text from file_blobs)
+      (select count(*)::text from file_blobs),
+      (select string_agg(concat_ws(':', id, project_id, name, description, metadata, expires_after, expires_at), ',' order by id) from vector_stores),
+      (select string_agg(concat_ws(':', vector_store_id, file_id, attributes, chunking_strategy, batch_id), ',' order by vector_store_id, file_id) from vector_store_files),
+      (select string_agg(t::text, ',' order by id) from vector_store_file_batches t)
     )) as digest`),
   )
   return row!.digest

@@ -304,7 +304,7 @@ describe('vector store API', () => {
 
 describe('search', () => {
   let storeId: string
-  let ids: Record<string, string>
+  let ids: { catalogue: string; refunds: string; decoy0: string }
 
   before(async () => {
     const decoys = Array.from({ length: 6 }, (_, i) => ({
@@ -358,10 +358,10 @@ describe('search', () => {
   it('honours max_num_results and score_threshold', async () => {
     const all = await search({ query: 'kettle ships', max_num_results: 50 })
     assert.ok(all.body.data.length > 3)
-    const scores = all.body.data.map((r: any) => r.score)
+    const scores: number[] = all.body.data.map((r: any) => r.score)
     assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'best first')
     assert.equal((await search({ query: 'kettle ships', max_num_results: 3 })).body.data.length, 3)
-    const threshold = scores[2]
+    const threshold = scores[2]!
     const above = await search({ query: 'kettle ships', max_num_results: 50, ranking_options: { score_threshold: threshold } })
     assert.ok(above.body.data.length >= 3 && above.body.data.length < all.body.data.length)
     assert.ok(above.body.data.every((r: any) => r.score >= threshold))
