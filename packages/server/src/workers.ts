@@ -19,9 +19,11 @@ export function attachWorkers(services: Services, logger: Logger, options: Worke
   }
   const jobs = createJobQueue(services.database, logger, { pollingIntervalSeconds: options.pollingIntervalSeconds })
   services.jobs = jobs
+  const leaseMs = options.indexingLeaseMs ?? 60_000
   const indexer = new VectorStoreIndexer(services.database, { blobs: services.files.blobs, embedder, stores: services.vectorStores.stores, logger }, {
-    leaseMs: options.indexingLeaseMs ?? 60_000,
-    sweepMs: options.indexingSweepMs ?? 30_000,
+    leaseMs,
+    // A lapsed lease is found by the next sweep: sweeping at least once a lease keeps a takeover within about two leases.
+    sweepMs: options.indexingSweepMs ?? Math.min(30_000, leaseMs),
     vector: options.vector,
   })
   indexer.register(jobs)
@@ -49,7 +51,7 @@ export type WorkerOptions = {
   pollingIntervalSeconds: number
   /** How long an indexing claim holds without renewal (default 60 s). */
   indexingLeaseMs?: number
-  /** How often lapsed indexing work is queued again (default 30 s). */
+  /** How often lapsed indexing work is queued again (default 30 s, or the lease when shorter). */
   indexingSweepMs?: number
 }
 

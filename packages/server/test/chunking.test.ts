@@ -6,6 +6,7 @@ import {
   ChunkingStrategySchema,
   chunkText,
   countTokens,
+  joinChunks,
   resolveChunkingStrategy,
   type Chunk,
   type StaticChunkingStrategy,
@@ -133,7 +134,17 @@ describe('chunkText', () => {
   })
 
   it('keeps short text in one chunk', () => {
-    assert.deepEqual(chunkText('Short text.', resolveChunkingStrategy(undefined)), [{ index: 0, text: 'Short text.', tokens: 3 }])
+    assert.deepEqual(chunkText('Short text.', resolveChunkingStrategy(undefined)), [{ index: 0, text: 'Short text.', tokens: 3, byteStart: 0, byteEnd: 11 }])
+  })
+
+  it('puts the text back together from its chunks, each overlap once', () => {
+    const text = `Заказ №48213 — доставка 🚚 завтра. ${textOfTokens(700)} Конец. 🎉 The end.`
+    for (const strategy of [staticStrategy(100, 50), staticStrategy(100, 0), staticStrategy(137, 41), resolveChunkingStrategy(undefined)]) {
+      const chunks = chunkText(text, strategy)
+      assert.equal(joinChunks(chunks), text, JSON.stringify(strategy))
+      for (const chunk of chunks) assert.equal(Buffer.byteLength(chunk.text), chunk.byteEnd - chunk.byteStart)
+    }
+    assert.equal(joinChunks([]), '')
   })
 
   it('places window edges exactly at the token counts', () => {

@@ -32,11 +32,24 @@ export type LlmServer = {
   queueReplies(...replies: Reply[]): void
   /** Replaces the built-in hashing embedder; `undefined` restores it. A throw becomes a 500. */
   embedWith(embed: ((text: string, dimensions: number) => number[]) | undefined): void
+  /**
+   * Holds embedding requests unanswered, the connection open and silent (an
+   * embedding call stuck mid-flight), after answering `answerFirst` more
+   * (default 0). `false` answers the held ones and stops holding.
+   *
+   * @example
+   * llm.stallEmbeddings(true, { answerFirst: 1 }) // the first batch is embedded, the second hangs
+   * await waitUntil(() => llm.stalledEmbeddings() === 1)
+   * llm.stallEmbeddings(false)
+   */
+  stallEmbeddings(stall: boolean, options?: { answerFirst?: number }): void
+  /** Embedding requests held by stallEmbeddings right now (a client that hung up is no longer counted). */
+  stalledEmbeddings(): number
   /** Bodies of the chat requests received so far. */
   chatRequests(): ChatCompletionBody[]
   /** The body of the latest chat request; throws when there is none. */
   lastChatRequest(): ChatCompletionBody
-  /** Forgets requests, queue, default reply and embedder, for the next test. */
+  /** Forgets requests, queue, default reply and embedder, and answers stalled embeddings, for the next test. */
   reset(): void
   /** Cuts open connections (stalled streams included) and stops listening. */
   close(): Promise<void>
@@ -174,6 +187,13 @@ export async function startLlmServer(options: { embeddingDimensions?: number } =
   const nextId = (prefix: string) => `${prefix}${++idCounter}`
   // Aborted on close so pending delays do not keep the process alive.
   const closing = new AbortController()
+  // While stalling, embedding requests wait for `released` to abort; `answerFirst` are let through first.
+  let embeddingStall: { answerFirst: number; released: AbortController } | undefined
+  let stalled = 0
+  const stopStalling = () => {
+    embeddingStall?.released.abort()
+    embeddingStall = undefined
+  }
 
   const server = createServer((req, res) => {
     // A throwing reply function answers 500 with its message instead of crashing the test process.
@@ -199,6 +219,13 @@ export async function startLlmServer(options: { embeddingDimensions?: number } =
       return answerChat(res, body, script, { nextId, signal: closing.signal })
     }
     if (req.method === 'POST' && path === '/v1/embeddings') {
+      if (embeddingStall && embeddingStall.answerFirst > 0) embeddingStall.answerFirst -= 1
+      else if (embeddingStall) {
+        stalled += 1
+        await untilReleased(res, [embeddingStall.released.signal, closing.signal])
+        stalled -= 1
+        if (closing.signal.aborted) return
+      }
       return answerEmbeddings(res, body, (text, dimensions) => embed(text, dimensions), embeddingDimensions)
     }
     sendError(res, { status: 404, message: `Invalid URL (${req.method} ${path})`, type: 'invalid_request_error' })
@@ -214,6 +241,11 @@ export async function startLlmServer(options: { embeddingDimensions?: number } =
     replyWith(reply) { defaultReply = reply },
     queueReplies(...replies) { queued.push(...replies) },
     embedWith(embedder) { embed = embedder ?? hashingEmbedding },
+    stallEmbeddings(stall, stallOptions = {}) {
+      stopStalling()
+      if (stall) embeddingStall = { answerFirst: stallOptions.answerFirst ?? 0, released: new AbortController() }
+    },
+    stalledEmbeddings: () => stalled,
     chatRequests,
     lastChatRequest() {
       const last = chatRequests().at(-1)
@@ -225,6 +257,7 @@ export async function startLlmServer(options: { embeddingDimensions?: number } =
       queued = []
       defaultReply = DEFAULT_REPLY
       embed = hashingEmbedding
+      stopStalling()
     },
     async close() {
       closing.abort()
@@ -381,6 +414,21 @@ function wait(ms: number | undefined, signal: AbortSignal): Promise<void> {
       resolve()
     }
     signal.addEventListener('abort', done)
+  })
+}
+
+/** Resolves when a signal aborts or the client hangs up (so a killed client stops counting as stalled). */
+function untilReleased(res: ServerResponse, signals: AbortSignal[]): Promise<void> {
+  const signal = AbortSignal.any(signals)
+  if (signal.aborted || res.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done)
+      res.off('close', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done)
+    res.on('close', done)
   })
 }
 

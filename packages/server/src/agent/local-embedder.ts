@@ -4,7 +4,12 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
  * Turns texts into fixed-length, L2-normalised vectors for cosine search (pgvector `<=>`).
  * `id` names the vector space: only vectors with the same id are comparable, so store it with them.
  */
-export type Embedder = { id: string; dimensions: number; embed(texts: string[]): Promise<number[][]> }
+export type Embedder = {
+  id: string
+  dimensions: number
+  /** `abortSignal` stops a call to a remote model (a provider that never answers must not hold a worker forever). */
+  embed(texts: string[], options?: { abortSignal?: AbortSignal }): Promise<number[][]>
+}
 
 /**
  * Hash collisions add noise to the cosine of two short messages. Measured against unhashed

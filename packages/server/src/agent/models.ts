@@ -61,8 +61,8 @@ export class ModelRegistry {
       get dimensions() {
         return dimensions
       },
-      async embed(texts) {
-        const { embeddings } = await embedMany({ model: embeddingModel, values: texts, maxRetries: 2 })
+      async embed(texts, options) {
+        const { embeddings } = await embedMany({ model: embeddingModel, values: texts, maxRetries: 2, ...(options?.abortSignal ? { abortSignal: options.abortSignal } : {}) })
         dimensions = embeddings[0]?.length ?? dimensions
         return embeddings
       },

@@ -1,8 +1,9 @@
-import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, sql } from 'drizzle-orm'
 import type { Database } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
 import { bots, vectorStores } from '../db/schema.ts'
 import { ApiError } from '../http/errors.ts'
+import { notExpired } from '../vector-stores/stores.ts'
 import { applySettingsPatch, BotSettingsSchema, defaultBotSettings, type BotSettings, type BotSettingsPatch } from './settings.ts'
 
 export type BotStatus = 'active' | 'disabled' | 'error'
@@ -48,7 +49,7 @@ async function requireVectorStores(db: Pick<Database, 'select'>, projectId: stri
   const found = await db
     .select({ id: vectorStores.id })
     .from(vectorStores)
-    .where(and(eq(vectorStores.projectId, projectId), inArray(vectorStores.id, ids), or(isNull(vectorStores.expiresAt), gt(vectorStores.expiresAt, sql`now()`))))
+    .where(and(eq(vectorStores.projectId, projectId), inArray(vectorStores.id, ids), notExpired()))
   const existing = new Set(found.map((store) => store.id))
   const problems = ids.flatMap((id, index) =>
     existing.has(id) ? [] : [{ path: `ai.knowledge.vector_store_ids.${index}`, message: `no vector store '${id}' in this project` }],

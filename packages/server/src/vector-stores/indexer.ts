@@ -14,6 +14,8 @@ export const JOB_INDEX_FILE = 'vector-store.index-file'
 const RETRY_LIMIT = 3
 /** Chunks embedded per call (and stored per statement). */
 const BATCH = 256
+/** One embedding call's limit, retries included: a provider that hangs fails the attempt instead of holding a worker. */
+const EMBED_TIMEOUT_MS = 120_000
 
 type IndexJob = { projectId: string; vectorStoreId: string; fileId: string }
 
@@ -108,7 +110,7 @@ export class VectorStoreIndexer {
     const claim = await this.claim(job)
     if (claim === null) return
     try {
-      await this.index(job, claim)
+      await this.index(job, claim, info.signal)
     } catch (error) {
       if (error instanceof LostClaim) return
       if (error instanceof ExtractionError) return this.fail(job, claim.attempts, supportedFormat(claim.filename, claim.mimeType) ? 'invalid_file' : 'unsupported_file', error.message)
@@ -144,7 +146,7 @@ export class VectorStoreIndexer {
     if (renewed.length === 0) throw new LostClaim()
   }
 
-  private async index(job: IndexJob, claim: NonNullable<Awaited<ReturnType<VectorStoreIndexer['claim']>>>): Promise<void> {
+  private async index(job: IndexJob, claim: NonNullable<Awaited<ReturnType<VectorStoreIndexer['claim']>>>, stopping: AbortSignal): Promise<void> {
     const started = performance.now()
     const bytes = await this.blobs.get(job.fileId)
     if (!bytes) throw new LostClaim() // the file was deleted meanwhile
@@ -155,7 +157,8 @@ export class VectorStoreIndexer {
     if (this.options.vector) {
       for (let start = 0; start < chunks.length; start += BATCH) {
         if (start > 0) await this.renew(job, claim.attempts)
-        embeddings.push(...(await this.embedder.embed(chunks.slice(start, start + BATCH).map((chunk) => chunk.text))))
+        const abortSignal = AbortSignal.any([stopping, AbortSignal.timeout(EMBED_TIMEOUT_MS)])
+        embeddings.push(...(await this.embedder.embed(chunks.slice(start, start + BATCH).map((chunk) => chunk.text), { abortSignal })))
       }
       const dimensions = embeddings[0]?.length ?? 0
       if (dimensions > 0) await this.ensureVectorIndex(this.embedder.id, dimensions)
