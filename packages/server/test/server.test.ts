@@ -188,7 +188,7 @@ describe('on Postgres', { skip: process.env.TEST_DATABASE_URL ? false : 'TEST_DA
         assert.equal((await client.query('select count(*)::int as n from api_keys')).rows[0].n, 1)
         // Without pgvector the server still starts, and says which features are off.
         const hasVector = (await client.query("select 1 from pg_available_extensions where name = 'vector'")).rowCount! > 0
-        const warned = servers.every((server) => server.logs().some((line) => /pgvector is not available.*semantic recall.*off/.test(line.msg)))
+        const warned = servers.every((server) => server.logs().some((line) => /pgvector is not available.*semantic recall.*off.*knowledge-base search uses full-text only/.test(line.msg)))
         assert.equal(warned, !hasVector)
       } finally {
         await client.end()

@@ -104,18 +104,19 @@ export class VectorStoreSearch implements KnowledgeSearch {
 
   /**
    * Chunks matching any of the query's words (websearch syntax: quotes make a
-   * phrase, `-` excludes), best first. OR rather than the parser's AND: a
-   * question rarely has all its words in one chunk, and cover density already
-   * ranks chunks with more of them (and closer together) higher.
+   * phrase, `-` excludes), best first: chunks with all of the words first, then
+   * the others, each group by cover density (more of the words, closer
+   * together). Any word rather than the parser's all: a question rarely has
+   * every one of its words in one chunk.
    */
   private async fullText(storeIds: string[], query: string, filter: SQL): Promise<Ranked> {
     const rows = await rowsOf<{ id: string | number }>(this.db.execute(sql`
-      with q as (select replace(websearch_to_tsquery('russian', ${query})::text, ' & ', ' | ')::tsquery as q)
+      with q as (select websearch_to_tsquery('russian', ${query}) as every, replace(websearch_to_tsquery('russian', ${query})::text, ' & ', ' | ')::tsquery as some)
       select c.id
       from q, vector_store_chunks c
       join vector_store_files f on f.vector_store_id = c.vector_store_id and f.file_id = c.file_id
-      where c.vector_store_id in ${storeIds} and c.search @@ q.q and f.status = 'processed' and ${filter}
-      order by ts_rank_cd(c.search, q.q) desc, c.id
+      where c.vector_store_id in ${storeIds} and c.search @@ q.some and f.status = 'processed' and ${filter}
+      order by c.search @@ q.every desc, ts_rank_cd(c.search, q.some) desc, c.id
       limit ${this.options.candidates}`))
     return rows.map((row) => Number(row.id))
   }
