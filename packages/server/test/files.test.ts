@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { AddressInfo } from 'node:net'
-import type { Server } from 'node:http'
-import { serve } from '@hono/node-server'
 import OpenAI, { toFile } from 'openai'
 import { eq } from 'drizzle-orm'
 import { createApp } from '../src/app.ts'
 import { fileBlobs } from '../src/db/schema.ts'
-import { createTestContext, silentLogger, type Seeded, type TestContext } from './harness.ts'
+import { createTestContext, serveOnLoopback, silentLogger, type Seeded, type TestContext } from './harness.ts'
 
 let ctx: TestContext
 let owner: Seeded
-let server: Server
+let served: Awaited<ReturnType<typeof serveOnLoopback>>
 let base: string
 let openai: OpenAI
 
@@ -20,13 +17,12 @@ before(async () => {
   ctx = await createTestContext({ services: { fileMaxBytes: 64 * 1024 } })
   owner = await ctx.seed()
   const app = createApp({ kind: 'public', services: ctx.services, logger: silentLogger })
-  server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
-  await new Promise((resolve) => server.once('listening', resolve))
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  served = await serveOnLoopback(app)
+  base = served.base
   openai = new OpenAI({ apiKey: owner.key, baseURL: base, maxRetries: 0 })
 })
 after(async () => {
-  await new Promise((resolve) => server.close(resolve))
+  await served.close()
   await ctx.close()
 })
 

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
 import pg from 'pg'
 import pino from 'pino'
 import { createApp, type App } from '../src/app.ts'
@@ -151,4 +154,15 @@ export async function createTestContext(options: { internalToken?: string; servi
 /** Provider configuration whose `openai` provider is a local test server (see llm-server.ts). */
 export function openaiAt(baseUrl: string): NonNullable<ServiceOptions['providers']> {
   return { openai: { apiKey: 'test', baseUrl }, anthropic: undefined, openrouter: undefined, compatible: [] }
+}
+
+/** Serves an app on a free port of 127.0.0.1 over real HTTP (for clients such as the `openai` package). */
+export async function serveOnLoopback(app: App): Promise<{ base: string; server: Server; close(): Promise<void> }> {
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
+  await new Promise((resolve) => server.once('listening', resolve))
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
 }
