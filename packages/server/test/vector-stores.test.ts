@@ -4,6 +4,8 @@ import OpenAI, { toFile } from 'openai'
 import { eq, sql } from 'drizzle-orm'
 import { createApp } from '../src/app.ts'
 import { vectorStoreChunks } from '../src/db/schema.ts'
+import { createLocalEmbedder } from '../src/agent/local-embedder.ts'
+import { VectorStoreSearch } from '../src/vector-stores/search.ts'
 import { createTestContext, serveOnLoopback, silentLogger, type Seeded, type TestContext } from './harness.ts'
 
 let ctx: TestContext
@@ -362,6 +364,23 @@ describe('search', () => {
     assert.ok(above.body.data.length >= 3 && above.body.data.length < all.body.data.length)
     assert.ok(above.body.data.every((r: any) => r.score >= threshold))
     assert.deepEqual((await search({ query: 'kettle', ranking_options: { score_threshold: 1 }, rewrite_query: true })).body.data.length <= 1, true)
+  })
+
+  it('answers the same through the HNSW index as through the exact scan', async (t) => {
+    if (!hybrid) return t.skip('no pgvector on this database')
+    const stores = ctx.services.vectorStores.stores
+    const embedder = createLocalEmbedder()
+    const exact = new VectorStoreSearch(ctx.database, stores, embedder, { exactScanMaxChunks: Number.POSITIVE_INFINITY })
+    const indexed = new VectorStoreSearch(ctx.database, stores, embedder, { exactScanMaxChunks: 0 })
+    const vectorOnly = { embedding: 1, text: 0 }
+    for (const query of ['steel kettle ships', 'refund policy', 'catalogue delivery windows']) {
+      const request = { projectId: owner.projectId, vectorStoreIds: [storeId], queries: [query], maxResults: 5, weights: vectorOnly }
+      const a = (await exact.search(request)).results.map((r) => r.content[0]!.text)
+      const b = (await indexed.search(request)).results.map((r) => r.content[0]!.text)
+      assert.deepEqual(b, a, query)
+    }
+    const filtered = await indexed.search({ projectId: owner.projectId, vectorStoreIds: [storeId], queries: ['kettle'], maxResults: 5, weights: vectorOnly, filters: { key: 'kind', type: 'eq', value: 'policy' } })
+    assert.deepEqual(filtered.results.map((r) => r.file_id), [ids.refunds], 'filters hold on the index path too')
   })
 
   it('accepts several queries and fuses them', async () => {
