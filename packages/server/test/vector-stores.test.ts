@@ -5,7 +5,7 @@ import { eq, sql } from 'drizzle-orm'
 import { createApp } from '../src/app.ts'
 import { vectorStoreChunks } from '../src/db/schema.ts'
 import { createLocalEmbedder } from '../src/agent/local-embedder.ts'
-import { VectorStoreSearch } from '../src/vector-stores/search.ts'
+import { topLevelTerms, VectorStoreSearch } from '../src/vector-stores/search.ts'
 import { createTestContext, serveOnLoopback, silentLogger, type Seeded, type TestContext } from './harness.ts'
 
 let ctx: TestContext
@@ -381,6 +381,30 @@ describe('search', () => {
     }
     const filtered = await indexed.search({ projectId: owner.projectId, vectorStoreIds: [storeId], queries: ['kettle'], maxResults: 5, weights: vectorOnly, filters: { key: 'kind', type: 'eq', value: 'policy' } })
     assert.deepEqual(filtered.results.map((r) => r.file_id), [ids.refunds], 'filters hold on the index path too')
+  })
+
+  it('lets only rarer words qualify a chunk for the full-text list', async () => {
+    const common = Array.from({ length: 30 }, (_, i) => ({ text: `Delivery note ${i}: parcel ${i} left the warehouse.`, filename: `note-${i}.md` }))
+    const { storeId: notes, fileIds } = await storeWith([...common, { text: 'Delivery of the copper kettle is free.', filename: 'kettle.md' }])
+    await ctx.database.db.execute(sql`analyze vector_store_chunks`)
+    const textOnly = { embedding: 0, text: 1 }
+    const request = (query: string) => ({ projectId: owner.projectId, vectorStoreIds: [notes], queries: [query], maxResults: 50, weights: textOnly })
+    const pruning = new VectorStoreSearch(ctx.database, ctx.services.vectorStores.stores, undefined, { commonTermRows: 20 })
+    const everything = new VectorStoreSearch(ctx.database, ctx.services.vectorStores.stores, undefined, { commonTermRows: 1_000_000 })
+    assert.equal((await everything.search(request('delivery kettle'))).results.length, 31)
+    const pruned = await pruning.search(request('delivery kettle'))
+    assert.deepEqual(pruned.results.map((r) => r.file_id), [fileIds[30]], '"delivery" is in every chunk: it no longer qualifies one alone')
+    // All words common: the chunks must have all of them.
+    assert.equal((await pruning.search(request('delivery warehouse'))).results.length, 30)
+    assert.equal((await pruning.search(request('delivery'))).results.length, 31)
+    assert.deepEqual((await pruning.search(request('delivery -warehouse'))).results.map((r) => r.file_id), [fileIds[30]])
+  })
+
+  it('splits a websearch query into its terms', () => {
+    assert.deepEqual(topLevelTerms("'sku' <-> '-48213' & 'price'"), ["'sku' <-> '-48213'", "'price'"])
+    assert.deepEqual(topLevelTerms("'a' & !( 'b' <-> 'c' ) & 'd' | 'e'"), ["'a'", "!( 'b' <-> 'c' )", "'d' | 'e'"])
+    assert.deepEqual(topLevelTerms("'it''s & fine' & 'x'"), ["'it''s & fine'", "'x'"])
+    assert.deepEqual(topLevelTerms(''), [])
   })
 
   it('accepts several queries and fuses them', async () => {

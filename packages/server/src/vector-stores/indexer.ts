@@ -7,6 +7,7 @@ import { files, vectorStoreChunkEmbeddings, vectorStoreChunks, vectorStoreFiles 
 import type { BlobStore } from '../files/blob-store.ts'
 import type { JobInfo, JobQueue } from '../jobs/queue.ts'
 import { chunkText, type Chunk } from './chunking.ts'
+import { ChunkStatistics } from './common-terms.ts'
 import { extractText, ExtractionError, supportedFormat } from './extract.ts'
 import type { VectorStoreService } from './stores.ts'
 
@@ -46,6 +47,7 @@ export class VectorStoreIndexer {
   private jobs: JobQueue | undefined
   private sweeper: NodeJS.Timeout | undefined
   private readonly indexedModels = new Set<string>()
+  private readonly statistics: ChunkStatistics
 
   constructor(handle: DatabaseHandle, deps: { blobs: BlobStore; embedder: Embedder; stores: VectorStoreService; logger: Logger }, options: IndexerOptions) {
     this.handle = handle
@@ -54,6 +56,7 @@ export class VectorStoreIndexer {
     this.stores = deps.stores
     this.log = deps.logger.child({ component: 'indexer' })
     this.options = options
+    this.statistics = new ChunkStatistics(handle)
   }
 
   private get db(): Database {
@@ -165,6 +168,7 @@ export class VectorStoreIndexer {
     }
     const stored = await this.store(job, claim.attempts, chunks, embeddings)
     if (!stored) throw new LostClaim()
+    this.statistics.added(chunks.length, (err) => this.log.warn({ err }, 'analyze of vector_store_chunks failed'))
     this.log.info({ vectorStoreId: job.vectorStoreId, fileId: job.fileId, chunks: chunks.length, ms: Math.round(performance.now() - started) }, 'file indexed')
   }
 

@@ -2,6 +2,7 @@ import { and, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import type { Embedder } from '../agent/local-embedder.ts'
 import type { Database, DatabaseHandle } from '../db/client.ts'
 import { vectorStoreFiles, vectorStores } from '../db/schema.ts'
+import { COMMON_TERM_ROWS, CommonTerms } from './common-terms.ts'
 import { filterToSql } from './filters.ts'
 import { quoteLiteral } from './indexer.ts'
 import type { KnowledgeSearch, SearchMode, SearchOutcome, SearchRequest, SearchResult } from './search-types.ts'
@@ -21,9 +22,11 @@ export type SearchOptions = {
   candidates: number
   /** HNSW's `ef_search`: the candidate list it keeps while walking the graph. */
   efSearch: number
+  /** A word in more chunks than this does not qualify a chunk for the full-text list on its own (see CommonTerms). */
+  commonTermRows: number
 }
 
-const DEFAULTS: SearchOptions = { exactScanMaxChunks: 2_000, candidates: 50, efSearch: 100 }
+const DEFAULTS: SearchOptions = { exactScanMaxChunks: 2_000, candidates: 50, efSearch: 100, commonTermRows: COMMON_TERM_ROWS }
 
 type Ranked = number[]
 
@@ -43,6 +46,7 @@ export class VectorStoreSearch implements KnowledgeSearch {
   private readonly stores: VectorStoreService
   private readonly embedder: Embedder | undefined
   private readonly options: SearchOptions
+  private readonly commonTerms: CommonTerms
 
   /** `embedder` undefined: this database has no pgvector, so full text only. */
   constructor(handle: DatabaseHandle, stores: VectorStoreService, embedder: Embedder | undefined, options: Partial<SearchOptions> = {}) {
@@ -50,6 +54,7 @@ export class VectorStoreSearch implements KnowledgeSearch {
     this.stores = stores
     this.embedder = embedder
     this.options = { ...DEFAULTS, ...options }
+    this.commonTerms = new CommonTerms(handle, this.options.commonTermRows)
   }
 
   get mode(): SearchMode {
@@ -103,20 +108,36 @@ export class VectorStoreSearch implements KnowledgeSearch {
   }
 
   /**
-   * Chunks matching any of the query's words (websearch syntax: quotes make a
-   * phrase, `-` excludes), best first: chunks with all of the words first, then
-   * the others, each group by cover density (more of the words, closer
-   * together). Any word rather than the parser's all: a question rarely has
-   * every one of its words in one chunk.
+   * Full-text candidates, best first: chunks with every term of the query
+   * (websearch syntax: quotes make a phrase, `-` excludes; a code such as
+   * SKU-48213 is a phrase of its parts) first, then those with some of them,
+   * each group by cover density (more of the terms, closer together). Any term
+   * rather than the parser's all: a question rarely has every one of its words
+   * in one chunk. But a chunk qualifies by its rarer terms only (see
+   * CommonTerms): matching "how", "order" or "delivery" alone would have a big
+   * store rank tens of thousands of chunks on every search. When every term is
+   * common, the chunks must have all of them.
    */
   private async fullText(storeIds: string[], query: string, filter: SQL): Promise<Ranked> {
+    const [parsed] = await rowsOf<{ every: string }>(this.db.execute(sql`select websearch_to_tsquery('russian', ${query})::text as every`))
+    const every = parsed?.every ?? ''
+    const groups = topLevelTerms(every)
+    const wanted = groups.filter((group) => !group.startsWith('!'))
+    if (wanted.length === 0) return [] // nothing asked for (stop words only, or only exclusions)
+    const excluded = groups.filter((group) => group.startsWith('!')).map((group) => group.slice(1))
+    const common = await this.commonTerms.common()
+    const rare = wanted.filter((group) => lexemesOf(group).some((lexeme) => !common.has(lexeme)))
+    const any = wanted.map((group) => `(${group})`).join(' | ')
+    // What qualifies a chunk: a rare term, or (all of them common) every term, as websearch parsed them.
+    const qualifies = rare.length > 0 ? rare.map((group) => `(${group})`).join(' | ') : every
+    const exclusions = excluded.length > 0 ? sql`and not c.search @@ ${excluded.map((group) => `(${group})`).join(' | ')}::tsquery` : sql``
     const rows = await rowsOf<{ id: string | number }>(this.db.execute(sql`
-      with q as (select websearch_to_tsquery('russian', ${query}) as every, replace(websearch_to_tsquery('russian', ${query})::text, ' & ', ' | ')::tsquery as some)
       select c.id
-      from q, vector_store_chunks c
+      from vector_store_chunks c
       join vector_store_files f on f.vector_store_id = c.vector_store_id and f.file_id = c.file_id
-      where c.vector_store_id in ${storeIds} and c.search @@ q.some and f.status = 'processed' and ${filter}
-      order by c.search @@ q.every desc, ts_rank_cd(c.search, q.some) desc, c.id
+      where c.vector_store_id in ${storeIds} and c.search @@ ${qualifies}::tsquery ${exclusions}
+        and f.status = 'processed' and ${filter}
+      order by c.search @@ ${every}::tsquery desc, ts_rank_cd(c.search, ${any}::tsquery) desc, c.id
       limit ${this.options.candidates}`))
     return rows.map((row) => Number(row.id))
   }
@@ -190,6 +211,37 @@ export function fuse(lists: Array<{ ids: Ranked; weight: number }>): Array<{ id:
   return [...scores]
     .map(([id, score]) => ({ id, score: Math.min(1, score / best) }))
     .sort((a, b) => b.score - a.score || a.id - b.id)
+}
+
+/**
+ * The terms a websearch query ANDs together, as tsquery text: a word, a phrase
+ * (`'a' <-> 'b'`), an exclusion (`!…`) or a parenthesised group. Split at the
+ * ` & ` that stand outside quotes and parentheses.
+ */
+export function topLevelTerms(tsquery: string): string[] {
+  const terms: string[] = []
+  let depth = 0
+  let quoted = false
+  let start = 0
+  for (let i = 0; i < tsquery.length; i++) {
+    const char = tsquery[i]
+    if (char === "'") quoted = !quoted // a doubled quote inside a lexeme toggles twice
+    else if (!quoted && char === '(') depth++
+    else if (!quoted && char === ')') depth--
+    else if (!quoted && depth === 0 && tsquery.startsWith(' & ', i)) {
+      terms.push(tsquery.slice(start, i).trim())
+      start = i + 3
+      i += 2
+    }
+  }
+  const last = tsquery.slice(start).trim()
+  if (last) terms.push(last)
+  return terms
+}
+
+/** The lexemes quoted in tsquery text. */
+function lexemesOf(tsquery: string): string[] {
+  return [...tsquery.matchAll(/'((?:[^']|'')*)'/g)].map((match) => match[1]!.replaceAll("''", "'"))
 }
 
 async function rowsOf<Row>(result: Promise<unknown>): Promise<Row[]> {
