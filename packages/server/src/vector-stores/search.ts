@@ -73,14 +73,19 @@ export class VectorStoreSearch implements KnowledgeSearch {
     const filter = request.filters ? filterToSql(request.filters, sql`f.attributes`) : sql`true`
 
     const weights = request.weights ?? { embedding: 1, text: 1 }
+    const vectorSide = this.embedder !== undefined && weights.embedding > 0
+    const exact = vectorSide && (await this.chunkCount(storeIds)) <= this.options.exactScanMaxChunks
     const lists: Array<{ ids: Ranked; weight: number }> = []
-    if (weights.text > 0 || !this.embedder) {
-      for (const query of queries) lists.push({ ids: await this.fullText(storeIds, query, filter), weight: weights.text > 0 ? weights.text : 1 })
+    // The full-text candidates also feed the vector side's re-ranking on big stores (see nearest()).
+    const textLists: Ranked[] = []
+    if (weights.text > 0 || !this.embedder || (vectorSide && !exact)) {
+      for (const query of queries) textLists.push(await this.fullText(storeIds, query, filter))
     }
-    if (this.embedder && weights.embedding > 0) {
-      const vectors = await this.embedder.embed(queries)
-      const exact = (await this.chunkCount(storeIds)) <= this.options.exactScanMaxChunks
-      for (const vector of vectors) lists.push({ ids: await this.nearest(storeIds, vector, filter, exact), weight: weights.embedding })
+    if (weights.text > 0 || !this.embedder) for (const ids of textLists) lists.push({ ids, weight: weights.text > 0 ? weights.text : 1 })
+    if (vectorSide) {
+      const vectors = await this.embedder!.embed(queries)
+      const lexical = [...new Set(textLists.flat())]
+      for (const vector of vectors) lists.push({ ids: await this.nearest(storeIds, vector, filter, exact, lexical), weight: weights.embedding })
     }
 
     const fused = fuse(lists)
@@ -142,8 +147,16 @@ export class VectorStoreSearch implements KnowledgeSearch {
     return rows.map((row) => Number(row.id))
   }
 
-  /** Chunks nearest to `vector` by cosine distance: an exact scan, or the model's HNSW index. */
-  private async nearest(storeIds: string[], vector: number[], filter: SQL, exact: boolean): Promise<Ranked> {
+  /**
+   * Chunks nearest to `vector` by cosine distance. Up to `exactScanMaxChunks`
+   * an exact scan. Above, the model's HNSW index, whose top candidates are
+   * re-ranked exactly together with the full-text side's (`lexical`): graph
+   * search is weak when the query is almost equally far from every chunk, which
+   * is the usual case for a short query under a lexical embedder such as the
+   * embedded one (its true neighbours are the chunks sharing its rarer words,
+   * which the full-text side finds). See BENCHMARKS.md for the recall of each.
+   */
+  private async nearest(storeIds: string[], vector: number[], filter: SQL, exact: boolean, lexical: number[] = []): Promise<Ranked> {
     const model = this.embedder!.id
     const dimensions = vector.length
     const literal = `[${vector.join(',')}]`
@@ -158,7 +171,20 @@ export class VectorStoreSearch implements KnowledgeSearch {
         limit ${this.options.candidates}`))
       return rows.map((row) => Number(row.id))
     }
-    // The expression and the predicate must be the index's, written out (see indexer.ts vectorIndexName).
+    const graph = await this.hnsw(storeIds, literal, dimensions, model, filter)
+    const candidates = [...new Set([...graph, ...lexical])]
+    if (lexical.length === 0 || candidates.length === graph.length) return graph
+    const rows = await rowsOf<{ id: string | number }>(this.db.execute(sql`
+      select e.chunk_id as id
+      from vector_store_chunk_embeddings e
+      where e.chunk_id in ${candidates} and e.model = ${model} and vector_dims(e.embedding) = ${dimensions}
+      order by e.embedding <=> ${literal}::vector, e.chunk_id
+      limit ${this.options.candidates}`))
+    return rows.map((row) => Number(row.id))
+  }
+
+  /** The HNSW index's nearest chunks (the expression and predicate must be the index's, written out: see indexer.ts vectorIndexName). */
+  hnsw(storeIds: string[], literal: string, dimensions: number, model: string, filter: SQL): Promise<Ranked> {
     const distance = sql.raw(`(e.embedding::vector(${dimensions})) <=> `)
     const typedQuery = sql`${literal}::vector(${sql.raw(String(dimensions))})`
     return this.db.transaction(async (tx) => {
