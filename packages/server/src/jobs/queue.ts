@@ -33,6 +33,12 @@ export type QueueOptions = {
   /** Workers polling this queue in this process. Default 1. */
   localConcurrency?: number
   /**
+   * While fetches come back full (`batchSize` > 1), fetch again at once instead
+   * of waiting out the polling interval: a backlog drains at the speed of the
+   * work, not one batch per poll. Default false.
+   */
+  burstWhenBatchFull?: boolean
+  /**
    * Which jobs may coexist per `singletonKey`. On the default `standard` policy a
    * singletonKey deduplicates nothing; `short` keeps one queued job per key,
    * `singleton` one active, `stately` one of each, `exclusive` one queued or active.
@@ -150,6 +156,7 @@ export function createJobQueue(handle: DatabaseHandle, logger: Logger, options: 
       {
         batchSize: queueOptions.batchSize ?? 1,
         localConcurrency: queueOptions.localConcurrency ?? 1,
+        burstWhenBatchFull: queueOptions.burstWhenBatchFull ?? false,
         pollingIntervalSeconds,
         // NOTIFY only announces new jobs; due ones are still found by polling, so the relaxed 30 s default would defer them.
         notifyPollingIntervalSeconds: pollingIntervalSeconds,

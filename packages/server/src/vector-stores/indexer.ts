@@ -68,7 +68,11 @@ export class VectorStoreIndexer {
     jobs.define<IndexJob>(JOB_INDEX_FILE, (job, info) => this.run(job, info), {
       retryLimit: RETRY_LIMIT,
       retryBackoff: true,
-      localConcurrency: 2,
+      // Two files at a time, and the next two at once: a worker otherwise waits a polling
+      // interval after every job, which made a backlog drain at one file per poll (measured:
+      // 40 files took 38.6 s for 0.3 s of work each).
+      batchSize: 2,
+      burstWhenBatchFull: true,
       // One queued job per file: the sweep and the API may both ask for the same one.
       policy: 'short',
     })

@@ -109,9 +109,16 @@ export class VectorStoreService {
     return { id, object: 'vector_store.deleted', deleted: true }
   }
 
+  /** When this process last marked each store active; an UPDATE per search would be wasted. */
+  private readonly touched = new Map<string, number>()
+
   /** A search uses the store: it stays alive as long as `expires_after` says, counted from now. */
   async touch(ids: string[]): Promise<void> {
+    const now = Date.now()
+    ids = ids.filter((id) => now - (this.touched.get(id) ?? 0) > 60_000)
     if (ids.length === 0) return
+    if (this.touched.size > 10_000) this.touched.clear()
+    for (const id of ids) this.touched.set(id, now)
     await this.db
       .update(vectorStores)
       .set({
