@@ -660,7 +660,7 @@ async function measureTarget(target: Target, corpus: { small: Document[]; auto: 
       report.recall.push({ variant: 'exact scan', kinds, recalls: truth.map(() => 1), tieAware: truth.map(() => 1), times: exactTimes.sort((a, b) => a - b) })
       console.log(`  exact scan (vector only): p50 ${milliseconds(percentile(exactTimes, 50))} ms, p95 ${milliseconds(percentile(exactTimes, 95))} ms`)
       for (const efSearch of EF_SEARCH) {
-        const hnsw = new VectorStoreSearch(target.handle, services.vectorStores.stores, embedder, { exactScanMaxChunks: 0, efSearch })
+        const hnsw = new VectorStoreSearch(target.handle, services.vectorStores.stores, embedder, { exactScanMaxChunks: 0, exactScanFilteredShare: 0, efSearch })
         for (const query of queries.slice(0, WARMUP)) await ranked(hnsw, query)
         const recalls: number[] = []
         const tieAware: number[] = []

@@ -371,7 +371,7 @@ describe('search', () => {
     const stores = ctx.services.vectorStores.stores
     const embedder = createLocalEmbedder()
     const exact = new VectorStoreSearch(ctx.database, stores, embedder, { exactScanMaxChunks: Number.POSITIVE_INFINITY })
-    const indexed = new VectorStoreSearch(ctx.database, stores, embedder, { exactScanMaxChunks: 0 })
+    const indexed = new VectorStoreSearch(ctx.database, stores, embedder, { exactScanMaxChunks: 0, exactScanFilteredShare: 0 })
     const vectorOnly = { embedding: 1, text: 0 }
     for (const query of ['steel kettle ships', 'refund policy', 'catalogue delivery windows']) {
       const request = { projectId: owner.projectId, vectorStoreIds: [storeId], queries: [query], maxResults: 5, weights: vectorOnly }
