@@ -11,7 +11,7 @@
 // A result is relevant when its chunk contains the identifier, or every query word (the original
 // form). Reported: MRR@10, hit@1 and hit@10 per query kind and ranking.
 //
-//   npm run bench:search-quality -- [--queries 60] [--seed 7]
+//   npm run bench:search-quality -- [--queries 60] [--seed 7] [--exact]   (--exact: the vector side scans exactly)
 import fs from 'node:fs'
 import path from 'node:path'
 import { createRequire } from 'node:module'
@@ -25,7 +25,7 @@ import { VectorStoreSearch } from '../src/vector-stores/search.ts'
 import { createLocalEmbedder } from '../src/agent/local-embedder.ts'
 import { runMain, seedProject, seededRandom } from './common.ts'
 
-const { values: args } = parseArgs({ options: { queries: { type: 'string', default: '60' }, seed: { type: 'string', default: '7' } } })
+const { values: args } = parseArgs({ options: { queries: { type: 'string', default: '60' }, seed: { type: 'string', default: '7' }, exact: { type: 'boolean', default: false } } })
 const QUERIES_PER_KIND = Number(args.queries)
 const random = seededRandom(Number(args.seed))
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
@@ -134,12 +134,12 @@ async function main(): Promise<void> {
       if (current.status !== 'indexing') break
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
-    const chunkRows = (await handle.db.execute(`select content from vector_store_chunks where vector_store_id = '${store.id}' order by id`) as unknown as { rows: Array<{ content: string }> }).rows
+    const chunkRows = (await handle.db.execute(`select c.content from vector_store_chunks c join vector_store_files f on f.vector_store_id = c.vector_store_id and f.file_id = c.file_id where c.vector_store_id = '${store.id}' order by f.filename, c.chunk_index`) as unknown as { rows: Array<{ content: string }> }).rows
     const chunks = chunkRows.map((row) => row.content)
     console.log(`corpus: ${documents.length} READMEs → ${chunks.length} chunks (200/50 tokens), indexed in ${((performance.now() - started) / 1000).toFixed(1)} s`)
 
     const queries = makeQueries(chunks)
-    const search = new VectorStoreSearch(handle, services.vectorStores.stores, createLocalEmbedder())
+    const search = new VectorStoreSearch(handle, services.vectorStores.stores, createLocalEmbedder(), args.exact ? { exactScanMaxChunks: Number.POSITIVE_INFINITY } : {})
     const kinds: Kind[] = ['identifier', 'keywords', 'inflected', 'typo']
     const table: string[] = [`| ranking | ${kinds.map((kind) => `${kind} MRR@10 / hit@1 / hit@10`).join(' | ')} | all MRR@10 |`, `|---|${kinds.map(() => '---|').join('')}---|`]
     for (const ranking of RANKINGS) {
