@@ -3,10 +3,11 @@ import type http from 'node:http'
 import os from 'node:os'
 import { serve } from '@hono/node-server'
 import pg from 'pg'
-import type { DatabaseHandle } from '../src/db/client.ts'
+import { openDatabase, type DatabaseHandle } from '../src/db/client.ts'
 import { newId } from '../src/db/ids.ts'
 import * as schema from '../src/db/schema.ts'
 import type { Services } from '../src/services.ts'
+import { createScratchDatabase } from '../test/harness.ts'
 
 /** Stops a server at once, cutting its open connections. */
 export function closeServer(server: http.Server): Promise<void> {
@@ -124,4 +125,18 @@ export function seededRandom(seed: number): () => number {
     mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61)
     return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296
   }
+}
+
+/**
+ * The Postgres database a benchmark runs on: `reuse` (one kept by an earlier run), or a new scratch database next to
+ * `serverUrl`. Null, with the reason printed, when the server does not answer.
+ */
+export async function benchPostgres(serverUrl: string, reuse: string | undefined): Promise<{ url: string; handle: DatabaseHandle } | null> {
+  const problem = await postgresAnswers(serverUrl)
+  if (problem) {
+    console.log(`Postgres at ${redact(serverUrl)} does not answer (${problem}); skipping it.`)
+    return null
+  }
+  const url = reuse ?? (await createScratchDatabase(serverUrl, 'worken_bench'))
+  return { url, handle: await openDatabase({ driver: 'postgres', url, poolSize: 10 }) }
 }

@@ -31,8 +31,8 @@ import { newId } from '../src/db/ids.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { bots, chats, projects } from '../src/db/schema.ts'
 import { createServices } from '../src/services.ts'
-import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
-import { closeServer, percentile, postgresAnswers, redact, runMain, seedProject } from './common.ts'
+import { dropScratchDatabase } from '../test/harness.ts'
+import { closeServer, percentile, benchPostgres, redact, runMain, seedProject } from './common.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -74,13 +74,9 @@ type Target = { name: string; handle: DatabaseHandle; drop(): Promise<void> }
 
 async function postgresTarget(): Promise<Target | null> {
   const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-  const problem = await postgresAnswers(serverUrl)
-  if (problem) {
-    console.log(`Postgres at ${redact(serverUrl)} does not answer (${problem}); skipping it.`)
-    return null
-  }
-  const url = args.reuse ?? (await createScratchDatabase(serverUrl, 'worken_bench'))
-  const handle = await openDatabase({ driver: 'postgres', url, poolSize: 10 })
+  const opened = await benchPostgres(serverUrl, args.reuse)
+  if (!opened) return null
+  const { url, handle } = opened
   const keep = args.keep || args.reuse !== undefined
   if (keep) console.log(`database kept: ${redact(url)} (reuse it with --reuse)`)
   return { name: 'Postgres', handle, drop: async () => { await handle.close(); if (!keep) await dropScratchDatabase(serverUrl, url) } }

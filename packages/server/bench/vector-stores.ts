@@ -57,8 +57,8 @@ import { VectorStoreSearch, type SearchOptions } from '../src/vector-stores/sear
 import type { SearchRequest } from '../src/vector-stores/search-types.ts'
 import type { VectorStoreIndexer } from '../src/vector-stores/indexer.ts'
 import { attachWorkers, type Workers } from '../src/workers.ts'
-import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
-import { closeServer, listen, percentile, postgresAnswers, postJson, redact, runMain, seededRandom, seedProject } from './common.ts'
+import { dropScratchDatabase } from '../test/harness.ts'
+import { closeServer, listen, percentile, benchPostgres, postJson, redact, runMain, seededRandom, seedProject } from './common.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -345,13 +345,9 @@ async function pgliteTarget(): Promise<Target> {
 
 async function postgresTarget(): Promise<Target | null> {
   const serverUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
-  const problem = await postgresAnswers(serverUrl)
-  if (problem) {
-    console.log(`Postgres at ${redact(serverUrl)} does not answer (${problem}); skipping it.`)
-    return null
-  }
-  const url = args.reuse ?? (await createScratchDatabase(serverUrl, 'worken_bench'))
-  const handle = await openDatabase({ driver: 'postgres', url, poolSize: 10 })
+  const opened = await benchPostgres(serverUrl, args.reuse)
+  if (!opened) return null
+  const { url, handle } = opened
   const { vector } = await migrate(handle)
   return {
     name: 'Postgres',

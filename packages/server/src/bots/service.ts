@@ -1,9 +1,9 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Database } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
-import { bots, vectorStores } from '../db/schema.ts'
+import { bots } from '../db/schema.ts'
 import { ApiError } from '../http/errors.ts'
-import { notExpired } from '../vector-stores/stores.ts'
+import { liveStoreIds } from '../vector-stores/stores.ts'
 import { applySettingsPatch, BotSettingsSchema, defaultBotSettings, type BotSettings, type BotSettingsPatch } from './settings.ts'
 
 export type BotStatus = 'active' | 'disabled' | 'error'
@@ -45,12 +45,7 @@ export function toBot(row: Omit<BotRow, 'settings'>): Bot {
 
 /** 422 naming every id that is not a live vector store of the project (an expired store counts as gone). */
 async function requireVectorStores(db: Pick<Database, 'select'>, projectId: string, ids: string[]): Promise<void> {
-  if (ids.length === 0) return
-  const found = await db
-    .select({ id: vectorStores.id })
-    .from(vectorStores)
-    .where(and(eq(vectorStores.projectId, projectId), inArray(vectorStores.id, ids), notExpired()))
-  const existing = new Set(found.map((store) => store.id))
+  const existing = new Set(await liveStoreIds(db, projectId, ids))
   const problems = ids.flatMap((id, index) =>
     existing.has(id) ? [] : [{ path: `ai.knowledge.vector_store_ids.${index}`, message: `no vector store '${id}' in this project` }],
   )

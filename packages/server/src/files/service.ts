@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
-import { and, asc, desc, eq, sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
 import { files } from '../db/schema.ts'
 import { ApiError } from '../http/errors.ts'
+import { keyset, toCursorList, type CursorList } from '../http/paging.ts'
 import type { BlobStore } from './blob-store.ts'
 
 /** OpenAI's purposes; knowledge bases use `assistants` (any is accepted, as OpenAI does for vector stores). */
@@ -73,23 +74,16 @@ export class FileService {
     return inserted!
   }
 
-  async list(projectId: string, page: ListPage): Promise<{ object: 'list'; data: FileObject[]; first_id: string | null; last_id: string | null; has_more: boolean }> {
-    if (page.after !== undefined) await this.requireAfter(projectId, page.after)
-    const newestFirst = page.order === 'desc'
-    // The cursor row's (created_at, id) is compared in SQL: a JS Date would drop the microseconds.
-    const position = page.after === undefined
-      ? undefined
-      : newestFirst
-        ? sql`(${files.createdAt}, ${files.id}) < (select created_at, id from files where id = ${page.after})`
-        : sql`(${files.createdAt}, ${files.id}) > (select created_at, id from files where id = ${page.after})`
+  async list(projectId: string, params: ListPage): Promise<CursorList<FileObject>> {
+    if (params.after !== undefined) await this.requireAfter(projectId, params.after)
+    const page = keyset(params, files.createdAt, files.id, (cursor) => sql`select created_at, id from files where id = ${cursor}`)
     const rows = await this.handle.db
       .select()
       .from(files)
-      .where(and(eq(files.projectId, projectId), page.purpose !== undefined ? eq(files.purpose, page.purpose) : undefined, position))
-      .orderBy(...(newestFirst ? [desc(files.createdAt), desc(files.id)] : [asc(files.createdAt), asc(files.id)]))
-      .limit(page.limit + 1)
-    const data = rows.slice(0, page.limit).map(toFileObject)
-    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: rows.length > page.limit }
+      .where(and(eq(files.projectId, projectId), params.purpose !== undefined ? eq(files.purpose, params.purpose) : undefined, page.position))
+      .orderBy(...page.orderBy)
+      .limit(page.limit)
+    return toCursorList(rows, params, page.backwards, toFileObject)
   }
 
   private async requireAfter(projectId: string, after: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi'
+import { ID_PATTERN } from '../db/ids.ts'
 import { idParam, safeText, timestamp } from '../http/fields.ts'
 import { ChunkingStrategySchema } from './chunking.ts'
 import { AttributeFilterSchema, AttributesSchema } from './filters.ts'
@@ -80,7 +81,7 @@ const metadata = z
   .openapi({ description: 'Up to 16 keys (≤ 64 characters) with string values (≤ 512 characters).' })
 const expiresAfter = z.strictObject({ anchor: z.literal('last_active_at'), days: z.number().int().min(1).max(365) })
 const name = safeText().max(256, 'must be at most 256 characters')
-const fileId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be a file id')
+const fileId = z.string().regex(ID_PATTERN, 'must be a file id')
 
 export const CreateStoreBody = z
   .strictObject({

@@ -1,12 +1,11 @@
-import { and, eq, inArray, sql, type SQL } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { Embedder } from '../agent/local-embedder.ts'
 import type { Database, DatabaseHandle } from '../db/client.ts'
-import { vectorStores } from '../db/schema.ts'
 import { COMMON_TERM_ROWS, CommonTerms } from './common-terms.ts'
 import { filterToSql } from './filters.ts'
 import { quoteLiteral } from './indexer.ts'
 import type { KnowledgeSearch, SearchMode, SearchOutcome, SearchRequest, SearchResult } from './search-types.ts'
-import { notExpired, type VectorStoreService } from './stores.ts'
+import { liveStoreIds, type VectorStoreService } from './stores.ts'
 
 /** Reciprocal rank fusion's constant (Cormack et al. 2009): a result at rank r adds 1 / (K + r). */
 const RRF_K = 60
@@ -73,7 +72,8 @@ export class VectorStoreSearch implements KnowledgeSearch {
 
   async search(request: SearchRequest): Promise<SearchOutcome> {
     const mode = this.mode
-    const storeIds = await this.visibleStores(request.projectId, request.vectorStoreIds)
+    // Only the project's live stores are searched; other ids are simply not searched.
+    const storeIds = await liveStoreIds(this.db, request.projectId, request.vectorStoreIds)
     const queries = request.queries.map((query) => query.trim()).filter((query) => query.length > 0)
     if (storeIds.length === 0 || queries.length === 0) return { mode, results: [] }
     const filter = request.filters ? filterToSql(request.filters, sql`f.attributes`) : sql`true`
@@ -81,13 +81,15 @@ export class VectorStoreSearch implements KnowledgeSearch {
     const weights = request.weights ?? { embedding: 1, text: 1 }
     const vectorSide = this.embedder !== undefined && weights.embedding > 0
     const exact = vectorSide && (await this.scanExactly(storeIds, filter, request.filters !== undefined))
+    // Without an embedder, full text ranks alone whatever its weight.
+    const textRanks = weights.text > 0 || !this.embedder
     const lists: Array<{ ids: Ranked; weight: number }> = []
     // The full-text candidates also feed the vector side's re-ranking on big stores (see nearest()).
     const textLists: Ranked[] = []
-    if (weights.text > 0 || !this.embedder || (vectorSide && !exact)) {
+    if (textRanks || (vectorSide && !exact)) {
       for (const query of queries) textLists.push(await this.fullText(storeIds, query, filter))
     }
-    if (weights.text > 0 || !this.embedder) for (const ids of textLists) lists.push({ ids, weight: weights.text > 0 ? weights.text : 1 })
+    if (textRanks) for (const ids of textLists) lists.push({ ids, weight: weights.text > 0 ? weights.text : 1 })
     if (vectorSide) {
       const vectors = await this.embedder!.embed(queries)
       const lexical = [...new Set(textLists.flat())]
@@ -98,16 +100,6 @@ export class VectorStoreSearch implements KnowledgeSearch {
     const top = fused.filter((hit) => hit.score >= (request.scoreThreshold ?? 0)).slice(0, request.maxResults)
     void this.stores.touch(storeIds).catch(() => {})
     return { mode, results: await this.load(top) }
-  }
-
-  /** The requested stores that exist in the project and have not expired; others are simply not searched. */
-  private async visibleStores(projectId: string, ids: string[]): Promise<string[]> {
-    if (ids.length === 0) return []
-    const rows = await this.db
-      .select({ id: vectorStores.id })
-      .from(vectorStores)
-      .where(and(eq(vectorStores.projectId, projectId), inArray(vectorStores.id, ids), notExpired()))
-    return rows.map((row) => row.id)
   }
 
   /**

@@ -5,9 +5,9 @@ import { files, vectorStoreChunks, vectorStoreFileBatches, vectorStoreFiles } fr
 import { ApiError } from '../http/errors.ts'
 import type { Attributes } from './filters.ts'
 import { joinChunks, resolveChunkingStrategy, type ChunkingStrategy } from './chunking.ts'
-import { batchStatus, CANCELLED, toVectorStoreFileObject, type FileBatchObject, type FileCounts, type VectorStoreFileObject, type Vocabulary } from './objects.ts'
-import { keyset, toCursorList, type CursorList, type CursorParams } from './paging.ts'
-import type { VectorStoreService } from './stores.ts'
+import { batchStatus, CANCELLED, toVectorStoreFileObject, type FileBatchObject, type VectorStoreFileObject, type Vocabulary } from './objects.ts'
+import { keyset, toCursorList, type CursorList, type CursorParams } from '../http/paging.ts'
+import { fileCountColumns, isCancelledFile, toFileCounts, type VectorStoreService } from './stores.ts'
 
 export type FileToAdd = { fileId: string; attributes?: Attributes | null | undefined; chunkingStrategy?: ChunkingStrategy | undefined }
 
@@ -222,16 +222,10 @@ export class VectorStoreFileService {
 
   private async batchObject(batch: typeof vectorStoreFileBatches.$inferSelect): Promise<FileBatchObject> {
     const [row] = await this.db
-      .select({
-        inProgress: sql<number>`(count(*) filter (where ${vectorStoreFiles.status} = 'pending'))::int`,
-        completed: sql<number>`(count(*) filter (where ${vectorStoreFiles.status} = 'processed'))::int`,
-        cancelled: sql<number>`(count(*) filter (where ${vectorStoreFiles.status} = 'error' and ${vectorStoreFiles.lastError}->>'code' = 'cancelled'))::int`,
-        errors: sql<number>`(count(*) filter (where ${vectorStoreFiles.status} = 'error'))::int`,
-        total: sql<number>`count(*)::int`,
-      })
+      .select(fileCountColumns)
       .from(vectorStoreFiles)
       .where(and(eq(vectorStoreFiles.vectorStoreId, batch.vectorStoreId), eq(vectorStoreFiles.batchId, batch.id)))
-    const counts: FileCounts = { in_progress: row!.inProgress, completed: row!.completed, failed: row!.errors - row!.cancelled, cancelled: row!.cancelled, total: row!.total }
+    const counts = toFileCounts(row!)
     // Batches have no status in the spec: OpenAI's words, whoever asks.
     return {
       id: batch.id,
@@ -245,7 +239,6 @@ export class VectorStoreFileService {
 }
 
 function statusCondition(filter: FileStatusFilter): SQL {
-  const cancelled = sql`${vectorStoreFiles.lastError}->>'code' = 'cancelled'`
   switch (filter) {
     case 'pending':
     case 'in_progress':
@@ -256,8 +249,8 @@ function statusCondition(filter: FileStatusFilter): SQL {
     case 'error':
       return eq(vectorStoreFiles.status, 'error')
     case 'failed':
-      return sql`(${vectorStoreFiles.status} = 'error' and not coalesce(${cancelled}, false))`
+      return sql`(${vectorStoreFiles.status} = 'error' and not ${isCancelledFile})`
     case 'cancelled':
-      return sql`(${vectorStoreFiles.status} = 'error' and coalesce(${cancelled}, false))`
+      return isCancelledFile
   }
 }

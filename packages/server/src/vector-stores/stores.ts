@@ -3,8 +3,8 @@ import type { Database, DatabaseHandle } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
 import { vectorStoreFiles, vectorStores } from '../db/schema.ts'
 import { ApiError } from '../http/errors.ts'
-import { EMPTY_STATS, toVectorStoreObject, type StoreStats, type VectorStoreObject, type Vocabulary } from './objects.ts'
-import { keyset, toCursorList, type CursorList, type CursorParams } from './paging.ts'
+import { EMPTY_STATS, toVectorStoreObject, type FileCounts, type StoreStats, type VectorStoreObject, type Vocabulary } from './objects.ts'
+import { keyset, toCursorList, type CursorList, type CursorParams } from '../http/paging.ts'
 
 export type StoreRow = typeof vectorStores.$inferSelect
 
@@ -57,8 +57,7 @@ export class VectorStoreService {
   }
 
   async get(projectId: string, id: string, vocabulary: Vocabulary = 'spec'): Promise<VectorStoreObject> {
-    const row = await this.require(projectId, id)
-    return toVectorStoreObject(row, (await this.stats([row.id])).get(row.id) ?? EMPTY_STATS, vocabulary)
+    return this.object(await this.require(projectId, id), vocabulary)
   }
 
   async object(row: StoreRow, vocabulary: Vocabulary = 'spec', db: Database = this.db): Promise<VectorStoreObject> {
@@ -139,26 +138,42 @@ export class VectorStoreService {
   async stats(ids: string[], db: Database = this.db): Promise<Map<string, StoreStats>> {
     const result = new Map<string, StoreStats>()
     if (ids.length === 0) return result
-    const cancelled = sql`(${vectorStoreFiles.status} = 'error' and ${vectorStoreFiles.lastError}->>'code' = 'cancelled')`
     const rows = await db
       .select({
         id: vectorStoreFiles.vectorStoreId,
-        inProgress: sql<number>`(count(*) filter (where ${vectorStoreFiles.status} = 'pending'))::int`,
-        completed: sql<number>`(count(*) filter (where ${vectorStoreFiles.status} = 'processed'))::int`,
-        failed: sql<number>`(count(*) filter (where ${vectorStoreFiles.status} = 'error' and not ${cancelled}))::int`,
-        cancelled: sql<number>`(count(*) filter (where ${cancelled}))::int`,
-        total: sql<number>`count(*)::int`,
+        ...fileCountColumns,
         usageBytes: sql<string>`coalesce(sum(${vectorStoreFiles.usageBytes}), 0)::text`,
       })
       .from(vectorStoreFiles)
       .where(inArray(vectorStoreFiles.vectorStoreId, ids))
       .groupBy(vectorStoreFiles.vectorStoreId)
-    for (const row of rows) {
-      result.set(row.id, {
-        fileCounts: { in_progress: row.inProgress, completed: row.completed, failed: row.failed, cancelled: row.cancelled, total: row.total },
-        usageBytes: Number(row.usageBytes),
-      })
-    }
+    for (const row of rows) result.set(row.id, { fileCounts: toFileCounts(row), usageBytes: Number(row.usageBytes) })
     return result
   }
+}
+
+/** A file whose indexing was cancelled with its batch: `error` with `last_error.code` `cancelled`. */
+export const isCancelledFile = sql`(${vectorStoreFiles.status} = 'error' and coalesce(${vectorStoreFiles.lastError}->>'code' = 'cancelled', false))`
+
+/** OpenAI's `file_counts` as aggregate columns over `vector_store_files` (a store's or a batch's files). */
+export const fileCountColumns = {
+  inProgress: sql<number>`(count(*) filter (where ${vectorStoreFiles.status} = 'pending'))::int`,
+  completed: sql<number>`(count(*) filter (where ${vectorStoreFiles.status} = 'processed'))::int`,
+  failed: sql<number>`(count(*) filter (where ${vectorStoreFiles.status} = 'error' and not ${isCancelledFile}))::int`,
+  cancelled: sql<number>`(count(*) filter (where ${isCancelledFile}))::int`,
+  total: sql<number>`count(*)::int`,
+}
+
+export function toFileCounts(row: { inProgress: number; completed: number; failed: number; cancelled: number; total: number }): FileCounts {
+  return { in_progress: row.inProgress, completed: row.completed, failed: row.failed, cancelled: row.cancelled, total: row.total }
+}
+
+/** Which of `ids` are live stores of the project (not expired); the others are another project's, deleted or unknown. */
+export async function liveStoreIds(db: Pick<Database, 'select'>, projectId: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return []
+  const rows = await db
+    .select({ id: vectorStores.id })
+    .from(vectorStores)
+    .where(and(eq(vectorStores.projectId, projectId), inArray(vectorStores.id, ids), notExpired()))
+  return rows.map((row) => row.id)
 }

@@ -1,5 +1,5 @@
-import { and, asc, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm'
-import { ApiError } from '../http/errors.ts'
+import { asc, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm'
+import { ApiError } from './errors.ts'
 
 /** OpenAI's list parameters: `limit`, `order` (by creation), and an `after` or `before` cursor (an object id). */
 export type CursorParams = { limit: number; order: 'asc' | 'desc'; after?: string | undefined; before?: string | undefined }
