@@ -84,6 +84,8 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     /** Search a database a --keep run left (PGlite directory or Postgres URL) without indexing again. */
     reuse: { type: 'string' },
+    /** SearchOptions (JSON) for every search the benchmark makes, e.g. '{"feedbackChunks":0}': compare settings on one database. */
+    'search-options': { type: 'string', default: '{}' },
   },
   allowNegative: true,
 })
@@ -98,6 +100,7 @@ const QUEUE_FILES = Number(args['queue-files'] ?? Math.min(40, Math.max(6, Math.
 const POLL_SECONDS = Number(args['poll-seconds'])
 const WARMUP = Number(args.warmup)
 const SEED = Number(args.seed)
+const SEARCH_OPTIONS = JSON.parse(args['search-options']) as Partial<SearchOptions>
 const MAX_RESULTS = 10
 const FILES_PER_BATCH = 500
 const deadline = Date.now() + Number(args['max-minutes']) * 60_000
@@ -529,7 +532,7 @@ function recordingSearch(target: Target, services: Services, embedder: Embedder 
 
 /** EXPLAIN (ANALYZE, BUFFERS) of each ranking statement of one search, with the `set local`s before it. */
 async function explain(target: Target, services: Services, embedder: Embedder | undefined, request: SearchRequest, label: string): Promise<string[]> {
-  const recorder = recordingSearch(target, services, embedder, {})
+  const recorder = recordingSearch(target, services, embedder, SEARCH_OPTIONS)
   await recorder.search.search(request)
   await recorder.close()
   const out: string[] = []
@@ -596,6 +599,9 @@ async function measureTarget(target: Target, corpus: { small: Document[]; auto: 
       storeId = big.storeId
       if (log.failures > 0) fail(`${log.failures} indexing failures`)
     }
+    if (Object.keys(SEARCH_OPTIONS).length > 0) {
+      services.vectorStores.search = new VectorStoreSearch(target.handle, services.vectorStores.stores, services.recallEmbedder && target.vector ? services.recallEmbedder : undefined, SEARCH_OPTIONS)
+    }
     // What autovacuum does on a live Postgres after a bulk load (PGlite has no autovacuum; see BENCHMARKS.md).
     await target.handle.db.execute(sql`analyze`)
 
@@ -642,7 +648,7 @@ async function measureTarget(target: Target, corpus: { small: Document[]; auto: 
         const [vector, ...vectors] = await embedder.embed([query.text, ...found.keys.map((key) => key.slice(key.indexOf('\u0000') + 1))])
         return { keys: found.keys, distances: vectors.map((other) => 1 - other.reduce((sum, value, index) => sum + value * vector![index]!, 0)) }
       }
-      const exact = new VectorStoreSearch(target.handle, services.vectorStores.stores, embedder, { exactScanMaxChunks: Infinity })
+      const exact = new VectorStoreSearch(target.handle, services.vectorStores.stores, embedder, { ...SEARCH_OPTIONS, exactScanMaxChunks: Infinity })
       const truth: Ranked[] = []
       const exactTimes: number[] = []
       for (const query of queries) {
@@ -656,7 +662,7 @@ async function measureTarget(target: Target, corpus: { small: Document[]; auto: 
       report.recall.push({ variant: 'exact scan', kinds, recalls: truth.map(() => 1), tieAware: truth.map(() => 1), times: exactTimes.sort((a, b) => a - b) })
       console.log(`  exact scan (vector only): p50 ${milliseconds(percentile(exactTimes, 50))} ms, p95 ${milliseconds(percentile(exactTimes, 95))} ms`)
       for (const efSearch of EF_SEARCH) {
-        const hnsw = new VectorStoreSearch(target.handle, services.vectorStores.stores, embedder, { exactScanMaxChunks: 0, exactScanFilteredShare: 0, efSearch })
+        const hnsw = new VectorStoreSearch(target.handle, services.vectorStores.stores, embedder, { ...SEARCH_OPTIONS, exactScanMaxChunks: 0, exactScanFilteredShare: 0, efSearch })
         for (const query of queries.slice(0, WARMUP)) await ranked(hnsw, query)
         const recalls: number[] = []
         const tieAware: number[] = []

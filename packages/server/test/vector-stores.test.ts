@@ -383,6 +383,29 @@ describe('search', () => {
     assert.deepEqual(filtered.results.map((r) => r.file_id), [ids.refunds], 'filters hold on the index path too')
   })
 
+  it('scans exactly within the files a filter keeps, store by store', async (t) => {
+    if (!hybrid) return t.skip('no pgvector on this database')
+    // One file in two stores with different attributes: the filter keeps it in one store only.
+    const { storeId: first, fileIds: [shared, other] } = await storeWith([
+      { text: 'The copper kettle whistles when the water boils.', filename: 'kettle.md', attributes: { shelf: 'a' } },
+      { text: 'A copper pan heats evenly on any stove.', filename: 'pan.md', attributes: { shelf: 'b' } },
+    ])
+    const second = (await api()('POST', '/vector_stores', { name: 'second' })).body.id
+    assert.equal((await api()('POST', `/vector_stores/${second}/files`, { file_id: shared, attributes: { shelf: 'b' } })).status, 200)
+    await settled(second)
+    const stores = ctx.services.vectorStores.stores
+    const embedder = createLocalEmbedder()
+    // Every filtered search scans exactly; the other searcher goes through the HNSW index.
+    const exact = new VectorStoreSearch(ctx.database, stores, embedder, { exactScanMaxChunks: 0, exactScanFilteredShare: 1 })
+    const indexed = new VectorStoreSearch(ctx.database, stores, embedder, { exactScanMaxChunks: 0, exactScanFilteredShare: 0 })
+    const request = { projectId: owner.projectId, vectorStoreIds: [first, second], queries: ['copper kettle'], maxResults: 5, weights: { embedding: 1, text: 0 }, filters: { key: 'shelf', type: 'eq' as const, value: 'b' } }
+    const found = (await exact.search(request)).results.map((r) => `${r.vector_store_id}/${r.file_id}`)
+    assert.deepEqual(found, [`${second}/${shared}`, `${first}/${other}`], 'the kettle counts in the store where its shelf is b only')
+    assert.deepEqual((await indexed.search(request)).results.map((r) => `${r.vector_store_id}/${r.file_id}`), found)
+    const nothing = await exact.search({ ...request, filters: { key: 'shelf', type: 'eq', value: 'z' } })
+    assert.deepEqual(nothing.results, [])
+  })
+
   it('lets only rarer words qualify a chunk for the full-text list', async () => {
     const common = Array.from({ length: 30 }, (_, i) => ({ text: `Delivery note ${i}: parcel ${i} left the warehouse.`, filename: `note-${i}.md` }))
     const { storeId: notes, fileIds } = await storeWith([...common, { text: 'Delivery of the copper kettle is free.', filename: 'kettle.md' }])
