@@ -80,6 +80,10 @@ const { values: args } = parseArgs({
     /** The whole run is cut short (exit code 1) after this long. */
     'max-minutes': { type: 'string', default: '240' },
     explain: { type: 'boolean', default: true },
+    /** Recall against the exact scan (the slow part of a --reuse run: an exact scan per query and variant). */
+    recall: { type: 'boolean', default: true },
+    /** Print this many of the slowest queries of each search path. */
+    slowest: { type: 'string', default: '0' },
     /** Keep the databases (PGlite's directory, the Postgres scratch database) and print where they are. */
     keep: { type: 'boolean', default: false },
     /** Search a database a --keep run left (PGlite directory or Postgres URL) without indexing again. */
@@ -530,16 +534,16 @@ function recordingSearch(target: Target, services: Services, embedder: Embedder 
   return { search, statements, close: async () => { await pool?.end() } }
 }
 
-/** EXPLAIN (ANALYZE, BUFFERS) of each ranking statement of one search, with the `set local`s before it. */
+/** EXPLAIN (ANALYZE, BUFFERS) of each ranking statement of one search, with the settings (`set_config`) before it. */
 async function explain(target: Target, services: Services, embedder: Embedder | undefined, request: SearchRequest, label: string): Promise<string[]> {
   const recorder = recordingSearch(target, services, embedder, SEARCH_OPTIONS)
   await recorder.search.search(request)
   await recorder.close()
   const out: string[] = []
-  const settings: string[] = []
+  const settings: Array<{ query: string; params: unknown[] }> = []
   for (const statement of recorder.statements) {
-    if (/^set local/i.test(statement.query)) {
-      settings.push(statement.query)
+    if (/^select set_config\(/i.test(statement.query)) {
+      settings.push(statement)
       continue
     }
     const side = statement.query.includes('ts_rank_cd') ? 'full text' : statement.query.includes('<=>') ? 'vector' : null
@@ -547,7 +551,7 @@ async function explain(target: Target, services: Services, embedder: Embedder | 
     const plan = await target.handle.withSession(async (session) => {
       await session.exec('begin')
       try {
-        for (const setting of settings) await session.exec(setting)
+        for (const setting of settings) await session.query(setting.query, setting.params)
         return await session.query<{ 'QUERY PLAN': string }>(`explain (analyze, buffers) ${statement.query}`, statement.params)
       } finally {
         await session.exec('rollback')
@@ -625,6 +629,9 @@ async function measureTarget(target: Target, corpus: { small: Document[]; auto: 
     for (const { path: label, run } of paths) {
       const list = label.startsWith('HTTP') ? queries.slice(0, HTTP_QUERIES) : queries
       const times = await timeQueries(list, run)
+      for (const timing of [...times].sort((a, b) => b.ms - a.ms).slice(0, Number(args.slowest))) {
+        console.log(`    ${milliseconds(timing.ms)} ms ${timing.kind} ${JSON.stringify(timing.query.text)}${timing.query.filters ? ` ${JSON.stringify(timing.query.filters)}` : ''}`)
+      }
       if (slowest.size === 0) for (const timing of times) if (timing.ms > (slowest.get(timing.kind)?.ms ?? -1)) slowest.set(timing.kind, timing)
       const groups = summarize(times)
       report.latency.push({ path: label, groups })
@@ -632,7 +639,7 @@ async function measureTarget(target: Target, corpus: { small: Document[]; auto: 
     }
 
     const embedder = services.recallEmbedder
-    if (target.vector && embedder) {
+    if (target.vector && embedder && args.recall) {
       // Query embedding alone, for the breakdown.
       const embedTimes = summarize(await timeQueries(queries, (query) => embedder.embed([query.text])))
       report.latency.push({ path: 'embedding the query alone', groups: embedTimes })
