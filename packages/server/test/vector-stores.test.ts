@@ -5,7 +5,7 @@ import { eq, sql } from 'drizzle-orm'
 import { createApp } from '../src/app.ts'
 import { vectorStoreChunks } from '../src/db/schema.ts'
 import { createLocalEmbedder } from '../src/agent/local-embedder.ts'
-import { topLevelTerms, VectorStoreSearch } from '../src/vector-stores/search.ts'
+import { scanBudget, topLevelTerms, VectorStoreSearch } from '../src/vector-stores/search.ts'
 import { createTestContext, serveOnLoopback, silentLogger, type Seeded, type TestContext } from './harness.ts'
 
 let ctx: TestContext
@@ -421,6 +421,16 @@ describe('search', () => {
     assert.equal((await pruning.search(request('delivery warehouse'))).results.length, 30)
     assert.equal((await pruning.search(request('delivery'))).results.length, 31)
     assert.deepEqual((await pruning.search(request('delivery -warehouse'))).results.map((r) => r.file_id), [fileIds[30]])
+  })
+
+  it('gives the iterative HNSW scan a budget that follows the share of rows that pass', () => {
+    const options = { candidates: 50, minScanTuples: 5_000, maxScanTuples: 20_000 }
+    assert.equal(scanBudget(100_000, 107_000, options), 5_000, 'the whole store: the floor')
+    assert.equal(scanBudget(30_000, 107_000, options), 5_000, 'a broad filter: the floor, however far its rows are from the query')
+    assert.equal(scanBudget(1_000, 100_000, options), 10_000, '1% of the table: 2 × 50 ÷ 1%')
+    assert.equal(scanBudget(2_000, 1_000_000, options), 20_000, '0.2% of the table: the ceiling')
+    assert.equal(scanBudget(5_000, -1, options), 20_000, 'never analysed: the ceiling')
+    assert.equal(scanBudget(0, 100_000, options), 20_000)
   })
 
   it('splits a websearch query into its terms', () => {

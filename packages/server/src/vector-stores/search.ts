@@ -30,12 +30,15 @@ export type SearchOptions = {
   /** HNSW's `ef_search`: the candidate list it keeps while walking the graph. */
   efSearch: number
   /**
-   * pgvector's `hnsw.max_scan_tuples`: how far an iterative scan walks to find rows that pass a filter
-   * before it gives up with fewer. A filter that keeps few of the query's own neighbours (English words,
-   * Russian files only) walks the whole budget: pgvector's default 20,000 took 150–250 ms on PGlite for
-   * 100,000 chunks. 5,000 still brings 50 candidates back when the store and filter hold ≥ 1% of the
-   * model's vectors, and the full-text candidates (which respect the filter) join the re-ranking anyway.
+   * pgvector's `hnsw.max_scan_tuples`: how far an iterative scan walks to find rows that pass the
+   * store and attribute filters before it gives up with fewer. The budget is what finding
+   * `candidates` rows twice over would take if the passing rows were spread evenly through the
+   * table (2 × candidates ÷ their share of it), kept between these two. A store or filter holding
+   * a small share of a shared table needs the long walk; a broad filter that happens to keep few of
+   * the query's own neighbours (English words, Russian files only) does not get one: with
+   * pgvector's default 20,000 for every search, those took 150–250 ms on PGlite for 100,000 chunks.
    */
+  minScanTuples: number
   maxScanTuples: number
   /** A word in more chunks than this does not qualify a chunk for the full-text list on its own (see CommonTerms). */
   commonTermRows: number
@@ -47,13 +50,17 @@ const DEFAULTS: SearchOptions = {
   exactScanFilteredMaxChunks: 10_000,
   candidates: 50,
   efSearch: 100,
-  maxScanTuples: 5_000,
+  minScanTuples: 5_000,
+  maxScanTuples: 20_000,
   commonTermRows: COMMON_TERM_ROWS,
 }
 
 type Ranked = number[]
-/** The files whose chunks an exact scan ranks (see exactScope()). */
-type ExactScope = { files: Array<{ storeId: string; fileId: string }> }
+/**
+ * How the vector side finds a query's nearest chunks (see plan()): an exact scan over these files'
+ * chunks, or the HNSW index, where `rows` chunks pass the store and attribute filters.
+ */
+type VectorPlan = { exact: true; files: Array<{ storeId: string; fileId: string }> } | { exact: false; rows: number }
 
 /**
  * Hybrid search over a project's vector stores: for each query, the chunks
@@ -100,20 +107,20 @@ export class VectorStoreSearch implements KnowledgeSearch {
 
     const weights = request.weights ?? { embedding: 1, text: 1 }
     const vectorSide = this.embedder !== undefined && weights.embedding > 0
-    const exact = vectorSide ? await this.exactScope(storeIds, filter, request.filters !== undefined) : undefined
+    const plan = vectorSide ? await this.plan(storeIds, filter, request.filters !== undefined) : undefined
     // Without an embedder, full text ranks alone whatever its weight.
     const textRanks = weights.text > 0 || !this.embedder
     const lists: Array<{ ids: Ranked; weight: number }> = []
     // The full-text candidates also feed the vector side's re-ranking on big stores (see nearest()).
     const textLists: Ranked[] = []
-    if (textRanks || (vectorSide && !exact)) {
+    if (textRanks || (plan && !plan.exact)) {
       for (const query of queries) textLists.push(await this.fullText(storeIds, query, filter))
     }
     if (textRanks) for (const ids of textLists) lists.push({ ids, weight: weights.text > 0 ? weights.text : 1 })
     if (vectorSide) {
       const vectors = await this.embedder!.embed(queries)
       const lexical = [...new Set(textLists.flat())]
-      for (const vector of vectors) lists.push({ ids: await this.nearest(storeIds, vector, filter, exact, lexical), weight: weights.embedding })
+      for (const vector of vectors) lists.push({ ids: await this.nearest(storeIds, vector, filter, plan!, lexical), weight: weights.embedding })
     }
 
     const fused = fuse(lists)
@@ -124,16 +131,15 @@ export class VectorStoreSearch implements KnowledgeSearch {
 
   /**
    * How the vector side looks up the nearest chunks: an exact scan over the
-   * files it returns (`{ files }`), when the chunks it would rank (the stores'
-   * processed files that pass the filter) are few, or a filter keeps a small
-   * share of the stores' chunks; otherwise `undefined`: the HNSW index.
+   * files that pass the filter when the chunks it would rank (theirs) are few,
+   * or a filter keeps a small share of the stores' chunks; otherwise the HNSW index.
    *
    * The files are looked up here, once, rather than joined into the exact
    * statement: the planner cannot estimate an attribute filter (a jsonb
    * expression) and, taking it to keep many files, would read every embedding
    * of the store first.
    */
-  private async exactScope(storeIds: string[], filter: SQL, filtered: boolean): Promise<ExactScope | undefined> {
+  private async plan(storeIds: string[], filter: SQL, filtered: boolean): Promise<VectorPlan> {
     const [row] = await rowsOf<{ total: string | number; kept: string | number }>(this.db.execute(sql`
       select coalesce(sum(f.chunk_count), 0) as total, coalesce(sum(f.chunk_count) filter (where ${filter}), 0) as kept
       from vector_store_files f
@@ -141,12 +147,12 @@ export class VectorStoreSearch implements KnowledgeSearch {
     const total = Number(row?.total ?? 0)
     const kept = Number(row?.kept ?? 0)
     const selective = filtered && kept <= total * this.options.exactScanFilteredShare && kept <= this.options.exactScanFilteredMaxChunks
-    if (kept > this.options.exactScanMaxChunks && !selective) return undefined
+    if (kept > this.options.exactScanMaxChunks && !selective) return { exact: false, rows: kept }
     const files = await rowsOf<{ vector_store_id: string; file_id: string }>(this.db.execute(sql`
       select f.vector_store_id, f.file_id
       from vector_store_files f
       where f.vector_store_id in ${storeIds} and f.status = 'processed' and f.chunk_count > 0 and ${filter}`))
-    return { files: files.map((file) => ({ storeId: file.vector_store_id, fileId: file.file_id })) }
+    return { exact: true, files: files.map((file) => ({ storeId: file.vector_store_id, fileId: file.file_id })) }
   }
 
   /**
@@ -193,20 +199,20 @@ export class VectorStoreSearch implements KnowledgeSearch {
    * embedded one (its true neighbours are the chunks sharing its rarer words,
    * which the full-text side finds). See BENCHMARKS.md for the recall of each.
    */
-  private async nearest(storeIds: string[], vector: number[], filter: SQL, exact: ExactScope | undefined, lexical: number[] = []): Promise<Ranked> {
+  private async nearest(storeIds: string[], vector: number[], filter: SQL, plan: VectorPlan, lexical: number[] = []): Promise<Ranked> {
     const model = this.embedder!.id
     const dimensions = vector.length
     const literal = `[${vector.join(',')}]`
-    if (exact) {
-      if (exact.files.length === 0) return []
+    if (plan.exact) {
+      if (plan.files.length === 0) return []
       // Chunks by the (store, file) index, then their embeddings by key: only the scope's vectors are read.
       // The pairs go as two comma-separated parameters (ids never hold a comma), whatever their number.
       // The dimension check is in the distance, not the WHERE clause: the planner takes `vector_dims(…) = n`
       // to keep 0.5% of the rows and then reads every embedding first (1.0–1.5 s against 50 ms, 3,760 chunks).
       const rows = await rowsOf<{ id: string | number; distance: number | null }>(this.db.execute(sql`
         select e.chunk_id as id, case when vector_dims(e.embedding) = ${dimensions} then e.embedding <=> ${literal}::vector end as distance
-        from unnest(string_to_array(${exact.files.map((file) => file.storeId).join(',')}::text, ','),
-                    string_to_array(${exact.files.map((file) => file.fileId).join(',')}::text, ',')) as scope(store_id, file_id)
+        from unnest(string_to_array(${plan.files.map((file) => file.storeId).join(',')}::text, ','),
+                    string_to_array(${plan.files.map((file) => file.fileId).join(',')}::text, ',')) as scope(store_id, file_id)
         join vector_store_chunks c on c.vector_store_id = scope.store_id and c.file_id = scope.file_id
         join vector_store_chunk_embeddings e on e.chunk_id = c.id
         where e.model = ${model}
@@ -214,7 +220,8 @@ export class VectorStoreSearch implements KnowledgeSearch {
         limit ${this.options.candidates}`))
       return rows.filter((row) => row.distance !== null).map((row) => Number(row.id))
     }
-    const graph = await this.hnsw(storeIds, literal, dimensions, model, filter)
+    const scanTuples = scanBudget(plan.rows, await this.tableRows(), this.options)
+    const graph = await this.hnsw(storeIds, literal, dimensions, model, filter, scanTuples)
     const candidates = [...new Set([...graph, ...lexical])]
     if (lexical.length === 0 || candidates.length === graph.length) return graph
     const rows = await rowsOf<{ id: string | number }>(this.db.execute(sql`
@@ -227,7 +234,7 @@ export class VectorStoreSearch implements KnowledgeSearch {
   }
 
   /** The HNSW index's nearest chunks (the expression and predicate must be the index's, written out: see indexer.ts vectorIndexName). */
-  hnsw(storeIds: string[], literal: string, dimensions: number, model: string, filter: SQL): Promise<Ranked> {
+  hnsw(storeIds: string[], literal: string, dimensions: number, model: string, filter: SQL, scanTuples: number): Promise<Ranked> {
     const distance = sql.raw(`(e.embedding::vector(${dimensions})) <=> `)
     const typedQuery = sql`${literal}::vector(${sql.raw(String(dimensions))})`
     return this.db.transaction(async (tx) => {
@@ -235,7 +242,7 @@ export class VectorStoreSearch implements KnowledgeSearch {
       // (relaxed order: re-sorted below), instead of returning fewer than asked.
       // One round trip for both settings (`set local` is one per statement); `true`: this transaction only.
       await tx.execute(sql`select set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', ${String(this.options.efSearch)}, true),
-        set_config('hnsw.max_scan_tuples', ${String(this.options.maxScanTuples)}, true)`)
+        set_config('hnsw.max_scan_tuples', ${String(scanTuples)}, true)`)
       const rows = await rowsOf<{ id: string | number }>(tx.execute(sql`
         with hits as materialized (
           select e.chunk_id as id, ${distance}${typedQuery} as distance
@@ -248,6 +255,16 @@ export class VectorStoreSearch implements KnowledgeSearch {
         select id from hits order by distance, id`))
       return rows.map((row) => Number(row.id))
     })
+  }
+
+  private tableRowsCache: { rows: number; at: number } | undefined
+
+  /** The planner's estimate of the embeddings table's rows (refreshed by ANALYZE), read at most once a minute. */
+  private async tableRows(): Promise<number> {
+    if (this.tableRowsCache && Date.now() - this.tableRowsCache.at < 60_000) return this.tableRowsCache.rows
+    const [row] = await rowsOf<{ rows: string | number }>(this.db.execute(sql`select reltuples as rows from pg_class where oid = 'vector_store_chunk_embeddings'::regclass`))
+    this.tableRowsCache = { rows: Number(row?.rows ?? -1), at: Date.now() }
+    return this.tableRowsCache.rows
   }
 
   private async load(hits: Array<{ id: number; score: number }>): Promise<SearchResult[]> {
@@ -281,6 +298,17 @@ export function fuse(lists: Array<{ ids: Ranked; weight: number }>): Array<{ id:
   return [...scores]
     .map(([id, score]) => ({ id, score: Math.min(1, score / best) }))
     .sort((a, b) => b.score - a.score || a.id - b.id)
+}
+
+/**
+ * The iterative scan's budget (see SearchOptions.minScanTuples): enough index tuples to meet
+ * `candidates` passing rows twice over if the `rows` that pass are spread evenly through the
+ * table's `tableRows`, within [min, max]. An unknown table size (never analysed: -1) gets the max.
+ */
+export function scanBudget(rows: number, tableRows: number, options: Pick<SearchOptions, 'candidates' | 'minScanTuples' | 'maxScanTuples'>): number {
+  if (!(tableRows > 0) || rows <= 0) return options.maxScanTuples
+  const needed = Math.ceil((2 * options.candidates * tableRows) / rows)
+  return Math.min(options.maxScanTuples, Math.max(options.minScanTuples, needed))
 }
 
 /**
