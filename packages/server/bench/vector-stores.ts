@@ -505,6 +505,11 @@ function request(projectId: string, storeId: string, query: Query, weights?: Sea
   return { projectId, vectorStoreIds: [storeId], queries: [query.text], maxResults: MAX_RESULTS, filters: query.filters, weights }
 }
 
+/** The share of `expected` that `got` holds (1 when nothing was expected). */
+function recallOf(expected: string[], got: Set<string>): number {
+  return expected.length === 0 ? 1 : expected.filter((key) => got.has(key)).length / expected.length
+}
+
 /** Runs the queries one at a time after a warm-up; the time of each. */
 async function timeQueries(queries: Query[], run: (query: Query) => Promise<unknown>): Promise<Timing[]> {
   for (const query of queries.slice(0, WARMUP)) await run(query)
@@ -681,7 +686,7 @@ async function measureTarget(target: Target, corpus: { small: Document[]; auto: 
           times.push(performance.now() - started)
           const expected = truth[index]!
           const got = new Set(found.keys)
-          recalls.push(expected.keys.length === 0 ? 1 : expected.keys.filter((key) => got.has(key)).length / expected.keys.length)
+          recalls.push(recallOf(expected.keys, got))
           // A hit as near as the exact scan's last one is as good as it (ties are ordered by chunk id).
           const measured = await withDistances(query, found)
           const limit = expected.distances.at(-1) ?? Infinity
@@ -705,7 +710,7 @@ async function measureTarget(target: Target, corpus: { small: Document[]; auto: 
           const found = new Set((await ranked(served, query)).keys)
           times.push(performance.now() - started)
           const expected = truth[index]!
-          recalls.push(expected.keys.length === 0 ? 1 : expected.keys.filter((key) => found.has(key)).length / expected.keys.length)
+          recalls.push(recallOf(expected.keys, found))
           checkDeadline('served search')
         }
         report.recall.push({ variant: 'vector side as served (exact scan for selective filters)', kinds, recalls, tieAware: [], times: times.sort((a, b) => a - b) })
@@ -716,7 +721,7 @@ async function measureTarget(target: Target, corpus: { small: Document[]; auto: 
       for (const query of queries) {
         const expected = (await exact.search(request(projectId, storeId, query))).results.map((result) => `${result.file_id}\u0000${result.content[0]!.text}`)
         const got = new Set((await search.search(request(projectId, storeId, query))).results.map((result) => `${result.file_id}\u0000${result.content[0]!.text}`))
-        fusedRecalls.push(expected.length === 0 ? 1 : expected.filter((key) => got.has(key)).length / expected.length)
+        fusedRecalls.push(recallOf(expected, got))
         checkDeadline('hybrid recall')
       }
       report.recall.push({ variant: 'hybrid (fused) top 10, default HNSW vs exact vector list', kinds, recalls: fusedRecalls, tieAware: [], times: [] })

@@ -9,8 +9,27 @@ import type { DatabaseHandle } from '../db/client.ts'
  */
 export const COMMON_TERM_ROWS = 2_000
 
-/** How long the statistics are used before they are read again. */
-const REFRESH_MS = 60_000
+/** How long the planner's statistics are used before they are read again. */
+export const STATISTICS_REFRESH_MS = 60_000
+
+/**
+ * `load`, called at most once per `ms`: later calls get the last value, and
+ * calls while it loads share that one load.
+ */
+export function refreshedEvery<T>(ms: number, load: () => Promise<T>): () => Promise<T> {
+  let cached: { at: number; value: T } | undefined
+  let loading: Promise<T> | undefined
+  return () => {
+    if (cached && Date.now() - cached.at < ms) return Promise.resolve(cached.value)
+    loading ??= load()
+      .then((value) => {
+        cached = { at: Date.now(), value }
+        return value
+      })
+      .finally(() => (loading = undefined))
+    return loading
+  }
+}
 
 /**
  * Which lexemes of `vector_store_chunks.search` are common, from the planner's
@@ -22,18 +41,13 @@ const REFRESH_MS = 60_000
 export class CommonTerms {
   private readonly handle: DatabaseHandle
   private readonly rows: number
-  private cached: { at: number; common: Set<string> } | undefined
-  private loading: Promise<Set<string>> | undefined
+  /** The common lexemes, read again at most once a minute. */
+  readonly common: () => Promise<Set<string>>
 
   constructor(handle: DatabaseHandle, rows = COMMON_TERM_ROWS) {
     this.handle = handle
     this.rows = rows
-  }
-
-  async common(): Promise<Set<string>> {
-    if (this.cached && Date.now() - this.cached.at < REFRESH_MS) return this.cached.common
-    this.loading ??= this.load().finally(() => (this.loading = undefined))
-    return this.loading
+    this.common = refreshedEvery(STATISTICS_REFRESH_MS, () => this.load())
   }
 
   private async load(): Promise<Set<string>> {
@@ -44,9 +58,7 @@ export class CommonTerms {
       where s.schemaname = current_schema() and s.tablename = 'vector_store_chunks' and s.attname = 'search'
         and x.elem is not null
         and x.freq * (select greatest(reltuples, 0) from pg_class where oid = 'vector_store_chunks'::regclass) > ${this.rows}`)) as unknown as { rows: Array<{ elem: string }> }
-    const common = new Set(result.rows.map((row) => row.elem))
-    this.cached = { at: Date.now(), common }
-    return common
+    return new Set(result.rows.map((row) => row.elem))
   }
 }
 

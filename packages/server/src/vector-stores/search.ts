@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import type { Embedder } from '../agent/local-embedder.ts'
 import type { Database, DatabaseHandle } from '../db/client.ts'
-import { COMMON_TERM_ROWS, CommonTerms } from './common-terms.ts'
+import { COMMON_TERM_ROWS, CommonTerms, refreshedEvery, STATISTICS_REFRESH_MS } from './common-terms.ts'
 import { filterToSql } from './filters.ts'
 import { quoteLiteral } from './indexer.ts'
 import type { KnowledgeSearch, SearchMode, SearchOutcome, SearchRequest, SearchResult } from './search-types.ts'
@@ -117,10 +117,10 @@ export class VectorStoreSearch implements KnowledgeSearch {
       for (const query of queries) textLists.push(await this.fullText(storeIds, query, filter))
     }
     if (textRanks) for (const ids of textLists) lists.push({ ids, weight: weights.text > 0 ? weights.text : 1 })
-    if (vectorSide) {
+    if (plan) {
       const vectors = await this.embedder!.embed(queries)
       const lexical = [...new Set(textLists.flat())]
-      for (const vector of vectors) lists.push({ ids: await this.nearest(storeIds, vector, filter, plan!, lexical), weight: weights.embedding })
+      for (const vector of vectors) lists.push({ ids: await this.nearest(storeIds, vector, filter, plan, lexical), weight: weights.embedding })
     }
 
     const fused = fuse(lists)
@@ -257,15 +257,11 @@ export class VectorStoreSearch implements KnowledgeSearch {
     })
   }
 
-  private tableRowsCache: { rows: number; at: number } | undefined
-
-  /** The planner's estimate of the embeddings table's rows (refreshed by ANALYZE), read at most once a minute. */
-  private async tableRows(): Promise<number> {
-    if (this.tableRowsCache && Date.now() - this.tableRowsCache.at < 60_000) return this.tableRowsCache.rows
+  /** The planner's estimate of the embeddings table's rows (kept by ANALYZE; -1 before the first). */
+  private readonly tableRows = refreshedEvery(STATISTICS_REFRESH_MS, async () => {
     const [row] = await rowsOf<{ rows: string | number }>(this.db.execute(sql`select reltuples as rows from pg_class where oid = 'vector_store_chunk_embeddings'::regclass`))
-    this.tableRowsCache = { rows: Number(row?.rows ?? -1), at: Date.now() }
-    return this.tableRowsCache.rows
-  }
+    return Number(row?.rows ?? -1)
+  })
 
   private async load(hits: Array<{ id: number; score: number }>): Promise<SearchResult[]> {
     if (hits.length === 0) return []
