@@ -6,19 +6,19 @@ import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import type { Logger } from 'pino'
-import { botRoutes } from './bots/routes.ts'
-import { chatRoutes } from './chats/routes.ts'
-import { eventRoutes } from './events/routes.ts'
-import { internalAuth, publicAuth } from './http/auth.ts'
-import type { AppEnv } from './http/context.ts'
-import { ApiError, handleError } from './http/errors.ts'
-import { createRouter, jsonContent } from './http/router.ts'
-import { projectRoutes } from './projects/routes.ts'
+import { botRoutes } from './modules/bots/routes.ts'
+import { chatRoutes } from './modules/conversations/chat-routes.ts'
+import { eventRoutes } from './modules/conversations/event-routes.ts'
+import { internalAuth, publicAuth } from './platform/http/auth.ts'
+import type { AppEnv } from './platform/http/context.ts'
+import { ApiError, handleError } from './platform/http/errors.ts'
+import { createRouter, jsonContent } from './platform/http/router.ts'
+import { projectRoutes } from './modules/projects/routes.ts'
 import type { Services } from './services.ts'
-import { threadRoutes } from './threads/routes.ts'
-import { webhookRoutes } from './webhooks/routes.ts'
-import { fileRoutes } from './files/routes.ts'
-import { vectorStoreRoutes } from './vector-stores/routes.ts'
+import { threadRoutes } from './modules/conversations/thread-routes.ts'
+import { webhookRoutes } from './modules/webhooks/routes.ts'
+import { fileRoutes } from './modules/knowledge/files/routes.ts'
+import { vectorStoreRoutes } from './modules/knowledge/vector-stores/routes.ts'
 
 export type ApiKind = 'public' | 'internal'
 
@@ -126,7 +126,9 @@ export function createApp(options: AppOptions) {
     return c.body(scalarScript())
   })
 
-  app.use(options.kind === 'public' ? publicAuth() : internalAuth(options.internalToken))
+  app.use(options.kind === 'public'
+    ? publicAuth((key) => services.apiKeys.authenticate(key))
+    : internalAuth(options.internalToken, (organizationId, projectId, userId) => services.projects.resolveMember(organizationId, projectId, userId)))
   app.route('/', botRoutes)
   app.route('/', projectRoutes)
   app.route('/', chatRoutes)

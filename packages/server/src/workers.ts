@@ -1,10 +1,10 @@
 import type { Logger } from 'pino'
-import { registerFollowUps } from './agent/follow-ups.ts'
-import { registerScheduledReplies } from './agent/scheduled-reply.ts'
-import { createJobQueue, type JobQueue } from './jobs/queue.ts'
+import { registerFollowUps } from './modules/conversations/follow-ups.ts'
+import { registerScheduledReplies } from './modules/conversations/scheduled-reply.ts'
+import { createJobQueue, type JobQueue } from './platform/jobs/queue.ts'
 import type { Services } from './services.ts'
-import { VectorStoreIndexer } from './vector-stores/indexer.ts'
-import { registerScheduledSends } from './threads/operator.ts'
+import { VectorStoreIndexer } from './modules/knowledge/vector-stores/indexer.ts'
+import { registerScheduledSends } from './modules/conversations/operator.ts'
 
 /**
  * Gives the services their background side: the job queue with its workers

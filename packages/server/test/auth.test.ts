@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { eq } from 'drizzle-orm'
-import { apiKeys } from '../src/db/schema.ts'
-import { hashApiKey } from '../src/api-keys/keys.ts'
+import { apiKeys } from '../src/schema.ts'
+import { hashApiKey } from '../src/modules/projects/key-format.ts'
 import { createTestContext, type Seeded, type TestContext } from './harness.ts'
 
 let ctx: TestContext

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { defaultBotSettings } from '../src/bots/settings.ts'
+import { defaultBotSettings } from '../src/modules/bots/settings.ts'
 import { createTestContext, type Call, type Seeded, type TestContext } from './harness.ts'
 
 let ctx: TestContext

@@ -10,7 +10,7 @@ import {
   resolveChunkingStrategy,
   type Chunk,
   type StaticChunkingStrategy,
-} from '../src/vector-stores/chunking.ts'
+} from '../src/modules/knowledge/vector-stores/chunking.ts'
 
 // The oracle: cl100k_base tokens of the text, straight from the tokenizer.
 const tokensOf = (text: string) => encode(text, { disallowedSpecial: new Set() })

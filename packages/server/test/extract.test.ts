@@ -11,7 +11,7 @@ import {
   normalizeText,
   supportedFormat,
   type ExtractionLimits,
-} from '../src/vector-stores/extract.ts'
+} from '../src/modules/knowledge/vector-stores/extract.ts'
 import { buildDocx, buildPdf, documentXml, forgeZipUncompressedSize, run } from './fixtures/documents.ts'
 
 const utf8 = (text: string) => new TextEncoder().encode(text)

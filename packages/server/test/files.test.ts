@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import OpenAI, { toFile } from 'openai'
 import { eq } from 'drizzle-orm'
 import { createApp } from '../src/app.ts'
-import { fileBlobs } from '../src/db/schema.ts'
+import { fileBlobs } from '../src/schema.ts'
 import { createTestContext, serveOnLoopback, silentLogger, type Seeded, type TestContext } from './harness.ts'
 
 let ctx: TestContext

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createReplyFormatter, formatReply, type FormattingOptions } from '../src/agent/formatting.ts'
+import { createReplyFormatter, formatReply, type FormattingOptions } from '../src/modules/agent/formatting.ts'
 
 const markdown: FormattingOptions = { removeEmojis: false, removeMarkdown: true }
 const emojis: FormattingOptions = { removeEmojis: true, removeMarkdown: false }

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { after, before, it } from 'node:test'
 import { serve } from '@hono/node-server'
 import type { Server } from 'node:http'
-import { answerClientErrorsAsJson } from '../src/http/client-errors.ts'
+import { answerClientErrorsAsJson } from '../src/platform/http/client-errors.ts'
 import { createTestContext, openaiAt, type Seeded, type TestContext } from './harness.ts'
 import { startLlmServer, type LlmServer } from './llm-server.ts'
 

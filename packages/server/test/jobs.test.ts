@@ -4,8 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { openDatabase, type DatabaseHandle, type OpenOptions } from '../src/db/client.ts'
-import { createJobQueue, type JobInfo, type JobQueue } from '../src/jobs/queue.ts'
+import { openDatabase, type DatabaseHandle, type OpenOptions } from '../src/platform/db/client.ts'
+import { createJobQueue, type JobInfo, type JobQueue } from '../src/platform/jobs/queue.ts'
 import { createScratchDatabase, dropScratchDatabase, silentLogger } from './harness.ts'
 
 // pg-boss's minimum; new jobs arrive by NOTIFY, due ones by polling at this interval.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createLocalEmbedder, LOCAL_EMBEDDER_DIMENSIONS, stemWord, tokenize } from '../src/agent/local-embedder.ts'
+import { createLocalEmbedder, LOCAL_EMBEDDER_DIMENSIONS, stemWord, tokenize } from '../src/modules/knowledge/local-embedder.ts'
 
 const embedder = createLocalEmbedder()
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { eq } from 'drizzle-orm'
-import { events } from '../src/db/schema.ts'
+import { events } from '../src/schema.ts'
 import { createTestContext, openaiAt, type Call, type Seeded, type TestContext } from './harness.ts'
 import { startLlmServer, type LlmServer } from './llm-server.ts'
 

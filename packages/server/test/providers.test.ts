@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { ModelRegistry } from '../src/agent/models.ts'
+import { ModelRegistry } from '../src/modules/agent/models.ts'
 import { loadConfig } from '../src/config.ts'
 import { createTestContext, type TestContext } from './harness.ts'
 import { startLlmServer, type LlmServer } from './llm-server.ts'

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { and, asc, eq, gt } from 'drizzle-orm'
-import { events, messages, threads } from '../src/db/schema.ts'
+import { events, messages, threads } from '../src/schema.ts'
 import { createTestContext, openaiAt, type Call, type Seeded, type TestContext } from './harness.ts'
 import { messageText, startLlmServer, type LlmServer } from './llm-server.ts'
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { applySettingsPatch, defaultBotSettings, mergePatch } from '../src/bots/settings.ts'
+import { applySettingsPatch, defaultBotSettings, mergePatch } from '../src/modules/bots/settings.ts'
 import { loadConfig } from '../src/config.ts'
-import { newId } from '../src/db/ids.ts'
-import { isWellFormedApiKey, keyPrefix, sameHash, hashApiKey } from '../src/api-keys/keys.ts'
+import { newId } from '../src/platform/db/ids.ts'
+import { isWellFormedApiKey, keyPrefix, sameHash, hashApiKey } from '../src/modules/projects/key-format.ts'
 
 describe('config', () => {
   it('has the documented defaults', () => {

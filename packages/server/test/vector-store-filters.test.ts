@@ -4,9 +4,9 @@ import { after, before, describe, it } from 'node:test'
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { sql } from 'drizzle-orm'
 import { PgDialect } from 'drizzle-orm/pg-core'
-import type { DatabaseHandle } from '../src/db/client.ts'
-import { fieldProblems } from '../src/http/errors.ts'
-import { AttributeFilterSchema, AttributesSchema, filterToSql, type AttributeFilter } from '../src/vector-stores/filters.ts'
+import type { DatabaseHandle } from '../src/platform/db/client.ts'
+import { fieldProblems } from '../src/platform/http/errors.ts'
+import { AttributeFilterSchema, AttributesSchema, filterToSql, type AttributeFilter } from '../src/modules/knowledge/vector-stores/filters.ts'
 import { freshDatabase } from './harness.ts'
 
 const INJECTION_KEY = `it's"; drop table files; --`

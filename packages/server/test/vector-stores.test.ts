@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test'
 import OpenAI, { toFile } from 'openai'
 import { eq, sql } from 'drizzle-orm'
 import { createApp } from '../src/app.ts'
-import { vectorStoreChunks } from '../src/db/schema.ts'
-import { createLocalEmbedder } from '../src/agent/local-embedder.ts'
-import { scanBudget, topLevelTerms, VectorStoreSearch } from '../src/vector-stores/search.ts'
+import { vectorStoreChunks } from '../src/schema.ts'
+import { createLocalEmbedder } from '../src/modules/knowledge/local-embedder.ts'
+import { scanBudget, topLevelTerms, VectorStoreSearch } from '../src/modules/knowledge/vector-stores/search.ts'
 import { createTestContext, serveOnLoopback, silentLogger, type Seeded, type TestContext } from './harness.ts'
 
 let ctx: TestContext

@@ -1,0 +1,120 @@
+import { tool, type ToolSet } from 'ai'
+import { and, eq, sql } from 'drizzle-orm'
+import { z } from 'zod'
+import type { BotSettings } from '../bots/settings.ts'
+import type { Database } from '../../platform/db/client.ts'
+import { threads } from '../conversations/tables.ts'
+import { appendEvents } from '../../platform/events/outbox.ts'
+import type { KnowledgeSearch } from '../knowledge/vector-stores/search-types.ts'
+
+export type ToolContext = {
+  db: Database
+  projectId: string
+  chatId: string
+  threadId: string
+  onEvents(): void
+  /** Resolves once the thread and the user's messages are stored; tools that write to the thread wait for it. */
+  ready?: Promise<unknown> | undefined
+  /** Search over the project's vector stores; without it `file_search` is not offered. */
+  knowledge?: KnowledgeSearch | undefined
+}
+
+type ToolPolicy = BotSettings['ai']['tools'][string]
+
+/**
+ * Built-in tools, by the name a bot's `ai.tools` uses. A tool is offered to the
+ * model when the settings enable it and it can work here (a maker answers
+ * `null` when it cannot); its policy decides whether it runs at once or waits
+ * for a person.
+ */
+const REGISTRY: Record<string, (context: ToolContext, settings: BotSettings) => ToolSet[string] | null> = {
+  handoff_to_operator: (context) =>
+    tool({
+      description:
+        'Hand this conversation to a human operator when the user asks for a person, or when you cannot help. After calling it, tell the user briefly that an operator will reply.',
+      inputSchema: z.object({ reason: z.string().describe('Why a human should take over, for the operator') }),
+      execute: async ({ reason }) => {
+        await context.ready
+        await context.db.transaction(async (tx) => {
+          const [before] = await tx
+            .select({ mode: threads.mode })
+            .from(threads)
+            .where(and(eq(threads.projectId, context.projectId), eq(threads.id, context.threadId)))
+            .for('update')
+          if (!before || before.mode === 'manual') return
+          await tx.update(threads).set({ mode: 'manual', updatedAt: sql`now()` }).where(and(eq(threads.projectId, context.projectId), eq(threads.id, context.threadId)))
+          await appendEvents(tx, context.projectId, [
+            { type: 'thread.mode.changed', chatId: context.chatId, threadId: context.threadId, data: { mode: 'manual', previous_mode: before.mode, reason, by: 'bot' } },
+          ])
+        })
+        context.onEvents()
+        return { handedOff: true }
+      },
+    }),
+  file_search: fileSearch,
+}
+
+/**
+ * Searches the bot's knowledge bases (`ai.knowledge`). Not offered without
+ * stores: a tool that can only fail would cost the model a step. The search
+ * is scoped to the turn's project, so a store deleted since finds nothing.
+ */
+function fileSearch(context: ToolContext, settings: BotSettings): ToolSet[string] | null {
+  const knowledge = settings.ai.knowledge
+  const search = context.knowledge
+  if (!search || !knowledge || knowledge.vector_store_ids.length === 0) return null
+  return tool({
+    description:
+      "Search the company's documents (its knowledge base) for passages relevant to a query. Use it to look things up before answering questions about the company, its products or policies, rather than guessing. Base your answer on the passages found and cite the file name of each one you use.",
+    inputSchema: z.object({ query: z.string().min(1).max(1000).describe('What to look for, in words likely to appear in the documents') }),
+    execute: async ({ query }) => {
+      const { results } = await search.search({
+        projectId: context.projectId,
+        vectorStoreIds: knowledge.vector_store_ids,
+        queries: [query],
+        maxResults: knowledge.max_num_results,
+      })
+      // Only what the model needs to answer and cite: no attributes, ids of stores or content parts.
+      return {
+        results: results.map((result) => ({
+          file_id: result.file_id,
+          filename: result.filename,
+          score: Math.round(result.score * 1000) / 1000,
+          text: result.content.map((part) => part.text).join('\n'),
+        })),
+      }
+    },
+  })
+}
+
+
+function updateWorkingMemory(context: ToolContext): ToolSet[string] {
+  return tool({
+    description: 'Replace the working memory document of this conversation with an updated version (the whole Markdown document).',
+    inputSchema: z.object({ memory: z.string().describe('The complete updated working memory, in Markdown') }),
+    execute: async ({ memory }) => {
+      await context.ready
+      await context.db
+        .update(threads)
+        .set({ workingMemory: memory, updatedAt: sql`now()` })
+        .where(and(eq(threads.projectId, context.projectId), eq(threads.id, context.threadId)))
+      return { success: true }
+    },
+  })
+}
+
+/** The tools of one turn: the enabled built-ins with their approval policies, and working memory when on. */
+export function buildTools(settings: BotSettings, context: ToolContext): ToolSet {
+  const tools: ToolSet = {}
+  for (const [name, policy] of Object.entries(settings.ai.tools)) {
+    const built = REGISTRY[name]?.(context, settings)
+    if (!built) continue
+    tools[name] = needsApproval(policy) ? { ...built, needsApproval: true } : built
+  }
+  if (settings.ai.memory.workingMemory.enabled) tools.updateWorkingMemory = updateWorkingMemory(context)
+  return tools
+}
+
+export function needsApproval(policy: ToolPolicy): boolean {
+  return policy !== 'auto'
+}

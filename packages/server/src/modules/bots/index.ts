@@ -1,0 +1,2 @@
+/** The bots module: bots and their settings. */
+export { bots } from './tables.ts'

@@ -1,0 +1,51 @@
+import { and, eq, sql } from 'drizzle-orm'
+import type { DatabaseHandle } from '../../platform/db/client.ts'
+import { newId } from '../../platform/db/ids.ts'
+import { messages, threads, toolApprovals } from './tables.ts'
+import { announceEvents, appendEvents } from '../../platform/events/outbox.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+
+export type ApprovalDecision = { approved: boolean; reason?: string | undefined }
+
+/**
+ * Records a person's decision on a pending tool call: the approval row and a
+ * tool message carrying the AI SDK's `tool-approval-response`, so the next turn
+ * runs (or refuses) the tool. Deciding twice is a 409.
+ */
+export async function decideApproval(handle: DatabaseHandle, projectId: string, threadId: string, approvalId: string, decision: ApprovalDecision, decidedBy: string): Promise<void> {
+  await handle.db.transaction(async (tx) => {
+    const [approval] = await tx
+      .select()
+      .from(toolApprovals)
+      .where(and(eq(toolApprovals.projectId, projectId), eq(toolApprovals.threadId, threadId), eq(toolApprovals.id, approvalId)))
+      .for('update')
+    if (!approval) throw ApiError.notFound('Approval', approvalId)
+    if (approval.status !== 'pending') throw ApiError.conflict(`Approval '${approvalId}' was already ${approval.status}`)
+    const status = decision.approved ? 'approved' : 'denied'
+    await tx
+      .update(toolApprovals)
+      .set({ status, reason: decision.reason ?? null, decidedBy, decidedAt: sql`now()` })
+      .where(eq(toolApprovals.id, approvalId))
+    const [thread] = await tx
+      .update(threads)
+      .set({ updatedAt: sql`now()` })
+      .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+      .returning({ chatId: threads.chatId, botId: threads.botId })
+    if (!thread) throw ApiError.notFound('Thread', threadId)
+    await tx.insert(messages).values({
+      id: newId('msg'),
+      projectId,
+      threadId,
+      chatId: thread.chatId,
+      botId: thread.botId,
+      role: 'tool',
+      author: 'system',
+      content: '',
+      parts: [{ type: 'tool-approval-response', approvalId, approved: decision.approved, ...(decision.reason ? { reason: decision.reason } : {}) }],
+    })
+    await appendEvents(tx, projectId, [
+      { type: 'thread.approval.decided', chatId: thread.chatId, threadId, data: { approval_id: approvalId, tool_name: approval.toolName, status, decided_by: decidedBy } },
+    ])
+  })
+  announceEvents(handle, projectId)
+}

@@ -1,0 +1,125 @@
+import type { ServerResponse } from 'node:http'
+import { createRoute, z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import type { AppEnv } from '../../platform/http/context.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+import { idParam } from '../../platform/http/fields.ts'
+import type { ConversationServices } from './services.ts'
+import { createRouter, errorResponses } from '../../platform/http/router.ts'
+import { EVENT_STREAM_HEADERS, openEventStream } from '../../platform/events/stream.ts'
+import { ThreadEventSchema } from './thread-events.ts'
+
+const tags = ['Threads']
+
+const ResumeQuery = z.object({
+  last_event_id: z.string().optional().openapi({
+    description:
+      'Extension: the same as the `Last-Event-ID` header, for clients that cannot set headers. The header wins when both are present (EventSource sends it on every reconnection, while the URL keeps its first value).',
+    example: '1042',
+  }),
+})
+const ResumeHeaders = z.object({
+  'last-event-id': z.string().optional().openapi({
+    description: 'Resume: every event after this one (the `id:` of the last frame received) is sent first, then live events.',
+    example: '1042',
+  }),
+})
+
+const eventStream = (description: string) => ({
+  description,
+  content: {
+    'text/event-stream': {
+      schema: z.string().openapi({
+        description: 'Frames `id: <seq>` + `data: <ThreadEvent JSON>` (no `event:` line: `onmessage` receives them), `: keepalive` comments, and a first frame with `retry:` and `id:` only.',
+        example: 'retry: 3000\nid: 1041\n\nid: 1042\ndata: {"thread_id":"support-42","type":"pending_count","pending_count":2,"chat_id":"chat_01jdq3v5k7m9p2r4t6w8y0a2c4","event_id":"evt_01jdq3v5k7m9p2r4t6w8y0a2c4","created_at":"2026-11-22T12:00:00.000Z"}\n\n',
+      }),
+    },
+  },
+})
+
+const DESCRIPTION =
+  'Server-Sent Events, one `ThreadEvent` per frame. Reconnect with `Last-Event-ID` (EventSource does it by itself) to get every event missed meanwhile, in order, then live ones. See docs/events.md.'
+
+const projectEvents = createRoute({
+  method: 'get', path: '/threads/events', tags, summary: 'Real-time events of all threads (SSE)',
+  description: DESCRIPTION,
+  request: { query: ResumeQuery, headers: ResumeHeaders },
+  responses: { 200: eventStream('The project\'s thread events'), ...errorResponses(400) },
+})
+
+const threadEvents = createRoute({
+  method: 'get', path: '/threads/events/{thread_id}', tags, summary: 'Real-time events of one thread (SSE)',
+  description: `${DESCRIPTION} The thread id \`events\` is reserved: \`GET /threads/events\` is always the project's stream.`,
+  request: { params: z.object({ thread_id: idParam('thread_id', 'support-42') }), query: ResumeQuery, headers: ResumeHeaders },
+  responses: { 200: eventStream("The thread's events"), ...errorResponses(400, 404) },
+})
+
+/** A seq: a non-negative integer JavaScript holds exactly (bigserial goes far beyond what any table reaches). */
+const SEQ = /^\d{1,16}$/
+
+/** The resume position, from the header (what EventSource sends) or else the query; 400 when it is not a seq. */
+function resumePosition(header: string | undefined, query: string | undefined): number | null {
+  const [value, source] = header !== undefined && header !== '' ? [header.trim(), 'The Last-Event-ID header'] : [query, 'last_event_id']
+  if (value === undefined || value === '') return null
+  const seq = Number(value)
+  if (!SEQ.test(value) || !Number.isSafeInteger(seq)) throw ApiError.badRequest(`${source} must be the id of an event received from this stream (a non-negative integer)`)
+  return seq
+}
+
+/** The Node response under @hono/node-server, to measure and cut the connection; absent elsewhere (app.request in tests). */
+function nodeResponse(c: Context<AppEnv<ConversationServices>>): ServerResponse | undefined {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing
+  return outgoing && typeof (outgoing as ServerResponse).writableLength === 'number' ? (outgoing as ServerResponse) : undefined
+}
+
+/** Whether the caller of this request may still read its project: its key is not deleted, its membership not removed. */
+function authorizationCheck(c: Context<AppEnv<ConversationServices>>): () => Promise<boolean> {
+  const services = c.get('services')
+  const principal = c.get('principal')
+  if (principal.apiKeyId !== null) {
+    const key = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? ''
+    return async () => (await services.apiKeys.authenticate(key))?.projectId === principal.projectId
+  }
+  const userId = principal.userId ?? ''
+  return async () => (await services.projects.resolveMember(principal.organizationId, principal.projectId, userId)) !== null
+}
+
+async function stream(c: Context<AppEnv<ConversationServices>>, threadId: string | null, lastEventId: number | null): Promise<Response> {
+  // Hono answers HEAD with the GET handler's headers and drops the body without cancelling
+  // it: a stream opened for it would stay subscribed for ever.
+  if (c.req.method === 'HEAD') return new Response(null, { status: 200, headers: EVENT_STREAM_HEADERS })
+  const services = c.get('services')
+  const outgoing = nodeResponse(c)
+  return openEventStream({
+    hub: services.events,
+    projectId: c.get('principal').projectId,
+    threadId,
+    lastEventId,
+    keepaliveMs: services.streamKeepaliveMs,
+    maxBufferBytes: services.eventsMaxBufferBytes,
+    logger: c.get('logger'),
+    transportBuffered: outgoing ? () => outgoing.writableLength : undefined,
+    abortConnection: outgoing ? () => outgoing.destroy() : undefined,
+    stillAuthorized: authorizationCheck(c),
+    reauthorizeMs: services.eventsReauthorizeMs,
+  })
+}
+
+/**
+ * Mounted before the thread routes: `/threads/events` would otherwise be read
+ * as a thread named `events`. That id is reserved for this reason.
+ */
+export const eventRoutes = createRouter<ConversationServices>()
+  .openapi(projectEvents, async (c) => {
+    const position = resumePosition(c.req.valid('header')['last-event-id'], c.req.valid('query').last_event_id)
+    return stream(c, null, position)
+  })
+  .openapi(threadEvents, async (c) => {
+    const position = resumePosition(c.req.valid('header')['last-event-id'], c.req.valid('query').last_event_id)
+    const { thread_id } = c.req.valid('param')
+    // Scoped to the caller's project: another project's thread is as unknown as a missing one.
+    await c.get('services').threads.require(c.get('principal').projectId, thread_id)
+    return stream(c, thread_id, position)
+  })
+
+eventRoutes.openAPIRegistry.register('ThreadEvent', ThreadEventSchema)

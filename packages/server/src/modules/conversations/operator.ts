@@ -1,0 +1,226 @@
+import { and, asc, eq, sql } from 'drizzle-orm'
+import type { Logger } from 'pino'
+import type { DatabaseHandle } from '../../platform/db/client.ts'
+import { newId } from '../../platform/db/ids.ts'
+import { messages, scheduledMessages, threads } from './tables.ts'
+import { announceEvents, appendEvents, type OutboxEvent } from '../../platform/events/outbox.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+import type { JobQueue } from '../../platform/jobs/queue.ts'
+import { toMessage, toThread, type Message, type Thread, type ThreadService } from './threads.ts'
+
+export const JOB_SCHEDULED_SEND = 'thread.scheduled-send'
+
+/** Who an operator is: the internal API's `Worken-User`, or the API key that called. */
+export type OperatorId = string
+
+export type ScheduledMessage = {
+  id: string
+  thread_id: string
+  text: string
+  operator_id: string
+  scheduled_at: string
+  status: 'scheduled' | 'sent' | 'cancelled' | 'skipped'
+  message_id: string | null
+  reason: string | null
+  created_at: string
+  updated_at: string
+}
+
+type ScheduledRow = typeof scheduledMessages.$inferSelect
+
+export function toScheduledMessage(row: ScheduledRow): ScheduledMessage {
+  return {
+    id: row.id,
+    thread_id: row.threadId,
+    text: row.text,
+    operator_id: row.operatorId,
+    scheduled_at: row.scheduledAt.toISOString(),
+    status: row.status as ScheduledMessage['status'],
+    message_id: row.messageId,
+    reason: row.reason,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  }
+}
+
+type Tx = Parameters<Parameters<DatabaseHandle['db']['transaction']>[0]>[0]
+
+/**
+ * Operators answering in person: immediate sends, sends scheduled for later
+ * (a durable job per message), and cancelling those.
+ */
+export class OperatorService {
+  private readonly handle: DatabaseHandle
+  private readonly threads: ThreadService
+  jobs: JobQueue | undefined
+
+  constructor(handle: DatabaseHandle, threads: ThreadService) {
+    this.handle = handle
+    this.threads = threads
+  }
+
+  /**
+   * Stores an operator message in a `manual` thread: role `assistant`, author
+   * `operator`, who sent it; clears `pending_count` (the operator has answered);
+   * the bot reads it as its own earlier turn from then on.
+   */
+  async send(projectId: string, threadId: string, text: string, operatorId: OperatorId): Promise<{ message: Message; thread: Thread }> {
+    const result = await this.handle.db.transaction(async (tx) => {
+      const thread = await lockThread(tx, projectId, threadId)
+      requireManual(thread)
+      return storeOperatorMessage(tx, thread, text, operatorId)
+    })
+    announceEvents(this.handle, projectId)
+    return result
+  }
+
+  /** Stores the message to be sent at `at` and queues its delivery; the thread must be in `manual` mode now. */
+  async schedule(projectId: string, threadId: string, text: string, operatorId: OperatorId, at: Date): Promise<ScheduledMessage> {
+    const jobs = this.jobs
+    if (!jobs) throw new ApiError(422, 'scheduledAt: this server runs without background workers')
+    const row = await this.handle.db.transaction(async (tx) => {
+      const thread = await lockThread(tx, projectId, threadId)
+      requireManual(thread)
+      const [inserted] = await tx
+        .insert(scheduledMessages)
+        .values({ id: newId('sch'), projectId, threadId, text, operatorId, scheduledAt: at })
+        .returning()
+      return inserted!
+    })
+    // Queued after the commit: a job never looks for a row that is not there yet. If the
+    // process dies in between, the row stays `scheduled`; recoverOverdue() sends it on start.
+    const jobId = await jobs.send(JOB_SCHEDULED_SEND, { projectId, scheduledId: row.id }, { startAfter: at })
+    const [updated] = await this.handle.db
+      .update(scheduledMessages)
+      .set({ jobId })
+      .where(and(eq(scheduledMessages.id, row.id), eq(scheduledMessages.projectId, projectId)))
+      .returning()
+    return toScheduledMessage(updated ?? row)
+  }
+
+  async listScheduled(projectId: string, threadId: string): Promise<ScheduledMessage[]> {
+    await this.threads.require(projectId, threadId)
+    const rows = await this.handle.db
+      .select()
+      .from(scheduledMessages)
+      .where(and(eq(scheduledMessages.projectId, projectId), eq(scheduledMessages.threadId, threadId)))
+      .orderBy(asc(scheduledMessages.scheduledAt), asc(scheduledMessages.id))
+    return rows.map(toScheduledMessage)
+  }
+
+  /** Cancels a message that is still waiting; 409 once it was sent (or cancelled or skipped). */
+  async cancel(projectId: string, threadId: string, scheduledId: string): Promise<ScheduledMessage> {
+    const { row, jobId } = await this.handle.db.transaction(async (tx) => {
+      const [current] = await tx
+        .select()
+        .from(scheduledMessages)
+        .where(and(eq(scheduledMessages.projectId, projectId), eq(scheduledMessages.threadId, threadId), eq(scheduledMessages.id, scheduledId)))
+        .for('update')
+      if (!current) throw ApiError.notFound('Scheduled message', scheduledId)
+      if (current.status !== 'scheduled') throw ApiError.conflict(`Scheduled message '${scheduledId}' is already ${current.status}`)
+      const [cancelled] = await tx
+        .update(scheduledMessages)
+        .set({ status: 'cancelled', updatedAt: sql`now()` })
+        .where(eq(scheduledMessages.id, scheduledId))
+        .returning()
+      return { row: cancelled!, jobId: current.jobId }
+    })
+    // The row decides; cancelling the job only saves it a wake-up.
+    if (jobId && this.jobs) await this.jobs.cancel(JOB_SCHEDULED_SEND, jobId).catch(() => {})
+    return toScheduledMessage(row)
+  }
+
+  /**
+   * Delivers a scheduled message when its job comes due. The row moves from
+   * `scheduled` exactly once, under a lock, so a concurrent cancel or a repeated
+   * job cannot send it twice. A thread that is `blocked` by then gets nothing
+   * (`skipped`); in any other mode the operator's message goes out as planned.
+   */
+  async deliver(projectId: string, scheduledId: string): Promise<void> {
+    await this.handle.db.transaction(async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(scheduledMessages)
+        .where(and(eq(scheduledMessages.projectId, projectId), eq(scheduledMessages.id, scheduledId)))
+        .for('update')
+      if (!row || row.status !== 'scheduled') return
+      const thread = await lockThread(tx, projectId, row.threadId)
+      if (thread.mode === 'blocked') {
+        await tx
+          .update(scheduledMessages)
+          .set({ status: 'skipped', reason: 'The thread was blocked at delivery time', updatedAt: sql`now()` })
+          .where(eq(scheduledMessages.id, row.id))
+        return
+      }
+      await storeOperatorMessage(tx, thread, row.text, row.operatorId, async (message) => {
+        await tx.update(scheduledMessages).set({ status: 'sent', messageId: message.id, updatedAt: sql`now()` }).where(eq(scheduledMessages.id, row.id))
+      })
+    })
+    announceEvents(this.handle, projectId)
+  }
+
+  /** Scheduled messages whose time has passed but that are still waiting (their job was never queued): queue them now. */
+  async recoverOverdue(logger: Logger): Promise<number> {
+    if (!this.jobs) return 0
+    const rows = await this.handle.db
+      .select({ id: scheduledMessages.id, projectId: scheduledMessages.projectId })
+      .from(scheduledMessages)
+      .where(and(eq(scheduledMessages.status, 'scheduled'), sql`${scheduledMessages.jobId} is null`, sql`${scheduledMessages.scheduledAt} < now() - interval '1 minute'`))
+    for (const row of rows) {
+      const jobId = await this.jobs.send(JOB_SCHEDULED_SEND, { projectId: row.projectId, scheduledId: row.id })
+      await this.handle.db.update(scheduledMessages).set({ jobId }).where(eq(scheduledMessages.id, row.id))
+    }
+    if (rows.length > 0) logger.warn({ count: rows.length }, 'queued overdue scheduled operator messages that had no job')
+    return rows.length
+  }
+}
+
+export function registerScheduledSends(queue: JobQueue, operators: OperatorService): void {
+  operators.jobs = queue
+  queue.define<{ projectId: string; scheduledId: string }>(JOB_SCHEDULED_SEND, async ({ projectId, scheduledId }) => {
+    await operators.deliver(projectId, scheduledId)
+  }, { retryLimit: 5, retryDelaySeconds: 5, retryBackoff: true })
+}
+
+async function lockThread(tx: Tx, projectId: string, threadId: string) {
+  const [thread] = await tx
+    .select()
+    .from(threads)
+    .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+    .for('update')
+  if (!thread) throw ApiError.notFound('Thread', threadId)
+  return thread
+}
+
+function requireManual(thread: typeof threads.$inferSelect): void {
+  if (thread.mode !== 'manual') {
+    throw ApiError.conflict(`Thread '${thread.id}' is in ${thread.mode} mode; operators send messages only in manual mode (POST /chats/${thread.chatId}/threads/${thread.id}/mode with {"mode":"manual"})`)
+  }
+}
+
+/** The message, the thread's activity and pending count, and their events; inside the caller's transaction. */
+async function storeOperatorMessage(
+  tx: Tx,
+  thread: typeof threads.$inferSelect,
+  text: string,
+  operatorId: OperatorId,
+  /** Other writes of the same transaction, before the outbox lock is taken (appendEvents comes last). */
+  beforeEvents?: (message: Message) => Promise<void>,
+): Promise<{ message: Message; thread: Thread }> {
+  const [row] = await tx
+    .insert(messages)
+    .values({ id: newId('msg'), projectId: thread.projectId, threadId: thread.id, chatId: thread.chatId, botId: thread.botId, role: 'assistant', author: 'operator', operatorId, content: text })
+    .returning()
+  const message = toMessage(row!)
+  const [updated] = await tx
+    .update(threads)
+    .set({ lastMessageAt: sql`now()`, updatedAt: sql`now()`, pendingCount: 0 })
+    .where(and(eq(threads.projectId, thread.projectId), eq(threads.id, thread.id)))
+    .returning()
+  const scope = { chatId: thread.chatId, threadId: thread.id }
+  const outbox: OutboxEvent[] = [{ type: 'thread.message.created', ...scope, data: { message } }]
+  if (thread.pendingCount !== 0) outbox.push({ type: 'thread.pending_count.changed', ...scope, data: { pending_count: 0 } })
+  await beforeEvents?.(message)
+  await appendEvents(tx, thread.projectId, outbox)
+  return { message, thread: toThread(updated!) }
+}

@@ -1,0 +1,34 @@
+import type { JobQueue } from '../../platform/jobs/queue.ts'
+import type { DatabaseHandle } from '../../platform/db/client.ts'
+import type { EventHub } from '../../platform/events/hub.ts'
+import type { Principal } from '../../platform/http/context.ts'
+import type { ModelRegistry } from '../agent/models.ts'
+import type { TurnDeps } from '../agent/turn.ts'
+import type { BotService } from '../bots/service.ts'
+import type { Embedder } from '../knowledge/local-embedder.ts'
+import type { KnowledgeSearch } from '../knowledge/vector-stores/search-types.ts'
+import type { ChatService } from './chats.ts'
+import type { OperatorService } from './operator.ts'
+import type { ThreadService } from './threads.ts'
+
+/** What the conversations module's routes and jobs use, from the container built at start-up. */
+export type ConversationServices = {
+  database: DatabaseHandle
+  bots: BotService
+  chats: ChatService
+  threads: ThreadService
+  operators: OperatorService
+  models: ModelRegistry
+  jobs?: JobQueue
+  streamKeepaliveMs: number
+  modelMaxRetries: number
+  recallEmbedder?: Embedder
+  knowledge: KnowledgeSearch
+  afterTurn?: TurnDeps['afterTurn']
+  events: EventHub
+  eventsMaxBufferBytes: number
+  eventsReauthorizeMs: number
+  /** Re-checks an open event stream's caller (a deleted key or membership ends it). */
+  apiKeys: { authenticate(apiKey: string): Promise<Principal | null> }
+  projects: { resolveMember(organizationId: string, projectId: string, userId: string): Promise<Principal | null> }
+}

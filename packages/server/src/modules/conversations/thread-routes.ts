@@ -1,0 +1,135 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { countCurrentTurnMessages } from './history.ts'
+import { streamTurnResponse } from './reply-stream.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+import { MessageSchema } from './schemas.ts'
+import type { Principal } from '../../platform/http/context.ts'
+import { idParam, parseScheduledAt, safeText } from '../../platform/http/fields.ts'
+import type { ConversationServices } from './services.ts'
+import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
+import { decideApproval } from './approvals.ts'
+import { listThreads } from './thread-list.ts'
+import { ListThreadsQuery, ScheduledMessageSchema, ScheduledParams, SendMessageBody, ThreadDetailSchema, ThreadIdParams, ThreadListSchema } from './thread-schemas.ts'
+
+const tags = ['Threads']
+
+const list = createRoute({
+  method: 'get', path: '/threads', tags, summary: 'List threads',
+  description: [
+    'Every thread of the project: most recent activity first, or best match first with `search`.',
+    '`next_cursor` continues after the last row, over the project as it was when the first page was read:',
+    'no thread is skipped or repeated while messages arrive (threads created meanwhile are not in the walk).',
+    '`offset` skips rows from the top, or from the cursor\'s position when both are given. See docs/threads.md.',
+  ].join(' '),
+  request: { query: ListThreadsQuery },
+  responses: { 200: jsonContent(ThreadListSchema, 'A page of threads'), ...errorResponses(422) },
+})
+
+const get = createRoute({
+  method: 'get', path: '/threads/{thread_id}', tags, summary: 'Get a thread',
+  request: { params: ThreadIdParams },
+  responses: { 200: jsonContent(ThreadDetailSchema, 'The thread, its person and message counts'), ...errorResponses(404) },
+})
+
+const send = createRoute({
+  method: 'post', path: '/threads/{thread_id}/send', tags, summary: 'Send an operator message',
+  description:
+    'The thread must be in `manual` mode (409 otherwise). Stored as an `assistant` message with `author: "operator"` and `operator_id`; `pending_count` goes to 0; the bot sees it in later turns. With `scheduledAt`: 202 and a scheduled message, delivered then by a durable job.',
+  request: { params: ThreadIdParams, body: jsonBody(SendMessageBody) },
+  responses: {
+    200: jsonContent(MessageSchema, 'The stored message'),
+    202: jsonContent(ScheduledMessageSchema, 'Scheduled for later'),
+    ...errorResponses(400, 404, 409, 422),
+  },
+})
+
+const listScheduled = createRoute({
+  method: 'get', path: '/threads/{thread_id}/scheduled', tags, summary: 'List scheduled operator messages (extension)',
+  description: 'All of them, in delivery order, whatever their status.',
+  request: { params: ThreadIdParams },
+  responses: { 200: jsonContent(z.array(ScheduledMessageSchema), 'The scheduled messages'), ...errorResponses(404) },
+})
+
+const cancelScheduled = createRoute({
+  method: 'post', path: '/threads/{thread_id}/scheduled/{scheduled_id}/cancel', tags, summary: 'Cancel a scheduled operator message (extension)',
+  description: '409 when it was already sent, cancelled or skipped.',
+  request: { params: ScheduledParams },
+  responses: { 200: jsonContent(ScheduledMessageSchema, 'The cancelled message'), ...errorResponses(404, 409) },
+})
+
+/** An operator is a person on the internal API, or the API key that called the public one. */
+function operatorOf(principal: Principal): string {
+  return principal.userId ?? principal.apiKeyId ?? 'unknown'
+}
+
+const getMemory = createRoute({
+  method: 'get', path: '/threads/{thread_id}/memory', tags, summary: 'Get working memory',
+  description: "The thread's working memory (Markdown), or null when the model has not written one.",
+  request: { params: z.object({ thread_id: idParam('thread_id', 'support-42') }) },
+  responses: { 200: jsonContent(z.object({ content: z.string().nullable() }).openapi('WorkingMemory'), 'The working memory'), ...errorResponses(404) },
+})
+
+const ApprovalBody = z
+  .strictObject({ approved: z.boolean(), reason: safeText().max(2000).optional() })
+  .openapi('ApprovalDecision')
+
+const decide = createRoute({
+  method: 'post', path: '/threads/{thread_id}/approvals/{approval_id}', tags, summary: 'Approve or deny a tool call (extension)',
+  description:
+    'Decides a pending `tool-approval-request` and resumes the turn: the answer is the same SSE stream as `/stream`, with the tool\'s result (or the model learning it was denied) and the rest of the reply.',
+  request: {
+    params: z.object({ thread_id: idParam('thread_id', 'support-42'), approval_id: idParam('approval_id', 'aitxt-abc123') }),
+    body: jsonBody(ApprovalBody),
+  },
+  responses: {
+    200: { description: 'The resumed turn as Server-Sent Events', content: { 'text/event-stream': { schema: z.string() } } },
+    ...errorResponses(400, 404, 409, 422),
+  },
+})
+
+export const threadRoutes = createRouter<ConversationServices>()
+  .openapi(list, async (c) => {
+    const query = c.req.valid('query')
+    return c.json(await listThreads(c.get('services').database.db, c.get('principal').projectId, {
+      limit: query.limit,
+      offset: query.offset,
+      ...(query.chat_id !== undefined ? { chatId: query.chat_id } : {}),
+      ...(query.bot_id !== undefined ? { botId: query.bot_id } : {}),
+      ...(query.search !== undefined ? { search: query.search } : {}),
+      ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+    }), 200)
+  })
+  .openapi(get, async (c) => c.json(await c.get('services').threads.detail(c.get('principal').projectId, c.req.valid('param').thread_id), 200))
+  .openapi(send, async (c) => {
+    const { operators } = c.get('services')
+    const principal = c.get('principal')
+    const { thread_id } = c.req.valid('param')
+    const body = c.req.valid('json')
+    const at = parseScheduledAt(body.scheduledAt)
+    if (at) return c.json(await operators.schedule(principal.projectId, thread_id, body.text, operatorOf(principal), at), 202)
+    return c.json((await operators.send(principal.projectId, thread_id, body.text, operatorOf(principal))).message, 200)
+  })
+  .openapi(listScheduled, async (c) => c.json(await c.get('services').operators.listScheduled(c.get('principal').projectId, c.req.valid('param').thread_id), 200))
+  .openapi(cancelScheduled, async (c) => {
+    const { thread_id, scheduled_id } = c.req.valid('param')
+    return c.json(await c.get('services').operators.cancel(c.get('principal').projectId, thread_id, scheduled_id), 200)
+  })
+  .openapi(getMemory, async (c) => {
+    return c.json(await c.get('services').threads.workingMemory(c.get('principal').projectId, c.req.valid('param').thread_id), 200)
+  })
+  .openapi(decide, async (c) => {
+    const services = c.get('services')
+    const principal = c.get('principal')
+    const { projectId } = principal
+    const { thread_id, approval_id } = c.req.valid('param')
+    const thread = await services.threads.require(projectId, thread_id)
+    const { chat, bot } = await services.chats.requireConversable(projectId, thread.chatId)
+    if (thread.mode !== 'auto') throw ApiError.conflict(`Thread '${thread.id}' is in ${thread.mode} mode; the AI resumes only in auto mode`)
+    const model = services.models.languageModel(bot.settings.ai.model.id)
+    const decidedBy = principal.userId ?? principal.apiKeyId ?? 'unknown'
+    await decideApproval(services.database, projectId, thread.id, approval_id, c.req.valid('json'), decidedBy)
+    const newMessages = await countCurrentTurnMessages(services.database.db, projectId, thread.id)
+    return streamTurnResponse(services, c.get('logger'), c.get('requestId'), {
+      projectId, chatId: chat.id, threadId: thread.id, settings: bot.settings, modelId: bot.settings.ai.model.id, model, newMessages,
+    })
+  })

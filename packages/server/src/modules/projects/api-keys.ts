@@ -1,0 +1,140 @@
+import { and, asc, eq, isNull, sql } from 'drizzle-orm'
+import type { Logger } from 'pino'
+import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
+import { newId } from '../../platform/db/ids.ts'
+import { apiKeys, projects } from './tables.ts'
+import type { Principal } from '../../platform/http/context.ts'
+import { generateApiKey, hashApiKey, isWellFormedApiKey, keyPrefix, sameHash } from './key-format.ts'
+
+export type ApiKeyCreated = { id: string; name: string; key: string; prefix: string; created_at: string }
+export type ApiKeyInfo = { id: string; name: string; prefix: string; last_used_at: string | null; created_at: string }
+
+/** NOTIFY channel on which every process learns that a key was deleted (payload: its hash). */
+const REVOKED_CHANNEL = 'worken_api_key_revoked'
+/** How long a verified key is trusted from memory. Deletions also evict at once, locally and via NOTIFY. */
+const CACHE_TTL_MS = 10_000
+const CACHE_MAX_ENTRIES = 10_000
+/** `last_used_at` is written at most this often per key and process, never on every request. */
+const TOUCH_INTERVAL_MS = 60_000
+
+type CachedKey = { principal: Principal; keyHash: string; expiresAt: number }
+
+export class ApiKeyService {
+  private readonly cache = new Map<string, CachedKey>()
+  private readonly lastTouched = new Map<string, number>()
+  private readonly pendingTouches = new Set<Promise<void>>()
+  private readonly db: Database
+  private readonly handle: DatabaseHandle
+  private readonly logger: Logger
+
+  constructor(handle: DatabaseHandle, logger: Logger) {
+    this.handle = handle
+    this.db = handle.db
+    this.logger = logger
+  }
+
+  /** Subscribes to revocations from other processes. */
+  async start(): Promise<void> {
+    await this.handle.listen(REVOKED_CHANNEL, (keyHash) => this.cache.delete(keyHash))
+  }
+
+  async create(projectId: string, name: string, options: { key?: string; createdByUserId?: string | null; db?: Database } = {}): Promise<ApiKeyCreated> {
+    const key = options.key ?? generateApiKey()
+    const [row] = await (options.db ?? this.db)
+      .insert(apiKeys)
+      .values({
+        id: newId('key'),
+        projectId,
+        name,
+        keyHash: hashApiKey(key),
+        prefix: keyPrefix(key),
+        createdByUserId: options.createdByUserId ?? null,
+      })
+      .returning()
+    if (!row) throw new Error('insert returned no row')
+    return { id: row.id, name: row.name, key, prefix: row.prefix, created_at: row.createdAt.toISOString() }
+  }
+
+  async list(projectId: string, page: { limit?: number; offset?: number }): Promise<ApiKeyInfo[]> {
+    const rows = await this.db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.projectId, projectId), isNull(apiKeys.deletedAt)))
+      .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))
+      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
+      .offset(page.offset ?? 0)
+    return rows.map((row) => ({
+      id: row.id,
+      name: row.name,
+      prefix: row.prefix,
+      last_used_at: row.lastUsedAt?.toISOString() ?? null,
+      created_at: row.createdAt.toISOString(),
+    }))
+  }
+
+  /** Deletes a key of this project; false when there is no such live key. It stops working at once. */
+  async delete(projectId: string, keyId: string): Promise<boolean> {
+    const [row] = await this.db
+      .update(apiKeys)
+      .set({ deletedAt: sql`now()` })
+      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId), isNull(apiKeys.deletedAt)))
+      .returning({ keyHash: apiKeys.keyHash })
+    if (!row) return false
+    this.cache.delete(row.keyHash)
+    await this.handle.notify(REVOKED_CHANNEL, row.keyHash).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'could not broadcast key revocation; other processes drop it within the cache TTL')
+    })
+    return true
+  }
+
+  /** The principal a bearer key stands for, or null for a malformed, unknown or deleted key. */
+  async authenticate(key: string): Promise<Principal | null> {
+    if (!isWellFormedApiKey(key)) return null
+    const keyHash = hashApiKey(key)
+    const now = Date.now()
+    const cached = this.cache.get(keyHash)
+    if (cached && cached.expiresAt > now) {
+      this.touch(cached.principal.apiKeyId!, now)
+      return cached.principal
+    }
+    const [row] = await this.db
+      .select({ id: apiKeys.id, keyHash: apiKeys.keyHash, projectId: apiKeys.projectId, organizationId: projects.organizationId })
+      .from(apiKeys)
+      .innerJoin(projects, eq(projects.id, apiKeys.projectId))
+      .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.deletedAt)))
+    // The lookup is by hash, so its timing says nothing about the key; the final
+    // comparison is constant-time all the same.
+    if (!row || !sameHash(row.keyHash, keyHash)) {
+      this.cache.delete(keyHash)
+      return null
+    }
+    const principal: Principal = { organizationId: row.organizationId, projectId: row.projectId, apiKeyId: row.id, userId: null }
+    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear()
+    this.cache.set(keyHash, { principal, keyHash, expiresAt: now + CACHE_TTL_MS })
+    this.touch(row.id, now)
+    return principal
+  }
+
+  /** Records use without a write per request: at most one UPDATE per key per interval, off the request path. */
+  private touch(keyId: string, now: number): void {
+    const last = this.lastTouched.get(keyId)
+    if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return
+    if (this.lastTouched.size >= CACHE_MAX_ENTRIES) this.lastTouched.clear()
+    this.lastTouched.set(keyId, now)
+    const write: Promise<void> = this.db
+      .update(apiKeys)
+      .set({ lastUsedAt: new Date(now) })
+      .where(eq(apiKeys.id, keyId))
+      .then(
+        () => {},
+        (error: unknown) => this.logger.warn({ err: error }, 'could not record api key use'),
+      )
+      .finally(() => this.pendingTouches.delete(write))
+    this.pendingTouches.add(write)
+  }
+
+  /** Waits for `last_used_at` writes still in flight (at shutdown, before the database closes). */
+  async flush(): Promise<void> {
+    await Promise.all(this.pendingTouches)
+  }
+}

@@ -1,0 +1,115 @@
+import { createRoute, z } from '@hono/zod-openapi'
+import { Deleted, idParam, nameField, OptionalPage, timestamp } from '../../platform/http/fields.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+import type { ApiKeyService } from './api-keys.ts'
+import type { ProjectService } from './service.ts'
+import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
+
+const ProjectSchema = z
+  .object({
+    id: z.string().openapi({ example: 'prj_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
+    name: z.string(),
+    organization_id: z.string(),
+    avatar_url: z.string().nullable(),
+    created_at: timestamp(),
+  })
+  .openapi('Project')
+
+const CreateProjectBody = z
+  .strictObject({
+    name: nameField().openapi({ example: 'Production' }),
+    organization_id: z.string().min(1).max(128).openapi({ example: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
+  })
+  .openapi('CreateProjectBody')
+
+const ApiKeyCreatedSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    key: z.string().openapi({ description: 'Shown only once — store it securely.', example: 'sk-3f9a…' }),
+    prefix: z.string().openapi({ description: 'Extension: the first characters of the key, shown in listings.' }),
+    created_at: timestamp(),
+  })
+  .openapi('ApiKeyCreated')
+
+const ApiKeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string().openapi({ description: 'Extension: the first characters of the key.', example: 'sk-3f9a1b2c' }),
+    last_used_at: timestamp().nullable().openapi({ description: 'Updated at most once a minute per key and server process.' }),
+    created_at: timestamp(),
+  })
+  .openapi('ApiKey')
+
+const CreateApiKeyBody = z.strictObject({ name: nameField().openapi({ example: 'production-server' }) }).openapi('CreateApiKeyBody')
+
+const ProjectParams = z.object({ id: idParam('id', 'prj_01jdq3v5k7m9p2r4t6w8y0a2c4') })
+const ApiKeyParams = ProjectParams.extend({ key_id: idParam('key_id', 'key_01jdq3v5k7m9p2r4t6w8y0a2c4') })
+
+const tags = ['Projects & API Keys']
+
+const listProjects = createRoute({
+  method: 'get', path: '/projects', tags, summary: 'List projects',
+  description: "The projects of the caller's organization, oldest first.",
+  request: { query: OptionalPage },
+  responses: { 200: jsonContent(z.array(ProjectSchema), 'The projects'), ...errorResponses(422) },
+})
+
+const createProject = createRoute({
+  method: 'post', path: '/projects', tags, summary: 'Create a project',
+  description: "`organization_id` must be the caller's own organization (else 403).",
+  request: { body: jsonBody(CreateProjectBody) },
+  responses: { 200: jsonContent(ProjectSchema, 'The new project'), ...errorResponses(400, 403, 422) },
+})
+
+const createApiKey = createRoute({
+  method: 'post', path: '/projects/{id}/api-keys', tags, summary: 'Create an API key',
+  description: 'The key is in this response only. An API key may manage the keys of its own project only (403 for a sibling project).',
+  request: { params: ProjectParams, body: jsonBody(CreateApiKeyBody) },
+  responses: { 200: jsonContent(ApiKeyCreatedSchema, 'The new key'), ...errorResponses(400, 403, 404, 422) },
+})
+
+const listApiKeys = createRoute({
+  method: 'get', path: '/projects/{id}/api-keys', tags, summary: 'List API keys',
+  description: 'Key metadata, oldest first; never the secret.',
+  request: { params: ProjectParams, query: OptionalPage },
+  responses: { 200: jsonContent(z.array(ApiKeySchema), 'The keys'), ...errorResponses(403, 404, 422) },
+})
+
+const deleteApiKey = createRoute({
+  method: 'delete', path: '/projects/{id}/api-keys/{key_id}', tags, summary: 'Delete an API key',
+  description: 'The key stops working at once.',
+  request: { params: ApiKeyParams },
+  responses: { 200: jsonContent(Deleted, 'The key is gone'), ...errorResponses(403, 404) },
+})
+
+/** What the project routes read from the container. */
+export type ProjectRouteServices = { projects: ProjectService; apiKeys: ApiKeyService }
+
+export const projectRoutes = createRouter<ProjectRouteServices>()
+  .openapi(listProjects, async (c) => {
+    return c.json(await c.get('services').projects.list(c.get('principal'), c.req.valid('query')), 200)
+  })
+  .openapi(createProject, async (c) => {
+    return c.json(await c.get('services').projects.create(c.get('principal'), c.req.valid('json')), 200)
+  })
+  .openapi(createApiKey, async (c) => {
+    const { projects, apiKeys } = c.get('services')
+    const principal = c.get('principal')
+    const project = await projects.requireManageable(principal, c.req.valid('param').id)
+    const created = await apiKeys.create(project.id, c.req.valid('json').name, { createdByUserId: principal.userId })
+    return c.json(created, 200)
+  })
+  .openapi(listApiKeys, async (c) => {
+    const { projects, apiKeys } = c.get('services')
+    const project = await projects.requireManageable(c.get('principal'), c.req.valid('param').id)
+    return c.json(await apiKeys.list(project.id, c.req.valid('query')), 200)
+  })
+  .openapi(deleteApiKey, async (c) => {
+    const { projects, apiKeys } = c.get('services')
+    const { id, key_id } = c.req.valid('param')
+    const project = await projects.requireManageable(c.get('principal'), id)
+    if (!(await apiKeys.delete(project.id, key_id))) throw ApiError.notFound('API key', key_id)
+    return c.json({ id: key_id, deleted: true as const }, 200)
+  })

@@ -1,0 +1,89 @@
+import { and, asc, eq } from 'drizzle-orm'
+import type { Database } from '../../platform/db/client.ts'
+import { newId } from '../../platform/db/ids.ts'
+import { memberships, projects } from './tables.ts'
+import type { Principal } from '../../platform/http/context.ts'
+import { ApiError } from '../../platform/http/errors.ts'
+
+export type Project = {
+  id: string
+  name: string
+  organization_id: string
+  avatar_url: string | null
+  created_at: string
+}
+
+type ProjectRow = typeof projects.$inferSelect
+
+export function toProject(row: ProjectRow): Project {
+  return {
+    id: row.id,
+    name: row.name,
+    organization_id: row.organizationId,
+    avatar_url: row.avatarUrl,
+    created_at: row.createdAt.toISOString(),
+  }
+}
+
+export class ProjectService {
+  private readonly db: Database
+
+  constructor(db: Database) {
+    this.db = db
+  }
+
+  /** The projects of the caller's organization. */
+  async list(principal: Principal, page: { limit?: number; offset?: number }): Promise<Project[]> {
+    const rows = await this.db
+      .select()
+      .from(projects)
+      .where(eq(projects.organizationId, principal.organizationId))
+      .orderBy(asc(projects.createdAt), asc(projects.id))
+      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
+      .offset(page.offset ?? 0)
+    return rows.map(toProject)
+  }
+
+  /** Creates a project in the caller's own organization; any other organization is 403. */
+  async create(principal: Principal, input: { name: string; organization_id: string }): Promise<Project> {
+    if (input.organization_id !== principal.organizationId) {
+      throw ApiError.forbidden(`You do not have access to organization '${input.organization_id}'`)
+    }
+    const [row] = await this.db
+      .insert(projects)
+      .values({ id: newId('prj'), organizationId: principal.organizationId, name: input.name })
+      .returning()
+    return toProject(row!)
+  }
+
+  /**
+   * The project whose API keys the caller may manage. An API key manages its own
+   * project only: a sibling project of the same organization is 403, anything
+   * else is invisible (404). The internal API (a member of the organization)
+   * manages every project of it.
+   */
+  async requireManageable(principal: Principal, projectId: string): Promise<Project> {
+    const [row] = await this.db
+      .select()
+      .from(projects)
+      .where(and(eq(projects.id, projectId), eq(projects.organizationId, principal.organizationId)))
+    if (!row) throw ApiError.notFound('Project', projectId)
+    if (principal.apiKeyId !== null && row.id !== principal.projectId) {
+      throw ApiError.forbidden(`This API key belongs to another project and cannot manage project '${projectId}'`)
+    }
+    return toProject(row)
+  }
+
+  /**
+   * The internal API's check: the user is a member of the organization and the
+   * project belongs to it. Null when either is not so.
+   */
+  async resolveMember(organizationId: string, projectId: string, userId: string): Promise<Principal | null> {
+    const [row] = await this.db
+      .select({ projectId: projects.id })
+      .from(projects)
+      .innerJoin(memberships, and(eq(memberships.organizationId, projects.organizationId), eq(memberships.userId, userId)))
+      .where(and(eq(projects.id, projectId), eq(projects.organizationId, organizationId)))
+    return row ? { organizationId, projectId: row.projectId, apiKeyId: null, userId } : null
+  }
+}

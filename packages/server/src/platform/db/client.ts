@@ -1,0 +1,176 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { vector } from '@electric-sql/pglite-pgvector'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
+import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres'
+import pg from 'pg'
+
+/** The one query-layer type every service uses, whichever driver is underneath. */
+export type Database = PgDatabase<PgQueryResultHKT>
+
+/** A single connection, for work that must stay on one session (advisory locks). */
+export interface SqlSession {
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>
+  exec(text: string): Promise<void>
+}
+
+export interface DatabaseHandle {
+  db: Database
+  driver: 'pglite' | 'postgres'
+  /** The embedded instance (pglite driver only), for libraries that must share it, such as pg-boss. */
+  pglite?: PGlite
+  /** The connection string (postgres driver only), for libraries that open their own pool, such as pg-boss. */
+  url?: string
+  /** Runs `fn` on one dedicated connection. */
+  withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>
+  /** Subscribes to a NOTIFY channel; resolves to an unsubscribe function. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>
+  notify(channel: string, payload: string): Promise<void>
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+export type OpenOptions =
+  | { driver: 'pglite'; dataDir?: string; withVector?: boolean }
+  | { driver: 'postgres'; url: string; poolSize?: number; onError?: (error: Error) => void }
+
+export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle> {
+  return options.driver === 'pglite' ? openPglite(options) : openPostgres(options)
+}
+
+async function openPglite(options: { dataDir?: string; withVector?: boolean }): Promise<DatabaseHandle> {
+  if (options.dataDir) fs.mkdirSync(options.dataDir, { recursive: true })
+  const client = await PGlite.create({
+    dataDir: options.dataDir ? path.join(options.dataDir, 'pgdata') : undefined,
+    extensions: options.withVector === false ? {} : { vector },
+  })
+  const session: SqlSession = {
+    async query(text, params) {
+      return (await client.query(text, params)).rows as never
+    },
+    async exec(text) {
+      await client.exec(text)
+    },
+  }
+  // PGlite is one connection; its queries are serialised, so a "session" is the client itself.
+  let queue: Promise<unknown> = Promise.resolve()
+  return {
+    db: drizzlePglite(client) as unknown as Database,
+    driver: 'pglite',
+    pglite: client,
+    withSession(fn) {
+      const run = queue.then(() => fn(session))
+      queue = run.catch(() => undefined)
+      return run
+    },
+    async listen(channel, onPayload) {
+      const unsubscribe = await client.listen(channel, onPayload)
+      return async () => unsubscribe()
+    },
+    async notify(channel, payload) {
+      await client.query('select pg_notify($1, $2)', [channel, payload])
+    },
+    async ping() {
+      await client.query('select 1')
+    },
+    async close() {
+      if (!client.closed) await client.close()
+    },
+  }
+}
+
+async function openPostgres(options: { url: string; poolSize?: number; onError?: (error: Error) => void }): Promise<DatabaseHandle> {
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
+  // An idle client that loses its connection emits 'error' on the pool; without a
+  // listener that would crash the process.
+  pool.on('error', (error) => options.onError?.(error))
+  const listeners = new Map<string, Set<(payload: string) => void>>()
+  let listenClient: pg.PoolClient | undefined
+
+  let closed = false
+
+  async function ensureListenClient(): Promise<pg.PoolClient> {
+    if (listenClient) return listenClient
+    const client = await pool.connect()
+    client.on('notification', (message) => {
+      for (const handler of listeners.get(message.channel) ?? []) handler(message.payload ?? '')
+    })
+    client.on('error', (error) => {
+      // After close() the client is already back in the pool; a late error (the
+      // server ending the session) must not release it a second time.
+      if (listenClient !== client) return
+      options.onError?.(error)
+      listenClient = undefined
+      client.release(error)
+      // Re-subscribe every channel on a fresh connection; notifications sent while
+      // disconnected are lost, which is why consumers also keep short TTLs or replay.
+      if (!closed) setTimeout(() => void resubscribe(), 1000).unref()
+    })
+    listenClient = client
+    return client
+  }
+
+  async function resubscribe(): Promise<void> {
+    try {
+      const client = await ensureListenClient()
+      for (const channel of listeners.keys()) await client.query(`listen ${quoteIdentifier(channel)}`)
+    } catch (error) {
+      options.onError?.(error as Error)
+      if (!closed) setTimeout(() => void resubscribe(), 1000).unref()
+    }
+  }
+
+  return {
+    db: drizzlePostgres(pool) as unknown as Database,
+    driver: 'postgres',
+    url: options.url,
+    async withSession(fn) {
+      const client = await pool.connect()
+      try {
+        return await fn({
+          async query(text, params) {
+            return (await client.query(text, params)).rows
+          },
+          async exec(text) {
+            await client.query(text)
+          },
+        })
+      } finally {
+        client.release()
+      }
+    },
+    async listen(channel, onPayload) {
+      const client = await ensureListenClient()
+      let handlers = listeners.get(channel)
+      if (!handlers) {
+        handlers = new Set()
+        listeners.set(channel, handlers)
+        await client.query(`listen ${quoteIdentifier(channel)}`)
+      }
+      handlers.add(onPayload)
+      return async () => {
+        handlers.delete(onPayload)
+      }
+    },
+    async notify(channel, payload) {
+      await pool.query('select pg_notify($1, $2)', [channel, payload])
+    },
+    async ping() {
+      await pool.query('select 1')
+    },
+    async close() {
+      closed = true
+      const client = listenClient
+      listenClient = undefined
+      // Destroy rather than return the LISTEN connection: it holds subscriptions.
+      client?.release(true)
+      await pool.end()
+    },
+  }
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`
+}

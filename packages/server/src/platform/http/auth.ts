@@ -1,0 +1,54 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { MiddlewareHandler } from 'hono'
+import { ID_PATTERN } from '../db/ids.ts'
+import type { AppEnv, Principal } from './context.ts'
+import { ApiError } from './errors.ts'
+
+function bearerToken(header: string | undefined): string | null {
+  const match = header?.match(/^Bearer +(\S+) *$/i)
+  return match?.[1] ?? null
+}
+
+/**
+ * The public API: a project-scoped `sk-` key and nothing else. `Worken-*`
+ * headers are never read here, so they cannot widen what a key reaches.
+ */
+export function publicAuth(authenticate: (apiKey: string) => Promise<Principal | null>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = bearerToken(c.req.header('authorization'))
+    const principal = token ? await authenticate(token) : null
+    if (!principal) throw ApiError.unauthorized()
+    c.set('principal', principal)
+    await next()
+  }
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/**
+ * The internal API: trusted `Worken-Organization`, `Worken-Project` and
+ * `Worken-User` headers, optionally behind a shared token. Missing headers are
+ * 401; a user who is not a member of the organization, or a project outside
+ * it, is 403.
+ */
+export function internalAuth(internalToken: string | undefined, resolveMember: (organizationId: string, projectId: string, userId: string) => Promise<Principal | null>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (internalToken !== undefined) {
+      const token = bearerToken(c.req.header('authorization'))
+      if (token === null || !sameSecret(token, internalToken)) throw ApiError.unauthorized()
+    }
+    const organizationId = c.req.header('worken-organization')
+    const projectId = c.req.header('worken-project')
+    const userId = c.req.header('worken-user')
+    if (!organizationId || !projectId || !userId) throw ApiError.unauthorized()
+    const wellFormed = [organizationId, projectId, userId].every((value) => ID_PATTERN.test(value))
+    const principal = wellFormed ? await resolveMember(organizationId, projectId, userId) : null
+    if (!principal) throw ApiError.forbidden('The user is not a member of this organization, or the project does not belong to it')
+    c.set('principal', principal)
+    await next()
+  }
+}

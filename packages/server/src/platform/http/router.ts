@@ -1,0 +1,49 @@
+import { OpenAPIHono, z } from '@hono/zod-openapi'
+import type { AppEnv } from './context.ts'
+import { ApiError, ErrorResponse, fieldProblems } from './errors.ts'
+
+/**
+ * A router whose validation failures all become the spec's errors: a bad path
+ * id is 404 (it cannot name anything), a JSON body that is absent is 400, and
+ * every other failure is 422 naming the fields. `Services` names what the
+ * module's handlers read from `c.get('services')`.
+ */
+export function createRouter<Services = unknown>() {
+  return new OpenAPIHono<AppEnv<Services>>({
+    defaultHook: (result, c) => {
+      if (result.success) return
+      if (result.target === 'param') throw new ApiError(404, 'Not found: no resource has this id')
+      if (result.target === 'json' && !c.req.header('content-type')) throw ApiError.badRequest('A JSON request body is required')
+      const prefix = result.target === 'query' ? 'query' : undefined
+      throw ApiError.validation(fieldProblems(result.error, prefix))
+    },
+  })
+}
+
+const errorContent = { 'application/json': { schema: ErrorResponse } }
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'The body is missing or is not JSON',
+  401: 'The API key is missing or invalid',
+  403: 'The caller may not act on this resource',
+  404: 'No such resource in this project',
+  409: 'The request conflicts with the current state',
+  422: 'Validation failed; the message names the fields',
+}
+
+/** The error responses of a route, for the OpenAPI document. 401 and 500 apply everywhere. */
+export function errorResponses(...statuses: Array<400 | 403 | 404 | 409 | 422>) {
+  const responses: Record<string, { description: string; content: typeof errorContent }> = {}
+  for (const status of [401, ...statuses]) responses[status] = { description: ERROR_DESCRIPTIONS[status]!, content: errorContent }
+  responses[500] = { description: 'Internal error; details are in the server log under the x-request-id', content: errorContent }
+  return responses
+}
+
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+})
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+})
