@@ -11,7 +11,8 @@ import { chatRoutes } from './modules/conversations/chat-routes.ts'
 import { eventRoutes } from './modules/conversations/event-routes.ts'
 import { internalAuth, publicAuth } from './platform/http/auth.ts'
 import type { AppEnv } from './platform/http/context.ts'
-import { ApiError, handleError } from './platform/http/errors.ts'
+import { AppError } from './platform/errors.ts'
+import { ErrorResponse, errorBody, handleError } from './platform/http/errors.ts'
 import { createRouter, jsonContent } from './platform/http/router.ts'
 import { projectRoutes } from './modules/projects/routes.ts'
 import type { Services } from './services.ts'
@@ -46,7 +47,7 @@ const readyz = createRoute({
   method: 'get', path: '/readyz', tags: ['Health'], summary: 'Readiness: the database answers',
   responses: {
     200: jsonContent(z.object({ status: z.literal('ok') }), 'The database answers'),
-    503: jsonContent(z.object({ error: z.string(), message: z.string().optional() }), 'The database does not answer'),
+    503: jsonContent(ErrorResponse, 'The database does not answer'),
   },
 })
 
@@ -77,7 +78,7 @@ export function createApp(options: AppOptions) {
   app.use(requestId())
   // A body refused part-way was not read to its end, so the connection cannot carry another
   // request: say `connection: close`, or a keep-alive client reuses it and fails.
-  const tooLarge = (c: Context<AppEnv>, message: string) => c.json({ error: 'Payload Too Large', message }, 413, { connection: 'close' })
+  const tooLarge = (c: Context<AppEnv>, message: string) => c.json(errorBody('payload_too_large', message), 413, { connection: 'close' })
   const limitBody = bodyLimit({
     maxSize: options.bodyLimit ?? 1024 * 1024,
     onError: (c) => tooLarge(c, `The request body is larger than ${options.bodyLimit ?? 1024 * 1024} bytes`),
@@ -103,7 +104,7 @@ export function createApp(options: AppOptions) {
       return c.json({ status: 'ok' as const }, 200)
     } catch (error) {
       logger.warn({ err: error, requestId: c.get('requestId') }, 'readiness check failed')
-      return c.json({ error: 'Service Unavailable', message: 'The database does not answer' }, 503)
+      return c.json(errorBody('unavailable', 'The database does not answer'), 503)
     }
   })
 
@@ -141,8 +142,8 @@ export function createApp(options: AppOptions) {
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path)
-    if (allowed.length > 0) throw new ApiError(405, `${c.req.method} is not allowed here; use ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } })
-    throw new ApiError(404, `No route for ${c.req.method} ${c.req.path}`)
+    if (allowed.length > 0) throw new AppError('method_not_allowed', `${c.req.method} is not allowed here; use ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } })
+    throw new AppError('not_found', `No route for ${c.req.method} ${c.req.path}`)
   })
   app.onError(handleError)
   return app

@@ -17,10 +17,10 @@ before(async () => {
 })
 after(() => ctx.close())
 
-const UNAUTHORIZED = '{"error":"Unauthorized"}'
+const UNAUTHORIZED = '{"error":"Unauthorized","code":"unauthorized"}'
 
 describe('public API auth', () => {
-  it('answers exactly {"error":"Unauthorized"} for missing, malformed, unknown and deleted keys', async () => {
+  it('answers exactly {"error":"Unauthorized","code":"unauthorized"} for missing, malformed, unknown and deleted keys', async () => {
     const call = (headers: Record<string, string>) => ctx.asKey()('GET', '/bots', undefined, headers)
     const deletable = await ctx.services.apiKeys.create(tenant.projectId, 'to delete')
     await ctx.services.apiKeys.delete(tenant.projectId, deletable.id)

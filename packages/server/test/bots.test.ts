@@ -84,7 +84,7 @@ describe('bots: create, list, get', () => {
   it('answers 400 for a body that is not JSON, missing, or not declared as JSON', async () => {
     const malformed = await api('POST', '/bots', '{"name":')
     assert.equal(malformed.status, 400)
-    assert.deepEqual(malformed.body, { error: 'Bad Request', message: 'Malformed JSON in request body' })
+    assert.deepEqual(malformed.body, { error: 'Bad Request', code: 'malformed_request', message: 'Malformed JSON in request body' })
     const wrongType = await api('POST', '/bots', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' })
     assert.equal(wrongType.status, 400)
     assert.equal(wrongType.body.error, 'Bad Request')

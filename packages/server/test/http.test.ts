@@ -31,7 +31,7 @@ describe('errors', () => {
     const app = createApp({ kind: 'public', services: failing, logger })
     const response = await app.request('/bots', { headers: { authorization: `Bearer ${owner.key}` } })
     assert.equal(response.status, 500)
-    assert.equal(await response.text(), '{"error":"Internal Server Error"}')
+    assert.equal(await response.text(), '{"error":"Internal Server Error","code":"internal_error"}')
     const requestId = response.headers.get('x-request-id')
     assert.ok(requestId)
     const errorLine = lines.find((line) => line.msg === 'unhandled error')

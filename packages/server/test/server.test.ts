@@ -67,7 +67,7 @@ describe('the server process on the embedded database', () => {
   it('answers an oversized request line in the JSON error shape', async () => {
     const response = await fetch(`${server.publicUrl}/bots/${'x'.repeat(20_000)}`)
     assert.equal(response.status, 431)
-    assert.deepEqual(await response.json(), { error: 'Request Header Fields Too Large', message: 'The request line or headers are too large' })
+    assert.deepEqual(await response.json(), { error: 'Request Header Fields Too Large', code: 'malformed_request', message: 'The request line or headers are too large' })
     assert.equal((await fetch(`${server.publicUrl}/healthz`)).status, 200)
   })
 

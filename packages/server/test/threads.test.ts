@@ -300,7 +300,8 @@ describe('GET /threads/:thread_id', () => {
     assert.equal((await other.call('GET', '/threads/detail-iso')).status, 404)
     assert.equal((await api('GET', '/threads/nope-nope')).status, 404)
     const missing = await api('GET', '/threads/nope-nope')
-    assert.deepEqual(Object.keys(missing.body).sort(), ['error', 'message'])
+    assert.deepEqual(Object.keys(missing.body).sort(), ['code', 'error', 'message'])
+    assert.equal(missing.body.code, 'not_found')
   })
 })
 
@@ -313,6 +314,7 @@ describe('POST /threads/:thread_id/send', () => {
       const response = await api('POST', `/threads/${id}/send`, { text: 'Hello from a person' })
       assert.equal(response.status, 409, mode)
       assert.match(response.body.message, new RegExp(`${mode} mode.*manual`))
+      assert.equal(response.body.code, 'mode_forbids_reply', mode)
     }
     const stored = await ctx.database.db.select().from(messages).where(and(eq(messages.projectId, owner.projectId), eq(messages.author, 'operator')))
     assert.equal(stored.filter((m) => m.threadId.startsWith('send-')).length, 0)

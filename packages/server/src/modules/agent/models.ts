@@ -3,7 +3,7 @@ import { createOpenAI } from '@ai-sdk/openai'
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
 import { embedMany, type EmbeddingModel, type LanguageModel } from 'ai'
 import type { ProviderConfig } from '../../config.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import { createLocalEmbedder, type Embedder } from '../knowledge/local-embedder.ts'
 
 const OPENROUTER_BASE_URL = 'https://openrouter.ai/api/v1'
@@ -54,7 +54,7 @@ export class ModelRegistry {
     const factory = this.providers.get(provider)
     if (!factory) throw this.providerError(provider, modelId)
     const embeddingModel = factory.embedding(model)
-    if (!embeddingModel) throw new ApiError(422, `Model provider '${provider}' has no embedding models`)
+    if (!embeddingModel) throw new AppError('model_unavailable', `Model provider '${provider}' has no embedding models`)
     let dimensions = 0
     return {
       id: modelId,
@@ -73,11 +73,11 @@ export class ModelRegistry {
     return [...this.providers.keys()]
   }
 
-  private providerError(provider: string, modelId: string): ApiError {
+  private providerError(provider: string, modelId: string): AppError {
     const variable = this.unconfigured.get(provider)
-    if (variable) return new ApiError(422, `Model provider '${provider}' is not configured: set ${variable} to use '${modelId}'`)
+    if (variable) return new AppError('model_unavailable', `Model provider '${provider}' is not configured: set ${variable} to use '${modelId}'`)
     const known = this.configuredProviders()
-    return new ApiError(422, `Unknown model provider '${provider}' in '${modelId}'${known.length ? `; configured providers: ${known.join(', ')}` : '; no model provider is configured'}`)
+    return new AppError('model_unavailable', `Unknown model provider '${provider}' in '${modelId}'${known.length ? `; configured providers: ${known.join(', ')}` : '; no model provider is configured'}`)
   }
 }
 
@@ -88,6 +88,6 @@ function compatible(name: string, baseURL: string, apiKey: string | undefined): 
 
 export function splitModelId(modelId: string): { provider: string; model: string } {
   const slash = modelId.indexOf('/')
-  if (slash <= 0 || slash === modelId.length - 1) throw new ApiError(422, `Model id '${modelId}' must look like provider/model`)
+  if (slash <= 0 || slash === modelId.length - 1) throw new AppError('invalid_request', `Model id '${modelId}' must look like provider/model`)
   return { provider: modelId.slice(0, slash), model: modelId.slice(slash + 1) }
 }

@@ -2,7 +2,7 @@ import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { bots } from './tables.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import { liveStoreIds } from '../knowledge/vector-stores/stores.ts'
 import { applySettingsPatch, BotSettingsSchema, defaultBotSettings, type BotSettings, type BotSettingsPatch } from './settings.ts'
 
@@ -49,7 +49,7 @@ async function requireVectorStores(db: Pick<Database, 'select'>, projectId: stri
   const problems = ids.flatMap((id, index) =>
     existing.has(id) ? [] : [{ path: `ai.knowledge.vector_store_ids.${index}`, message: `no vector store '${id}' in this project` }],
   )
-  if (problems.length > 0) throw ApiError.validation(problems)
+  if (problems.length > 0) throw AppError.validation(problems)
 }
 
 const NAME_MAX = 200
@@ -121,7 +121,7 @@ export class BotService {
         .from(bots)
         .where(and(eq(bots.id, botId), eq(bots.projectId, projectId)))
         .for('update')
-      if (!row) throw ApiError.notFound('Bot', botId)
+      if (!row) throw AppError.notFound('Bot', botId)
       const settings = applySettingsPatch(row.settings, patch)
       const storeIds = patch.ai?.knowledge?.vector_store_ids
       if (storeIds) await requireVectorStores(tx, projectId, storeIds)
@@ -146,13 +146,13 @@ export class BotService {
       .delete(bots)
       .where(and(eq(bots.id, botId), eq(bots.projectId, projectId)))
       .returning({ id: bots.id })
-    if (deleted.length === 0) throw ApiError.notFound('Bot', botId)
+    if (deleted.length === 0) throw AppError.notFound('Bot', botId)
   }
 
   /** The bot with its settings, for services that act on it. */
   async requireRow(projectId: string, botId: string): Promise<BotRow> {
     const [row] = await this.db.select().from(bots).where(and(eq(bots.id, botId), eq(bots.projectId, projectId)))
-    if (!row) throw ApiError.notFound('Bot', botId)
+    if (!row) throw AppError.notFound('Bot', botId)
     return row
   }
 
@@ -162,7 +162,7 @@ export class BotService {
       .set({ ...changes, updatedAt: sql`now()` })
       .where(and(eq(bots.id, botId), eq(bots.projectId, projectId)))
       .returning()
-    if (!row) throw ApiError.notFound('Bot', botId)
+    if (!row) throw AppError.notFound('Bot', botId)
     return toBot(row)
   }
 }

@@ -3,7 +3,7 @@ import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { messages, threads, toolApprovals } from './tables.ts'
 import { announceEvents, appendEvents } from '../../platform/events/outbox.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 
 export type ApprovalDecision = { approved: boolean; reason?: string | undefined }
 
@@ -19,8 +19,8 @@ export async function decideApproval(handle: DatabaseHandle, projectId: string, 
       .from(toolApprovals)
       .where(and(eq(toolApprovals.projectId, projectId), eq(toolApprovals.threadId, threadId), eq(toolApprovals.id, approvalId)))
       .for('update')
-    if (!approval) throw ApiError.notFound('Approval', approvalId)
-    if (approval.status !== 'pending') throw ApiError.conflict(`Approval '${approvalId}' was already ${approval.status}`)
+    if (!approval) throw AppError.notFound('Approval', approvalId)
+    if (approval.status !== 'pending') throw AppError.conflict(`Approval '${approvalId}' was already ${approval.status}`)
     const status = decision.approved ? 'approved' : 'denied'
     await tx
       .update(toolApprovals)
@@ -31,7 +31,7 @@ export async function decideApproval(handle: DatabaseHandle, projectId: string, 
       .set({ updatedAt: sql`now()` })
       .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
       .returning({ chatId: threads.chatId, botId: threads.botId })
-    if (!thread) throw ApiError.notFound('Thread', threadId)
+    if (!thread) throw AppError.notFound('Thread', threadId)
     await tx.insert(messages).values({
       id: newId('msg'),
       projectId,

@@ -6,7 +6,7 @@ import type { TurnContext } from '../agent/turn.ts'
 import type { BotSettings } from '../bots/settings.ts'
 import type { ConversationServices as Services } from './services.ts'
 import type { PersonInput } from './threads.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import { Deleted, OptionalPage, parseScheduledAt, storableTextProblem } from '../../platform/http/fields.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
 import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, StreamBody, StreamQuery, ThreadParams, ThreadSchema, UiChatBody } from './schemas.ts'
@@ -109,7 +109,7 @@ export const chatRoutes = createRouter<Services>()
     const format = c.req.valid('query').format ?? 'data'
     const { texts, scheduledAtText, person } = readStreamBody(c.req.valid('json'), format)
     // `/threads/events` is the event feed, so a thread with that id could never be addressed under /threads.
-    if (thread_id === RESERVED_THREAD_ID) throw ApiError.validation([{ path: 'thread_id', message: `'${RESERVED_THREAD_ID}' is reserved (GET /threads/events is the event feed); choose another thread id` }])
+    if (thread_id === RESERVED_THREAD_ID) throw AppError.validation([{ path: 'thread_id', message: `'${RESERVED_THREAD_ID}' is reserved (GET /threads/events is the event feed); choose another thread id` }])
 
     // Every check that can fail happens before anything is written.
     const { chat, bot, thread: existing } = await services.chats.requireConversable(projectId, chat_id, thread_id)
@@ -117,7 +117,7 @@ export const chatRoutes = createRouter<Services>()
     const settings = bot.settings
     const mode = existing?.mode ?? 'auto'
     const model = mode === 'auto' ? services.models.languageModel(settings.ai.model.id) : null
-    if (scheduledAt && !services.jobs) throw new ApiError(422, 'scheduledAt: this server runs without background workers')
+    if (scheduledAt && !services.jobs) throw new AppError('invalid_request', 'scheduledAt: this server runs without background workers')
     const turnInput = { projectId, chatId: chat.id, threadId: thread_id, settings, modelId: settings.ai.model.id, newMessages: texts.length }
 
     // The usual case: start the model call first and store the user's messages while it
@@ -137,7 +137,7 @@ export const chatRoutes = createRouter<Services>()
           if (done.thread.mode !== 'auto') turn.abort(`The thread is now in ${done.thread.mode} mode; your message was stored for an operator`)
         },
         (error: unknown) => {
-          if (!(error instanceof ApiError)) c.get('logger').error({ err: error, requestId: c.get('requestId') }, 'storing the user message failed')
+          if (!(error instanceof AppError)) c.get('logger').error({ err: error, requestId: c.get('requestId') }, 'storing the user message failed')
           turn.abort('Your message could not be stored; nothing was sent to the model')
         },
       )
@@ -187,12 +187,12 @@ async function preloadContext(services: Services, input: { projectId: string; th
 function readStreamBody(body: z.infer<typeof StreamBody> | z.infer<typeof UiChatBody>, format: 'data' | 'ui-message-stream'): { texts: string[]; scheduledAtText: string | undefined; person?: PersonInput | undefined } {
   const last = body.messages.at(-1)
   if (last && 'parts' in last) {
-    if (format !== 'ui-message-stream') throw ApiError.validation([{ path: 'messages', message: 'AI SDK UI messages need ?format=ui-message-stream' }])
+    if (format !== 'ui-message-stream') throw AppError.validation([{ path: 'messages', message: 'AI SDK UI messages need ?format=ui-message-stream' }])
     const text = last.parts.map((part) => (part.type === 'text' && typeof part.text === 'string' ? part.text : '')).join('')
-    if (last.role !== 'user' || text.trim() === '') throw ApiError.validation([{ path: 'messages', message: 'the last message must be a user message with text' }])
-    if (text.length > 100_000) throw ApiError.validation([{ path: 'messages', message: 'the text must be at most 100000 characters' }])
+    if (last.role !== 'user' || text.trim() === '') throw AppError.validation([{ path: 'messages', message: 'the last message must be a user message with text' }])
+    if (text.length > 100_000) throw AppError.validation([{ path: 'messages', message: 'the text must be at most 100000 characters' }])
     const problem = storableTextProblem(text)
-    if (problem) throw ApiError.validation([{ path: 'messages', message: `the text ${problem}` }])
+    if (problem) throw AppError.validation([{ path: 'messages', message: `the text ${problem}` }])
     return { texts: [text], scheduledAtText: undefined }
   }
   const plain = body as z.infer<typeof StreamBody>

@@ -3,7 +3,7 @@ import type { Database } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { chats, threads } from './tables.ts'
 import { bots } from '../bots/index.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 
 export type ChatStatus = 'active' | 'disabled' | 'error'
 
@@ -67,14 +67,14 @@ export class ChatService {
 
   async get(projectId: string, chatId: string): Promise<Chat> {
     const [row] = await this.db.select({ chat: chats, events24h }).from(chats).where(and(eq(chats.id, chatId), eq(chats.projectId, projectId)))
-    if (!row) throw ApiError.notFound('Chat', chatId)
+    if (!row) throw AppError.notFound('Chat', chatId)
     return toChat(row.chat, row.events24h)
   }
 
   /** The chat row, for services that act on it. */
   async requireRow(projectId: string, chatId: string): Promise<ChatRow> {
     const [row] = await this.db.select().from(chats).where(and(eq(chats.id, chatId), eq(chats.projectId, projectId)))
-    if (!row) throw ApiError.notFound('Chat', chatId)
+    if (!row) throw AppError.notFound('Chat', chatId)
     return row
   }
 
@@ -91,17 +91,17 @@ export class ChatService {
       // One round trip: the thread, if the id is taken in this project, comes along.
       .leftJoin(threads, and(eq(threads.projectId, chats.projectId), eq(threads.id, threadId ?? '')))
       .where(and(eq(chats.id, chatId), eq(chats.projectId, projectId)))
-    if (!row) throw ApiError.notFound('Chat', chatId)
-    if (row.thread && row.thread.chatId !== row.chat.id) throw ApiError.conflict(`Thread id '${threadId}' is already used by another chat of this project`)
-    if (row.chat.status !== 'active') throw ApiError.conflict(`Chat '${row.chat.id}' is ${row.chat.status}`)
-    if (row.bot.status !== 'active') throw ApiError.conflict(`Bot '${row.bot.id}' is ${row.bot.status}`)
+    if (!row) throw AppError.notFound('Chat', chatId)
+    if (row.thread && row.thread.chatId !== row.chat.id) throw AppError.conflict(`Thread id '${threadId}' is already used by another chat of this project`, 'thread_id_taken')
+    if (row.chat.status !== 'active') throw AppError.conflict(`Chat '${row.chat.id}' is ${row.chat.status}`, 'chat_disabled')
+    if (row.bot.status !== 'active') throw AppError.conflict(`Bot '${row.bot.id}' is ${row.bot.status}`, 'bot_disabled')
     return row
   }
 
   /** An API chat (no integration): the way a conversation exists before channels are connected. */
   async create(projectId: string, input: { bot_id: string; name: string }): Promise<Chat> {
     const [bot] = await this.db.select({ id: bots.id }).from(bots).where(and(eq(bots.id, input.bot_id), eq(bots.projectId, projectId)))
-    if (!bot) throw ApiError.validation([{ path: 'bot_id', message: `no bot '${input.bot_id}' in this project` }])
+    if (!bot) throw AppError.validation([{ path: 'bot_id', message: `no bot '${input.bot_id}' in this project` }])
     const [row] = await this.db.insert(chats).values({ id: newId('chat'), projectId, botId: bot.id, name: input.name }).returning()
     return toChat(row!, 0)
   }

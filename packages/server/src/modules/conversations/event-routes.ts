@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { AppEnv } from '../../platform/http/context.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import { idParam } from '../../platform/http/fields.ts'
 import type { ConversationServices } from './services.ts'
 import { createRouter, errorResponses } from '../../platform/http/router.ts'
@@ -62,7 +62,7 @@ function resumePosition(header: string | undefined, query: string | undefined): 
   const [value, source] = header !== undefined && header !== '' ? [header.trim(), 'The Last-Event-ID header'] : [query, 'last_event_id']
   if (value === undefined || value === '') return null
   const seq = Number(value)
-  if (!SEQ.test(value) || !Number.isSafeInteger(seq)) throw ApiError.badRequest(`${source} must be the id of an event received from this stream (a non-negative integer)`)
+  if (!SEQ.test(value) || !Number.isSafeInteger(seq)) throw AppError.badRequest(`${source} must be the id of an event received from this stream (a non-negative integer)`)
   return seq
 }
 

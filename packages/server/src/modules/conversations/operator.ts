@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { messages, scheduledMessages, threads } from './tables.ts'
 import { announceEvents, appendEvents, type OutboxEvent } from '../../platform/events/outbox.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import type { JobQueue } from '../../platform/jobs/queue.ts'
 import { toMessage, toThread, type Message, type Thread, type ThreadService } from './threads.ts'
 
@@ -77,7 +77,7 @@ export class OperatorService {
   /** Stores the message to be sent at `at` and queues its delivery; the thread must be in `manual` mode now. */
   async schedule(projectId: string, threadId: string, text: string, operatorId: OperatorId, at: Date): Promise<ScheduledMessage> {
     const jobs = this.jobs
-    if (!jobs) throw new ApiError(422, 'scheduledAt: this server runs without background workers')
+    if (!jobs) throw new AppError('invalid_request', 'scheduledAt: this server runs without background workers')
     const row = await this.handle.db.transaction(async (tx) => {
       const thread = await lockThread(tx, projectId, threadId)
       requireManual(thread)
@@ -116,8 +116,8 @@ export class OperatorService {
         .from(scheduledMessages)
         .where(and(eq(scheduledMessages.projectId, projectId), eq(scheduledMessages.threadId, threadId), eq(scheduledMessages.id, scheduledId)))
         .for('update')
-      if (!current) throw ApiError.notFound('Scheduled message', scheduledId)
-      if (current.status !== 'scheduled') throw ApiError.conflict(`Scheduled message '${scheduledId}' is already ${current.status}`)
+      if (!current) throw AppError.notFound('Scheduled message', scheduledId)
+      if (current.status !== 'scheduled') throw AppError.conflict(`Scheduled message '${scheduledId}' is already ${current.status}`)
       const [cancelled] = await tx
         .update(scheduledMessages)
         .set({ status: 'cancelled', updatedAt: sql`now()` })
@@ -188,13 +188,13 @@ async function lockThread(tx: Tx, projectId: string, threadId: string) {
     .from(threads)
     .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
     .for('update')
-  if (!thread) throw ApiError.notFound('Thread', threadId)
+  if (!thread) throw AppError.notFound('Thread', threadId)
   return thread
 }
 
 function requireManual(thread: typeof threads.$inferSelect): void {
   if (thread.mode !== 'manual') {
-    throw ApiError.conflict(`Thread '${thread.id}' is in ${thread.mode} mode; operators send messages only in manual mode (POST /chats/${thread.chatId}/threads/${thread.id}/mode with {"mode":"manual"})`)
+    throw AppError.conflict(`Thread '${thread.id}' is in ${thread.mode} mode; operators send messages only in manual mode (POST /chats/${thread.chatId}/threads/${thread.id}/mode with {"mode":"manual"})`, 'mode_forbids_reply')
   }
 }
 

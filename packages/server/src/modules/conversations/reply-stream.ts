@@ -47,7 +47,7 @@ export function startTurnStream(services: Services, logger: Logger, requestId: s
     (error: unknown) => {
       if (controller.signal.aborted) return
       logger.error({ err: error, requestId }, 'agent turn crashed')
-      emit({ type: 'error', error: errorBody(500).error })
+      emit({ type: 'error', error: errorBody('internal_error').error })
     },
   )
   return {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { ID_PATTERN } from '../../platform/db/ids.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import type { Thread, ThreadMode } from './threads.ts'
 
 export type ThreadListQuery = {
@@ -189,7 +189,7 @@ function isMicrosTime(value: unknown): value is string {
 }
 
 function decodeCursor(text: string, filters: string, ranked: boolean): CursorState {
-  const invalid = () => ApiError.validation([{ path: 'cursor', message: 'is not a cursor this endpoint issued' }])
+  const invalid = () => AppError.validation([{ path: 'cursor', message: 'is not a cursor this endpoint issued' }])
   let state: unknown
   try {
     state = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'))
@@ -197,7 +197,7 @@ function decodeCursor(text: string, filters: string, ranked: boolean): CursorSta
     throw invalid()
   }
   if (!isCursorState(state) || typeof state.key[0] !== (ranked ? 'number' : 'string')) throw invalid()
-  if (state.filters !== filters) throw ApiError.validation([{ path: 'cursor', message: 'was issued for other filters (chat_id, bot_id, search); keep them unchanged while paging' }])
+  if (state.filters !== filters) throw AppError.validation([{ path: 'cursor', message: 'was issued for other filters (chat_id, bot_id, search); keep them unchanged while paging' }])
   return state
 }
 

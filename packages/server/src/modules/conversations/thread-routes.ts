@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { countCurrentTurnMessages } from './history.ts'
 import { streamTurnResponse } from './reply-stream.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import { MessageSchema } from './schemas.ts'
 import type { Principal } from '../../platform/http/context.ts'
 import { idParam, parseScheduledAt, safeText } from '../../platform/http/fields.ts'
@@ -124,7 +124,7 @@ export const threadRoutes = createRouter<ConversationServices>()
     const { thread_id, approval_id } = c.req.valid('param')
     const thread = await services.threads.require(projectId, thread_id)
     const { chat, bot } = await services.chats.requireConversable(projectId, thread.chatId)
-    if (thread.mode !== 'auto') throw ApiError.conflict(`Thread '${thread.id}' is in ${thread.mode} mode; the AI resumes only in auto mode`)
+    if (thread.mode !== 'auto') throw AppError.conflict(`Thread '${thread.id}' is in ${thread.mode} mode; the AI resumes only in auto mode`, 'mode_forbids_reply')
     const model = services.models.languageModel(bot.settings.ai.model.id)
     const decidedBy = principal.userId ?? principal.apiKeyId ?? 'unknown'
     await decideApproval(services.database, projectId, thread.id, approval_id, c.req.valid('json'), decidedBy)

@@ -3,7 +3,7 @@ import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { messages, persons, threads } from './tables.ts'
 import { announceEvents, appendEvents, type OutboxEvent } from '../../platform/events/outbox.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 
 export type ThreadMode = 'auto' | 'manual' | 'operator' | 'blocked'
 
@@ -99,7 +99,7 @@ export class ThreadService {
       .from(threads)
       .leftJoin(persons, eq(persons.id, threads.personId))
       .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-    if (!row) throw ApiError.notFound('Thread', threadId)
+    if (!row) throw AppError.notFound('Thread', threadId)
     const [counts] = await this.db
       .select({
         user: sql<number>`count(*) filter (where ${messages.role} = 'user')::int`,
@@ -122,13 +122,13 @@ export class ThreadService {
       .select()
       .from(threads)
       .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId), eq(threads.chatId, chatId)))
-    if (!row) throw ApiError.notFound('Thread', threadId)
+    if (!row) throw AppError.notFound('Thread', threadId)
     return row
   }
 
   async require(projectId: string, threadId: string): Promise<ThreadRow> {
     const [row] = await this.db.select().from(threads).where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-    if (!row) throw ApiError.notFound('Thread', threadId)
+    if (!row) throw AppError.notFound('Thread', threadId)
     return row
   }
 
@@ -161,7 +161,7 @@ export class ThreadService {
         .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
         .for('update')
       if (!current) throw new Error('thread vanished inside its transaction')
-      if (current.chatId !== chat.id) throw ApiError.conflict(`Thread id '${threadId}' is already used by another chat of this project`)
+      if (current.chatId !== chat.id) throw AppError.conflict(`Thread id '${threadId}' is already used by another chat of this project`, 'thread_id_taken')
 
       const outbox: OutboxEvent[] = []
       const scope = { chatId: chat.id, threadId }
@@ -199,7 +199,7 @@ export class ThreadService {
         .from(threads)
         .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId), eq(threads.chatId, chatId)))
         .for('update')
-      if (!current) throw ApiError.notFound('Thread', threadId)
+      if (!current) throw AppError.notFound('Thread', threadId)
       if (current.mode === mode) return current
       // Pending counts what an operator owes; it means nothing once the AI or nobody answers.
       const clearsPending = (mode === 'auto' || mode === 'blocked') && current.pendingCount > 0
@@ -225,7 +225,7 @@ export class ThreadService {
         .delete(threads)
         .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId), eq(threads.chatId, chatId)))
         .returning({ id: threads.id })
-      if (deleted.length === 0) throw ApiError.notFound('Thread', threadId)
+      if (deleted.length === 0) throw AppError.notFound('Thread', threadId)
       await appendEvents(tx, projectId, [{ type: 'thread.deleted', chatId, threadId, data: {} }])
     })
     announceEvents(this.handle, projectId)

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { Deleted, idParam, nameField, OptionalPage, timestamp } from '../../platform/http/fields.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import type { ApiKeyService } from './api-keys.ts'
 import type { ProjectService } from './service.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
@@ -110,6 +110,6 @@ export const projectRoutes = createRouter<ProjectRouteServices>()
     const { projects, apiKeys } = c.get('services')
     const { id, key_id } = c.req.valid('param')
     const project = await projects.requireManageable(c.get('principal'), id)
-    if (!(await apiKeys.delete(project.id, key_id))) throw ApiError.notFound('API key', key_id)
+    if (!(await apiKeys.delete(project.id, key_id))) throw AppError.notFound('API key', key_id)
     return c.json({ id: key_id, deleted: true as const }, 200)
   })

@@ -3,7 +3,7 @@ import type { Database } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { memberships, projects } from './tables.ts'
 import type { Principal } from '../../platform/http/context.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 
 export type Project = {
   id: string
@@ -47,7 +47,7 @@ export class ProjectService {
   /** Creates a project in the caller's own organization; any other organization is 403. */
   async create(principal: Principal, input: { name: string; organization_id: string }): Promise<Project> {
     if (input.organization_id !== principal.organizationId) {
-      throw ApiError.forbidden(`You do not have access to organization '${input.organization_id}'`)
+      throw AppError.forbidden(`You do not have access to organization '${input.organization_id}'`)
     }
     const [row] = await this.db
       .insert(projects)
@@ -67,9 +67,9 @@ export class ProjectService {
       .select()
       .from(projects)
       .where(and(eq(projects.id, projectId), eq(projects.organizationId, principal.organizationId)))
-    if (!row) throw ApiError.notFound('Project', projectId)
+    if (!row) throw AppError.notFound('Project', projectId)
     if (principal.apiKeyId !== null && row.id !== principal.projectId) {
-      throw ApiError.forbidden(`This API key belongs to another project and cannot manage project '${projectId}'`)
+      throw AppError.forbidden(`This API key belongs to another project and cannot manage project '${projectId}'`)
     }
     return toProject(row)
   }

@@ -5,7 +5,7 @@ import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { webhookDeliveries, webhookEndpoints } from './tables.ts'
 import { EVENTS_CHANNEL, type EventType } from '../../platform/events/outbox.ts'
-import { ApiError } from '../../platform/http/errors.ts'
+import { AppError } from '../../platform/errors.ts'
 import { checkedAddresses, urlProblem, type Resolver } from './transport.ts'
 
 /** Types an endpoint can ask for: the spec's three first, then the other outbox events, then the test event. */
@@ -150,7 +150,7 @@ export class WebhookService {
       })
       .where(and(eq(webhookEndpoints.projectId, projectId), eq(webhookEndpoints.id, id)))
       .returning()
-    if (!row) throw ApiError.notFound('Webhook endpoint', id)
+    if (!row) throw AppError.notFound('Webhook endpoint', id)
     return toEndpoint(row)
   }
 
@@ -160,7 +160,7 @@ export class WebhookService {
       .delete(webhookEndpoints)
       .where(and(eq(webhookEndpoints.projectId, projectId), eq(webhookEndpoints.id, id)))
       .returning({ id: webhookEndpoints.id })
-    if (deleted.length === 0) throw ApiError.notFound('Webhook endpoint', id)
+    if (deleted.length === 0) throw AppError.notFound('Webhook endpoint', id)
   }
 
   /** Newest first, keyset-paged by `starting_after` (a delivery id of a previous page). */
@@ -168,7 +168,7 @@ export class WebhookService {
     await this.requireRow(projectId, endpointId)
     if (page.startingAfter !== undefined) {
       const [after] = await this.handle.db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.id, page.startingAfter)))
-      if (!after) throw ApiError.validation([{ path: 'starting_after', message: `no delivery '${page.startingAfter}' of this endpoint` }])
+      if (!after) throw AppError.validation([{ path: 'starting_after', message: `no delivery '${page.startingAfter}' of this endpoint` }])
     }
     const rows = await this.handle.db
       .select()
@@ -197,7 +197,7 @@ export class WebhookService {
    */
   async retry(projectId: string, endpointId: string, deliveryId: string): Promise<WebhookDelivery> {
     const endpoint = await this.requireRow(projectId, endpointId)
-    if (endpoint.status !== 'active') throw ApiError.conflict(`Webhook endpoint '${endpointId}' is disabled; enable it first (PUT with {"status":"active"})`)
+    if (endpoint.status !== 'active') throw AppError.conflict(`Webhook endpoint '${endpointId}' is disabled; enable it first (PUT with {"status":"active"})`)
     const [row] = await this.handle.db
       .update(webhookDeliveries)
       .set({ status: 'pending', nextAttemptAt: sql`now()`, leaseUntil: null, updatedAt: sql`now()` })
@@ -210,7 +210,7 @@ export class WebhookService {
       .returning()
     if (!row) {
       const current = await this.requireDelivery(projectId, endpointId, deliveryId)
-      throw ApiError.conflict(`Delivery '${deliveryId}' is ${current.status}; it will be attempted without a manual retry`)
+      throw AppError.conflict(`Delivery '${deliveryId}' is ${current.status}; it will be attempted without a manual retry`)
     }
     await this.wakeSenders(projectId)
     return toDelivery(row)
@@ -219,7 +219,7 @@ export class WebhookService {
   /** A `webhook.test` event to this endpoint only (not in the outbox, not to other endpoints). */
   async sendTest(projectId: string, endpointId: string): Promise<WebhookDelivery> {
     const endpoint = await this.requireRow(projectId, endpointId)
-    if (endpoint.status !== 'active') throw ApiError.conflict(`Webhook endpoint '${endpointId}' is disabled; enable it first (PUT with {"status":"active"})`)
+    if (endpoint.status !== 'active') throw AppError.conflict(`Webhook endpoint '${endpointId}' is disabled; enable it first (PUT with {"status":"active"})`)
     const eventId = newId('evt')
     const [row] = await this.handle.db
       .insert(webhookDeliveries)
@@ -244,18 +244,18 @@ export class WebhookService {
   private async checkUrl(value: string): Promise<string> {
     const url = new URL(value) // the schema has checked it parses
     const problem = urlProblem(url, this.options.allowPrivate)
-    if (problem) throw ApiError.validation([{ path: 'url', message: problem }])
+    if (problem) throw AppError.validation([{ path: 'url', message: problem }])
     try {
       await checkedAddresses(url.hostname, this.options)
     } catch (error) {
-      throw ApiError.validation([{ path: 'url', message: (error as Error).message }])
+      throw AppError.validation([{ path: 'url', message: (error as Error).message }])
     }
     return url.toString()
   }
 
   private async requireRow(projectId: string, id: string): Promise<EndpointRow> {
     const [row] = await this.handle.db.select().from(webhookEndpoints).where(and(eq(webhookEndpoints.projectId, projectId), eq(webhookEndpoints.id, id)))
-    if (!row) throw ApiError.notFound('Webhook endpoint', id)
+    if (!row) throw AppError.notFound('Webhook endpoint', id)
     return row
   }
 
@@ -264,7 +264,7 @@ export class WebhookService {
       .select()
       .from(webhookDeliveries)
       .where(and(eq(webhookDeliveries.projectId, projectId), eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.id, deliveryId)))
-    if (!row) throw ApiError.notFound('Webhook delivery', deliveryId)
+    if (!row) throw AppError.notFound('Webhook delivery', deliveryId)
     return row
   }
 

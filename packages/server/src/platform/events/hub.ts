@@ -2,7 +2,7 @@ import { and, asc, eq, gt, max, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../db/client.ts'
 import { events } from './tables.ts'
-import { ApiError } from '../http/errors.ts'
+import { AppError } from '../errors.ts'
 import { EVENTS_CHANNEL } from './outbox.ts'
 import type { OutboxRow } from '../../modules/conversations/thread-events.ts'
 
@@ -109,7 +109,7 @@ export class EventHub {
    * batches, in order); rows up to it are the caller's to read (`read`).
    */
   async subscribe(projectId: string, listener: EventListener): Promise<Subscription> {
-    if (this.stopped) throw new ApiError(503, 'The server is shutting down')
+    if (this.stopped) throw new AppError('unavailable', 'The server is shutting down')
     await this.start()
     let feed = this.feeds.get(projectId)
     if (!feed) {
@@ -125,7 +125,7 @@ export class EventHub {
       feed = created
     }
     await feed.ready
-    if (this.stopped) throw new ApiError(503, 'The server is shutting down')
+    if (this.stopped) throw new AppError('unavailable', 'The server is shutting down')
     // The feed may have been dropped (its last listener left) while we waited: follow the current one.
     if (this.feeds.get(projectId) !== feed) return this.subscribe(projectId, listener)
     const joined = feed

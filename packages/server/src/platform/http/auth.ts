@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
 import { ID_PATTERN } from '../db/ids.ts'
 import type { AppEnv, Principal } from './context.ts'
-import { ApiError } from './errors.ts'
+import { AppError } from '../errors.ts'
 
 function bearerToken(header: string | undefined): string | null {
   const match = header?.match(/^Bearer +(\S+) *$/i)
@@ -17,7 +17,7 @@ export function publicAuth(authenticate: (apiKey: string) => Promise<Principal |
   return async (c, next) => {
     const token = bearerToken(c.req.header('authorization'))
     const principal = token ? await authenticate(token) : null
-    if (!principal) throw ApiError.unauthorized()
+    if (!principal) throw AppError.unauthorized()
     c.set('principal', principal)
     await next()
   }
@@ -39,15 +39,15 @@ export function internalAuth(internalToken: string | undefined, resolveMember: (
   return async (c, next) => {
     if (internalToken !== undefined) {
       const token = bearerToken(c.req.header('authorization'))
-      if (token === null || !sameSecret(token, internalToken)) throw ApiError.unauthorized()
+      if (token === null || !sameSecret(token, internalToken)) throw AppError.unauthorized()
     }
     const organizationId = c.req.header('worken-organization')
     const projectId = c.req.header('worken-project')
     const userId = c.req.header('worken-user')
-    if (!organizationId || !projectId || !userId) throw ApiError.unauthorized()
+    if (!organizationId || !projectId || !userId) throw AppError.unauthorized()
     const wellFormed = [organizationId, projectId, userId].every((value) => ID_PATTERN.test(value))
     const principal = wellFormed ? await resolveMember(organizationId, projectId, userId) : null
-    if (!principal) throw ApiError.forbidden('The user is not a member of this organization, or the project does not belong to it')
+    if (!principal) throw AppError.forbidden('The user is not a member of this organization, or the project does not belong to it')
     c.set('principal', principal)
     await next()
   }

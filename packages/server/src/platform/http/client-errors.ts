@@ -11,8 +11,8 @@ export function answerClientErrorsAsJson(server: Server): void {
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
     const status = tooLarge ? 431 : 400
     const body = JSON.stringify(tooLarge
-      ? { error: 'Request Header Fields Too Large', message: 'The request line or headers are too large' }
-      : { error: 'Bad Request', message: 'The request could not be parsed' })
+      ? { error: 'Request Header Fields Too Large', code: 'malformed_request', message: 'The request line or headers are too large' }
+      : { error: 'Bad Request', code: 'malformed_request', message: 'The request could not be parsed' })
     socket.end(
       `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
         `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,

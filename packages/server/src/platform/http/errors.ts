@@ -3,7 +3,29 @@ import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from '@hono/zod-openapi'
 import { ZodError } from 'zod'
+import { AppError, ERROR_CODES, type ErrorCode, type FieldProblem } from '../errors.ts'
 import type { AppEnv } from './context.ts'
+
+/** The HTTP status of each error code: the one place where codes meet statuses. */
+export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
+  malformed_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  thread_id_taken: 409,
+  chat_disabled: 409,
+  bot_disabled: 409,
+  mode_forbids_reply: 409,
+  name_taken: 409,
+  payload_too_large: 413,
+  invalid_request: 422,
+  model_unavailable: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  unavailable: 503,
+}
 
 /** The spec's name for each status we answer with. */
 const STATUS_TEXT: Record<number, string> = {
@@ -20,51 +42,7 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 }
 
-export type FieldProblem = { path: string; message: string }
-
-/**
- * The one error type handlers throw. `onError` turns it into
- * `{ "error": <status text>, "message"?: ..., "details"?: [...] }`.
- */
-export class ApiError extends Error {
-  readonly status: ContentfulStatusCode
-  readonly details: FieldProblem[] | undefined
-  readonly headers: Record<string, string> | undefined
-  /** False when the message is only the status text, which the body leaves out. */
-  readonly hasMessage: boolean
-
-  constructor(status: ContentfulStatusCode, message?: string, options?: { details?: FieldProblem[]; headers?: Record<string, string> }) {
-    super(message ?? STATUS_TEXT[status] ?? 'Error')
-    this.name = 'ApiError'
-    this.status = status
-    this.details = options?.details
-    this.headers = options?.headers
-    this.hasMessage = message !== undefined
-  }
-
-  static badRequest(message: string) {
-    return new ApiError(400, message)
-  }
-  /** 401 bodies are exactly `{"error":"Unauthorized"}`, whatever the reason. */
-  static unauthorized() {
-    return new ApiError(401)
-  }
-  static forbidden(message: string) {
-    return new ApiError(403, message)
-  }
-  static notFound(resource: string, id: string) {
-    return new ApiError(404, `${resource} '${id}' not found`)
-  }
-  static conflict(message: string) {
-    return new ApiError(409, message)
-  }
-  static validation(details: FieldProblem[]) {
-    const message = details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')
-    return new ApiError(422, message, { details })
-  }
-}
-
-/** Flattens zod issues into one entry per offending field, naming unknown keys individually. */
+/** Zod issues flattened into one entry per offending field, naming unknown keys individually. */
 export function fieldProblems(error: ZodError, prefix?: string): FieldProblem[] {
   const join = (path: PropertyKey[]) => [prefix, ...path.map(String)].filter(Boolean).join('.')
   return error.issues.flatMap((issue): FieldProblem[] => {
@@ -75,40 +53,52 @@ export function fieldProblems(error: ZodError, prefix?: string): FieldProblem[] 
   })
 }
 
-export function errorBody(status: number, message?: string, details?: FieldProblem[]) {
+/**
+ * The spec's error body, `{ error, message?, details? }`, with `code` beside
+ * `error` (an extension: a stable machine code, see docs/design.md).
+ */
+export function errorBody(code: ErrorCode, message?: string, details?: FieldProblem[]) {
   return {
-    error: STATUS_TEXT[status] ?? 'Error',
+    error: STATUS_TEXT[STATUS_OF[code]] ?? 'Error',
+    code,
     ...(message !== undefined ? { message } : {}),
     ...(details !== undefined ? { details } : {}),
   }
 }
 
+/** The status and body of any error, as the API answers it. */
+export function errorResponse(error: AppError): { status: ContentfulStatusCode; body: ReturnType<typeof errorBody> } {
+  return { status: STATUS_OF[error.code], body: errorBody(error.code, error.hasMessage ? error.message : undefined, error.details) }
+}
+
 /** The error shape for the OpenAPI document. */
 export const ErrorResponse = z
   .object({
-    error: z.string(),
+    error: z.string().openapi({ description: "The HTTP status's name, as the specification gives it" }),
+    code: z.enum(ERROR_CODES).openapi({ description: 'Extension: a stable machine code to branch on' }),
     message: z.string().optional(),
     details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
-  .openapi('Error', { example: { error: 'Not Found', message: "Bot 'bot_123' not found" } })
+  .openapi('Error', { example: { error: 'Not Found', code: 'not_found', message: "Bot 'bot_123' not found" } })
 
 /** The single place where anything thrown becomes a response. */
 export function handleError(err: Error, c: Context<AppEnv>) {
-  if (err instanceof ApiError) {
+  if (err instanceof AppError) {
     for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value)
-    return c.json(errorBody(err.status, err.hasMessage ? err.message : undefined, err.details), err.status)
+    const { status, body } = errorResponse(err)
+    return c.json(body, status)
   }
   if (err instanceof ZodError) {
     // A service validated something the route schema could not see (a merged settings document).
-    const problem = ApiError.validation(fieldProblems(err))
-    return c.json(errorBody(422, problem.message, problem.details), 422)
+    const { status, body } = errorResponse(AppError.validation(fieldProblems(err)))
+    return c.json(body, status)
   }
   if (err instanceof HTTPException) {
     // Raised by Hono itself: malformed JSON, a body that is not JSON, limits.
-    if (err.status === 415) return c.json(errorBody(400, 'Content-Type must be application/json'), 400)
-    const status = err.status as ContentfulStatusCode
-    if (status < 500) return c.json(errorBody(status, err.message || undefined), status)
+    if (err.status === 415) return c.json(errorBody('malformed_request', 'Content-Type must be application/json'), 400)
+    const code = (Object.entries(STATUS_OF) as Array<[ErrorCode, number]>).find(([, status]) => status === err.status)?.[0]
+    if (code && err.status < 500) return c.json(errorBody(code, err.message || undefined), STATUS_OF[code])
   }
   c.get('logger').error({ err, requestId: c.get('requestId') }, 'unhandled error')
-  return c.json(errorBody(500), 500)
+  return c.json(errorBody('internal_error'), 500)
 }

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { ID_PATTERN } from '../db/ids.ts'
-import { ApiError } from './errors.ts'
+import { AppError } from '../errors.ts'
 
 /**
  * Text Postgres can store: no NUL (which `text` and `jsonb` refuse) and no lone
@@ -43,7 +43,7 @@ export function parseScheduledAt(value: string | undefined): Date | null {
   if (value === undefined) return null
   const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
   const date = new Date(value)
-  if (!iso.test(value) || Number.isNaN(date.getTime())) throw ApiError.validation([{ path: 'scheduledAt', message: 'must be an ISO 8601 date-time with a time zone' }])
-  if (date.getTime() <= Date.now()) throw ApiError.validation([{ path: 'scheduledAt', message: 'must be in the future' }])
+  if (!iso.test(value) || Number.isNaN(date.getTime())) throw AppError.validation([{ path: 'scheduledAt', message: 'must be an ISO 8601 date-time with a time zone' }])
+  if (date.getTime() <= Date.now()) throw AppError.validation([{ path: 'scheduledAt', message: 'must be in the future' }])
   return date
 }

@@ -1,5 +1,5 @@
 import { asc, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm'
-import { ApiError } from './errors.ts'
+import { AppError } from '../errors.ts'
 
 /** OpenAI's list parameters: `limit`, `order` (by creation), and an `after` or `before` cursor (an object id). */
 export type CursorParams = { limit: number; order: 'asc' | 'desc'; after?: string | undefined; before?: string | undefined }
@@ -14,7 +14,7 @@ export type CursorList<T> = { object: 'list'; data: T[]; first_id: string | null
  */
 export function keyset(params: CursorParams, createdAt: AnyColumn, id: AnyColumn, cursorRow: (cursorId: string) => SQL) {
   if (params.after !== undefined && params.before !== undefined) {
-    throw ApiError.validation([{ path: 'query', message: 'give `after` or `before`, not both' }])
+    throw AppError.validation([{ path: 'query', message: 'give `after` or `before`, not both' }])
   }
   const ascending = params.order === 'asc'
   const backwards = params.before !== undefined

@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi'
 import type { AppEnv } from './context.ts'
-import { ApiError, ErrorResponse, fieldProblems } from './errors.ts'
+import { AppError } from '../errors.ts'
+import { ErrorResponse, fieldProblems } from './errors.ts'
 
 /**
  * A router whose validation failures all become the spec's errors: a bad path
@@ -12,10 +13,10 @@ export function createRouter<Services = unknown>() {
   return new OpenAPIHono<AppEnv<Services>>({
     defaultHook: (result, c) => {
       if (result.success) return
-      if (result.target === 'param') throw new ApiError(404, 'Not found: no resource has this id')
-      if (result.target === 'json' && !c.req.header('content-type')) throw ApiError.badRequest('A JSON request body is required')
+      if (result.target === 'param') throw new AppError('not_found', 'Not found: no resource has this id')
+      if (result.target === 'json' && !c.req.header('content-type')) throw AppError.badRequest('A JSON request body is required')
       const prefix = result.target === 'query' ? 'query' : undefined
-      throw ApiError.validation(fieldProblems(result.error, prefix))
+      throw AppError.validation(fieldProblems(result.error, prefix))
     },
   })
 }

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { ApiError } from '../../../platform/http/errors.ts'
+import { AppError } from '../../../platform/errors.ts'
 import { idParam, storableTextProblem } from '../../../platform/http/fields.ts'
 import { createRouter, errorResponses, jsonContent } from '../../../platform/http/router.ts'
 import { fileTypeLabel, supportedFormat, SUPPORTED_EXTENSIONS } from '../vector-stores/extract.ts'
@@ -70,14 +70,14 @@ const remove = createRoute({
 
 /** The upload's checks beyond the schema: its size, a usable name and a type we can index. */
 export function checkUpload(file: File, maxBytes: number): { filename: string; mimeType: string | null } {
-  if (file.size > maxBytes) throw new ApiError(413, `The file is larger than ${maxBytes} bytes (WORKEN_FILE_MAX_BYTES)`)
+  if (file.size > maxBytes) throw new AppError('payload_too_large', `The file is larger than ${maxBytes} bytes (WORKEN_FILE_MAX_BYTES)`)
   const filename = file.name.trim()
-  if (!filename || filename.length > 255) throw ApiError.validation([{ path: 'file', message: 'the file name must be 1–255 characters' }])
+  if (!filename || filename.length > 255) throw AppError.validation([{ path: 'file', message: 'the file name must be 1–255 characters' }])
   const problem = storableTextProblem(filename)
-  if (problem) throw ApiError.validation([{ path: 'file', message: `the file name ${problem}` }])
+  if (problem) throw AppError.validation([{ path: 'file', message: `the file name ${problem}` }])
   const mimeType = file.type ? file.type.split(';')[0]!.trim().toLowerCase() : null
   if (!supportedFormat(filename, mimeType)) {
-    throw ApiError.validation([{ path: 'file', message: `unsupported file type '${fileTypeLabel(filename, mimeType)}'; supported: ${SUPPORTED_EXTENSIONS.join(', ')}` }])
+    throw AppError.validation([{ path: 'file', message: `unsupported file type '${fileTypeLabel(filename, mimeType)}'; supported: ${SUPPORTED_EXTENSIONS.join(', ')}` }])
   }
   return { filename, mimeType }
 }

@@ -3,7 +3,7 @@ import { and, eq, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../../platform/db/client.ts'
 import { newId } from '../../../platform/db/ids.ts'
 import { files } from '../tables.ts'
-import { ApiError } from '../../../platform/http/errors.ts'
+import { AppError } from '../../../platform/errors.ts'
 import { keyset, toCursorList, type CursorList } from '../../../platform/http/paging.ts'
 import type { BlobStore } from './blob-store.ts'
 
@@ -88,7 +88,7 @@ export class FileService {
 
   private async requireAfter(projectId: string, after: string): Promise<void> {
     const [row] = await this.handle.db.select({ id: files.id }).from(files).where(and(eq(files.projectId, projectId), eq(files.id, after)))
-    if (!row) throw ApiError.validation([{ path: 'after', message: `no file '${after}' in this project` }])
+    if (!row) throw AppError.validation([{ path: 'after', message: `no file '${after}' in this project` }])
   }
 
   async get(projectId: string, id: string): Promise<FileObject> {
@@ -97,7 +97,7 @@ export class FileService {
 
   async requireRow(projectId: string, id: string): Promise<FileRow> {
     const [row] = await this.handle.db.select().from(files).where(and(eq(files.projectId, projectId), eq(files.id, id)))
-    if (!row) throw ApiError.notFound('File', id)
+    if (!row) throw AppError.notFound('File', id)
     return row
   }
 
@@ -112,7 +112,7 @@ export class FileService {
   async delete(projectId: string, id: string): Promise<{ id: string; object: 'file'; deleted: true }> {
     await this.handle.db.transaction(async (tx) => {
       const deleted = await tx.delete(files).where(and(eq(files.projectId, projectId), eq(files.id, id))).returning({ id: files.id })
-      if (deleted.length === 0) throw ApiError.notFound('File', id)
+      if (deleted.length === 0) throw AppError.notFound('File', id)
       await this.blobs.remove(tx, id)
     })
     return { id, object: 'file', deleted: true }

@@ -3,7 +3,8 @@ import type { Context } from 'hono'
 import { checkUpload, type FileRouteServices } from '../files/routes.ts'
 import type { KnowledgeBaseService } from './service.ts'
 import type { AppEnv } from '../../../platform/http/context.ts'
-import { ApiError, fieldProblems } from '../../../platform/http/errors.ts'
+import { AppError } from '../../../platform/errors.ts'
+import { fieldProblems } from '../../../platform/http/errors.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../../../platform/http/router.ts'
 import { ChunkingStrategySchema } from './chunking.ts'
 import { AttributesSchema } from './filters.ts'
@@ -170,7 +171,7 @@ export const vectorStoreRoutes = createRouter<VectorStoreRouteServices>()
       const bytes = new Uint8Array(await form.file.arrayBuffer())
       return c.json(await services.vectorStores.upload(projectId, vector_store_id, { filename, mimeType, bytes }, options), 200)
     }
-    if (!contentType) throw ApiError.badRequest('A JSON body `{ file_id }` or a multipart upload is required')
+    if (!contentType) throw AppError.badRequest('A JSON body `{ file_id }` or a multipart upload is required')
     const body = c.req.valid('json') as z.infer<typeof AddFileBody>
     return c.json(await services.vectorStores.files.add(projectId, vector_store_id, { fileId: body.file_id, attributes: body.attributes, chunkingStrategy: body.chunking_strategy }), 200)
   })
@@ -226,9 +227,9 @@ function parseJsonField<T extends z.ZodType>(field: string, value: string | unde
   try {
     parsed = JSON.parse(value)
   } catch {
-    throw ApiError.validation([{ path: field, message: 'must be a JSON value' }])
+    throw AppError.validation([{ path: field, message: 'must be a JSON value' }])
   }
   const result = schema.safeParse(parsed)
-  if (!result.success) throw ApiError.validation(fieldProblems(result.error, field))
+  if (!result.success) throw AppError.validation(fieldProblems(result.error, field))
   return result.data
 }

@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../../platform/db/client.ts'
 import { newId } from '../../../platform/db/ids.ts'
 import { files, vectorStoreChunks, vectorStoreFileBatches, vectorStoreFiles } from '../tables.ts'
-import { ApiError } from '../../../platform/http/errors.ts'
+import { AppError } from '../../../platform/errors.ts'
 import type { Attributes } from './filters.ts'
 import { joinChunks, resolveChunkingStrategy, type ChunkingStrategy } from './chunking.ts'
 import { batchStatus, CANCELLED, toVectorStoreFileObject, type FileBatchObject, type VectorStoreFileObject, type Vocabulary } from './objects.ts'
@@ -47,20 +47,20 @@ export class VectorStoreFileService {
     const ids = toAdd.map((file) => file.fileId)
     const seen = new Set<string>()
     ids.forEach((id, index) => {
-      if (seen.has(id)) throw ApiError.validation([{ path: path(index), message: `file '${id}' is listed twice` }])
+      if (seen.has(id)) throw AppError.validation([{ path: path(index), message: `file '${id}' is listed twice` }])
       seen.add(id)
     })
     const found = new Map(
       (await tx.select({ id: files.id, filename: files.filename }).from(files).where(and(eq(files.projectId, projectId), inArray(files.id, ids)))).map((row) => [row.id, row.filename]),
     )
     const missing = ids.map((id, index) => ({ id, index })).filter(({ id }) => !found.has(id))
-    if (missing.length > 0) throw ApiError.validation(missing.map(({ id, index }) => ({ path: path(index), message: `no file '${id}' in this project` })))
+    if (missing.length > 0) throw AppError.validation(missing.map(({ id, index }) => ({ path: path(index), message: `no file '${id}' in this project` })))
     const present = await tx
       .select({ fileId: vectorStoreFiles.fileId })
       .from(vectorStoreFiles)
       .where(and(eq(vectorStoreFiles.vectorStoreId, vectorStoreId), inArray(vectorStoreFiles.fileId, ids)))
     if (present.length > 0) {
-      throw ApiError.conflict(`already in vector store '${vectorStoreId}': ${present.map((row) => row.fileId).join(', ')}; update attributes with POST /vector_stores/${vectorStoreId}/files/{file_id}, or remove the file first`)
+      throw AppError.conflict(`already in vector store '${vectorStoreId}': ${present.map((row) => row.fileId).join(', ')}; update attributes with POST /vector_stores/${vectorStoreId}/files/{file_id}, or remove the file first`)
     }
     return tx
       .insert(vectorStoreFiles)
@@ -103,7 +103,7 @@ export class VectorStoreFileService {
       .select()
       .from(vectorStoreFiles)
       .where(and(eq(vectorStoreFiles.projectId, projectId), eq(vectorStoreFiles.vectorStoreId, vectorStoreId), eq(vectorStoreFiles.fileId, fileId)))
-    if (!row) throw ApiError.notFound('Vector store file', fileId)
+    if (!row) throw AppError.notFound('Vector store file', fileId)
     return row
   }
 
@@ -116,7 +116,7 @@ export class VectorStoreFileService {
     for (const cursor of [params.after, params.before]) {
       if (cursor === undefined) continue
       const [row] = await this.db.select({ id: vectorStoreFiles.fileId }).from(vectorStoreFiles).where(and(eq(vectorStoreFiles.vectorStoreId, vectorStoreId), eq(vectorStoreFiles.fileId, cursor)))
-      if (!row) throw ApiError.validation([{ path: 'query', message: `no file '${cursor}' in this vector store to page from` }])
+      if (!row) throw AppError.validation([{ path: 'query', message: `no file '${cursor}' in this vector store to page from` }])
     }
     const page = keyset(params, vectorStoreFiles.createdAt, vectorStoreFiles.fileId, (cursor) => sql`select created_at, file_id from vector_store_files where vector_store_id = ${vectorStoreId} and file_id = ${cursor}`)
     const rows = await this.db
@@ -141,7 +141,7 @@ export class VectorStoreFileService {
       .set({ attributes: attributes ?? {}, updatedAt: sql`now()` })
       .where(and(eq(vectorStoreFiles.projectId, projectId), eq(vectorStoreFiles.vectorStoreId, vectorStoreId), eq(vectorStoreFiles.fileId, fileId)))
       .returning()
-    if (!row) throw ApiError.notFound('Vector store file', fileId)
+    if (!row) throw AppError.notFound('Vector store file', fileId)
     return toVectorStoreFileObject(row)
   }
 
@@ -152,7 +152,7 @@ export class VectorStoreFileService {
       .delete(vectorStoreFiles)
       .where(and(eq(vectorStoreFiles.projectId, projectId), eq(vectorStoreFiles.vectorStoreId, vectorStoreId), eq(vectorStoreFiles.fileId, fileId)))
       .returning({ fileId: vectorStoreFiles.fileId })
-    if (deleted.length === 0) throw ApiError.notFound('Vector store file', fileId)
+    if (deleted.length === 0) throw AppError.notFound('Vector store file', fileId)
     return { id: fileId, object: 'vector_store.file.deleted', deleted: true }
   }
 
@@ -172,11 +172,11 @@ export class VectorStoreFileService {
 
   async createBatch(projectId: string, vectorStoreId: string, input: { fileIds?: string[] | undefined; files?: FileToAdd[] | undefined; attributes?: Attributes | null | undefined; chunkingStrategy?: ChunkingStrategy | undefined }): Promise<FileBatchObject> {
     if ((input.fileIds === undefined) === (input.files === undefined)) {
-      throw ApiError.validation([{ path: 'file_ids', message: 'give either `file_ids` or `files`' }])
+      throw AppError.validation([{ path: 'file_ids', message: 'give either `file_ids` or `files`' }])
     }
     const toAdd = input.files ?? input.fileIds!.map((fileId) => ({ fileId, attributes: input.attributes, chunkingStrategy: input.chunkingStrategy }))
     const field = input.files ? 'files' : 'file_ids'
-    if (toAdd.length === 0 || toAdd.length > MAX_BATCH_FILES) throw ApiError.validation([{ path: field, message: `must list 1–${MAX_BATCH_FILES} files` }])
+    if (toAdd.length === 0 || toAdd.length > MAX_BATCH_FILES) throw AppError.validation([{ path: field, message: `must list 1–${MAX_BATCH_FILES} files` }])
     const { batch, rows } = await this.db.transaction(async (tx) => {
       await this.stores.lock(tx, projectId, vectorStoreId)
       const [batch] = await tx.insert(vectorStoreFileBatches).values({ id: newId('vsfb'), projectId, vectorStoreId }).returning()
@@ -200,7 +200,7 @@ export class VectorStoreFileService {
         .set({ cancelledAt: sql`coalesce(${vectorStoreFileBatches.cancelledAt}, now())` })
         .where(and(eq(vectorStoreFileBatches.projectId, projectId), eq(vectorStoreFileBatches.vectorStoreId, vectorStoreId), eq(vectorStoreFileBatches.id, batchId)))
         .returning()
-      if (!batch) throw ApiError.notFound('File batch', batchId)
+      if (!batch) throw AppError.notFound('File batch', batchId)
       await tx
         .update(vectorStoreFiles)
         .set({ status: 'error', lastError: { code: CANCELLED, message: `indexing was cancelled with file batch ${batchId}` }, leaseUntil: null, updatedAt: sql`now()` })
@@ -216,7 +216,7 @@ export class VectorStoreFileService {
       .select()
       .from(vectorStoreFileBatches)
       .where(and(eq(vectorStoreFileBatches.projectId, projectId), eq(vectorStoreFileBatches.vectorStoreId, vectorStoreId), eq(vectorStoreFileBatches.id, batchId)))
-    if (!batch) throw ApiError.notFound('File batch', batchId)
+    if (!batch) throw AppError.notFound('File batch', batchId)
     return batch
   }
 

@@ -2,7 +2,7 @@ import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../../platform/db/client.ts'
 import { newId } from '../../../platform/db/ids.ts'
 import { vectorStoreFiles, vectorStores } from '../tables.ts'
-import { ApiError } from '../../../platform/http/errors.ts'
+import { AppError } from '../../../platform/errors.ts'
 import { EMPTY_STATS, toVectorStoreObject, type FileCounts, type StoreStats, type VectorStoreObject, type Vocabulary } from './objects.ts'
 import { keyset, toCursorList, type CursorList, type CursorParams } from '../../../platform/http/paging.ts'
 
@@ -45,14 +45,14 @@ export class VectorStoreService {
 
   async require(projectId: string, id: string, db: Database = this.db): Promise<StoreRow> {
     const [row] = await db.select().from(vectorStores).where(and(eq(vectorStores.projectId, projectId), eq(vectorStores.id, id), notExpired()))
-    if (!row) throw ApiError.notFound('Vector store', id)
+    if (!row) throw AppError.notFound('Vector store', id)
     return row
   }
 
   /** Locks the store row for the rest of the transaction (adding files, cancelling a batch). */
   async lock(tx: Database, projectId: string, id: string): Promise<StoreRow> {
     const [row] = await tx.select().from(vectorStores).where(and(eq(vectorStores.projectId, projectId), eq(vectorStores.id, id), notExpired())).for('update')
-    if (!row) throw ApiError.notFound('Vector store', id)
+    if (!row) throw AppError.notFound('Vector store', id)
     return row
   }
 
@@ -81,7 +81,7 @@ export class VectorStoreService {
 
   private async requireCursor(projectId: string, id: string): Promise<void> {
     const [row] = await this.db.select({ id: vectorStores.id }).from(vectorStores).where(and(eq(vectorStores.projectId, projectId), eq(vectorStores.id, id)))
-    if (!row) throw ApiError.validation([{ path: 'query', message: `no vector store '${id}' in this project to page from` }])
+    if (!row) throw AppError.validation([{ path: 'query', message: `no vector store '${id}' in this project to page from` }])
   }
 
   async update(projectId: string, id: string, patch: { name?: string | undefined; metadata?: Record<string, string> | null | undefined; expiresAfter?: ExpiresAfter | null | undefined }): Promise<VectorStoreObject> {
@@ -104,7 +104,7 @@ export class VectorStoreService {
       .delete(vectorStores)
       .where(and(eq(vectorStores.projectId, projectId), eq(vectorStores.id, id), notExpired()))
       .returning({ id: vectorStores.id })
-    if (deleted.length === 0) throw ApiError.notFound('Vector store', id)
+    if (deleted.length === 0) throw AppError.notFound('Vector store', id)
     return { id, object: 'vector_store.deleted', deleted: true }
   }
 
