@@ -8,7 +8,7 @@
  *   npm run bench:events -- --only pglite         # or --only postgres
  *
  * Per (subscriber, event): latency from the commit (the writer takes the time
- * right after `threads.ingestUserMessages` returns, i.e. after COMMIT; the
+ * right after `threads.storeUserMessages` returns, i.e. after COMMIT; the
  * NOTIFY follows it) to the moment the subscriber's socket delivered the frame
  * to the client process. Both processes read `performance.timeOrigin +
  * performance.now()`, the same wall clock at sub-millisecond resolution.
@@ -316,7 +316,7 @@ async function benchDatabase(subscribers: Subscribers, options: Options, databas
     // A thread in `blocked` mode: each write stores a user message (one outbox event) and calls no model.
     await handle.db.insert(schema.threads).values({ projectId, id: THREAD_ID, chatId: chat.id, botId: bot.id, mode: 'blocked' })
     const write = async (text: string): Promise<[string, number]> => {
-      const { messageIds } = await services.threads.ingestUserMessages(projectId, { id: chat.id, botId: bot.id }, THREAD_ID, [text])
+      const { messageIds } = await services.threads.storeUserMessages(projectId, { id: chat.id, botId: bot.id }, THREAD_ID, [text])
       return [messageIds[0]!, now()]
     }
     const feed = { url: `${base}/threads/events`, headers: { authorization: `Bearer ${key}` } }

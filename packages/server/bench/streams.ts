@@ -402,7 +402,7 @@ type Profile = {
 type Isolated = {
   database: DatabaseName
   steps: Array<{ name: string; values: number[] }>
-  /** Inside ingestUserMessages: each SQL statement's time (call → result), per call of the method. */
+  /** Inside storeUserMessages: each SQL statement's time (call → result), per call of the method. */
   ingest: { calls: number; wallMs: number[]; statements: Map<string, number[]> }
 }
 
@@ -568,7 +568,7 @@ async function benchDatabase(clients: Clients, llm: Llm, llmUrl: string, options
 const PHASES: Array<[string, string, string]> = [
   ['request in → handler (routing, auth, body, validation)', 'arrive', 'handler'],
   ['chat, bot and thread lookup (chats.requireConversable)', 'chat.start', 'chat.end'],
-  ['ingest transaction (threads.ingestUserMessages)', 'ingest.start', 'ingest.end'],
+  ['ingest transaction (threads.storeUserMessages)', 'ingest.start', 'ingest.end'],
   ['lookup → model call (loadHistory, streamText; the ingest runs alongside)', 'chat.end', 'model.call'],
   ['request in → model call (all of the above)', 'arrive', 'model.call'],
   ['model call → first text from the model (HTTP hop + scripted wait)', 'model.call', 'model.first'],
@@ -597,7 +597,7 @@ function instrument(services: Services, fetchApp: (request: Request) => Response
   wrap(services.chats, 'requireConversable', 'chat')
   wrap(services.chats, 'requireRow', 'chat')
   wrap(services.bots, 'requireRow', 'bot')
-  wrap(services.threads, 'ingestUserMessages', 'ingest')
+  wrap(services.threads, 'storeUserMessages', 'ingest')
 
   const middleware: LanguageModelMiddleware = {
     wrapStream: async ({ doStream }) => {
@@ -639,7 +639,7 @@ async function isolatedSteps(services: Services, database: DatabaseName, project
   const steps: Array<{ name: string; run(i: number): Promise<unknown> }> = [
     { name: 'for scale: `select 1` through the driver (database.ping)', run: () => services.database.ping() },
     { name: 'chats.requireConversable (chat, bot and a new thread id)', run: (i) => services.chats.requireConversable(projectId, chatId, `iso-${runTag}-${i}`) },
-    { name: 'threads.ingestUserMessages (new thread)', run: (i) => services.threads.ingestUserMessages(projectId, { id: chatId, botId }, `iso-${runTag}-${i}`, [USER_TEXT]) },
+    { name: 'threads.storeUserMessages (new thread)', run: (i) => services.threads.storeUserMessages(projectId, { id: chatId, botId }, `iso-${runTag}-${i}`, [USER_TEXT]) },
     {
       name: 'working memory select (runTurn)',
       run: (i) => db.select({ workingMemory: schema.threads.workingMemory }).from(schema.threads).where(and(eq(schema.threads.projectId, projectId), eq(schema.threads.id, `iso-${runTag}-${i}`))),
@@ -668,7 +668,7 @@ async function isolatedSteps(services: Services, database: DatabaseName, project
     for (let i = 0; i < repeat; i++) {
       timings.length = 0
       const started = performance.now()
-      await services.threads.ingestUserMessages(projectId, { id: chatId, botId }, `iso2-${runTag}-${i}`, [USER_TEXT])
+      await services.threads.storeUserMessages(projectId, { id: chatId, botId }, `iso2-${runTag}-${i}`, [USER_TEXT])
       wallMs.push(performance.now() - started)
       await pause(5) // let the NOTIFY that follows the commit finish, so that it is timed alone
       for (const timing of timings) statements.set(timing.label, [...(statements.get(timing.label) ?? []), timing.ms])
@@ -911,8 +911,8 @@ function report(options: Options, results: DatabaseResult[]): void {
       }
       ingestRows.push(['all statements of the transaction', '', '', ms(inside, 2)])
       ingestRows.push(['the rest: JS (query building, row mapping), pool, transaction bookkeeping', '', '', ms(wall - inside, 2)])
-      ingestRows.push(['ingestUserMessages, call → result (mean)', '', '', ms(wall, 2)])
-      process.stdout.write(`Inside threads.ingestUserMessages on ${database} (${calls} calls, one at a time; each statement timed at the driver):\n\n`)
+      ingestRows.push(['storeUserMessages, call → result (mean)', '', '', ms(wall, 2)])
+      process.stdout.write(`Inside threads.storeUserMessages on ${database} (${calls} calls, one at a time; each statement timed at the driver):\n\n`)
       process.stdout.write(`${table(['statement', 'per call', 'mean (ms)', 'ms per ingest'], ingestRows)}\n\n`)
     }
   }

@@ -8,7 +8,7 @@
  *
  * Two phases per database:
  * 1. **Throughput**: `--events` events committed by `--writers` concurrent
- *    writers (each `threads.ingestUserMessages`: one `thread.message.created`
+ *    writers (each `threads.storeUserMessages`: one `thread.message.created`
  *    event, one delivery) while the sender is stopped; then the sender starts
  *    and drains the backlog: deliveries per second = events / drain time.
  * 2. **Latency at a rate**: events committed at a steady pace, `--paced-share`
@@ -130,7 +130,7 @@ async function measure(name: string, handle: DatabaseHandle, options: Options): 
   let counter = 0
   const write = async (threadId: string) => {
     const marker = `m${counter++}`
-    await services.threads.ingestUserMessages(projectId, { id: chat.id, botId: bot.id }, threadId, [marker])
+    await services.threads.storeUserMessages(projectId, { id: chat.id, botId: bot.id }, threadId, [marker])
     commits.set(marker, now())
   }
   const threadIds = Array.from({ length: options.writers }, (_, i) => `bench-${i}`)

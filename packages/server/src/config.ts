@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { z } from 'zod'
 import { parseEncryptionKeys } from './platform/crypto/secrets.ts'
+import type { CompatibleProvider, ProviderConfig } from './modules/agent/index.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const apiKey = z.string().regex(/^sk-[0-9a-f]{32,128}$/, 'must look like sk-<32 to 128 lowercase hex characters>')
@@ -43,14 +44,7 @@ const ConfigSchema = z.object({
 })
 
 /** An OpenAI-compatible endpoint declared as WORKEN_PROVIDER_<NAME>_BASE_URL (+ optional _API_KEY). */
-export type CompatibleProvider = { name: string; baseUrl: string; apiKey: string | undefined }
-
-export type ProviderConfig = {
-  openai: { apiKey: string; baseUrl: string | undefined } | undefined
-  anthropic: { apiKey: string; baseUrl: string | undefined } | undefined
-  openrouter: { apiKey: string; baseUrl: string | undefined } | undefined
-  compatible: CompatibleProvider[]
-}
+export type { CompatibleProvider, ProviderConfig }
 
 const PROVIDER_VARIABLE = /^WORKEN_PROVIDER_([A-Z0-9_]+)_(BASE_URL|API_KEY)$/
 const BUILT_IN_PROVIDERS = new Set(['openai', 'anthropic', 'openrouter', 'local'])

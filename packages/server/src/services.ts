@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { ModelRegistry } from './modules/agent/models.ts'
 import type { Embedder } from './modules/knowledge/local-embedder.ts'
-import type { TurnDeps } from './modules/agent/turn.ts'
+import type { ReplyDeps } from './modules/conversations/reply.ts'
 import type { JobQueue } from './platform/jobs/queue.ts'
 import { ApiKeyService } from './modules/projects/api-keys.ts'
 import { BotService } from './modules/bots/service.ts'
@@ -49,7 +49,7 @@ export type Services = {
   /** Retries of a failed model call before its first token. */
   modelMaxRetries: number
   /** Work after a reply is stored (title, embeddings); off the request's path. */
-  afterTurn?: TurnDeps['afterTurn']
+  afterReply?: ReplyDeps['afterReply']
   /** Durable jobs (scheduled replies, follow-ups); absent in apps built without workers. */
   jobs?: JobQueue
   /** The embedder for semantic recall, when this database has pgvector. */

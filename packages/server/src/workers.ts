@@ -28,7 +28,7 @@ export function attachWorkers(services: Services, logger: Logger, options: Worke
   })
   indexer.register(jobs)
   services.vectorStores.files.onFilesAdded = (projectId, vectorStoreId, fileIds) => indexer.enqueue(projectId, vectorStoreId, fileIds)
-  services.afterTurn = registerFollowUps(jobs, { database: services.database, logger, models: services.models, embedder: services.recallEmbedder })
+  services.afterReply = registerFollowUps(jobs, { database: services.database, logger, models: services.models, embedder: services.recallEmbedder })
   registerScheduledReplies(jobs, services, logger)
   registerScheduledSends(jobs, services.operators)
   return {

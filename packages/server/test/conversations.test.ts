@@ -169,6 +169,27 @@ describe('streaming', () => {
     assert.equal((await api('GET', `/chats/${winner.chatId}/threads`)).body[0].id, 'race-id')
   })
 
+  it('names the field in every stream validation error (the body is a union of two shapes)', async () => {
+    const { chatId } = await newChat()
+    const cases: Array<[unknown, string, RegExp]> = [
+      [{ messages: [] }, 'messages', /at least one message/],
+      [{ messages: [{ role: 'assistant', content: 'x' }] }, 'messages.0.role', /./],
+      [{ messages: [{ role: 'user', content: '' }] }, 'messages.0.content', /must not be empty/],
+      [{ messages: [{ role: 'user', content: 'x' }], extra: 1 }, 'extra', /not a known field/],
+      [{}, 'messages', /./],
+      [{ messages: [{ role: 'user', parts: 'nope' }] }, 'messages.0.parts', /./],
+    ]
+    for (const [body, path, message] of cases) {
+      const response = await api('POST', `/chats/${chatId}/threads/t-fields/stream`, body)
+      assert.equal(response.status, 422, JSON.stringify(body))
+      assert.equal(response.body.code, 'invalid_request')
+      const problem = response.body.details.find((detail: { path: string }) => detail.path === path)
+      assert.ok(problem, `${JSON.stringify(body)} → ${JSON.stringify(response.body.details)}`)
+      assert.match(problem.message, message)
+      assert.doesNotMatch(response.body.message, /^Invalid input$/)
+    }
+  })
+
   it('answers 404, 409 and 422 as JSON before writing anything', async () => {
     const { botId, chatId } = await newChat()
     assert.equal((await send('chat_unknown', 't', 'hi')).status, 404)
@@ -371,6 +392,32 @@ describe('tools and memory', () => {
     // The tool call and its result are replayed to the model in order.
     const roles = llm.lastChatRequest().messages.map((m) => m.role)
     assert.deepEqual(roles, ['system', 'user', 'assistant', 'tool', 'assistant', 'user'])
+  })
+
+  it('stores a tool turn so a reader sees the call and the result, and the model still sees the same history', async () => {
+    const { chatId } = await newChat({ ai: { memory: { workingMemory: { enabled: true } } } })
+    llm.replyWith((turn) =>
+      turn.endsWithToolResult ? { text: 'Noted, Ada.' } : { text: 'Let me remember that.', toolCalls: [{ name: 'updateWorkingMemory', arguments: { memory: '# Ada' } }] },
+    )
+    await send(chatId, 't-tool-read', 'I am Ada')
+    const stored = (await api('GET', `/chats/${chatId}/threads/t-tool-read/messages`)).body
+    assert.deepEqual(stored.map((m: any) => m.role), ['user', 'assistant', 'tool', 'assistant'])
+    const [, call, result, answer] = stored
+    assert.equal(call.content, 'Let me remember that.')
+    assert.equal(call.tool_calls.length, 1)
+    assert.equal(call.tool_calls[0].name, 'updateWorkingMemory')
+    assert.deepEqual(call.tool_calls[0].args, { memory: '# Ada' })
+    assert.equal(call.tool_results, null)
+    assert.deepEqual(result.tool_results, [{ tool_call_id: call.tool_calls[0].id, name: 'updateWorkingMemory', result: { success: true } }])
+    assert.equal(result.tool_calls, null)
+    assert.equal(answer.content, 'Noted, Ada.')
+    assert.equal(answer.tool_calls, null)
+    assert.equal(stored[0].tool_calls, null)
+    // The next turn replays the call and its result to the model, in order.
+    llm.replyWith({ text: 'Hello again' })
+    await send(chatId, 't-tool-read', 'still there?')
+    const replayed = llm.lastChatRequest().messages
+    assert.deepEqual(replayed.map((m) => m.role), ['system', 'user', 'assistant', 'tool', 'assistant', 'user'])
   })
 
   it('handoff_to_operator switches the thread to manual with an event', async () => {

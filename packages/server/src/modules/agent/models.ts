@@ -2,15 +2,25 @@ import { createAnthropic } from '@ai-sdk/anthropic'
 import { createOpenAI } from '@ai-sdk/openai'
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
 import { embedMany, type EmbeddingModel, type LanguageModel } from 'ai'
-import type { ProviderConfig } from '../../config.ts'
 import { AppError } from '../../platform/errors.ts'
-import { createLocalEmbedder, type Embedder } from '../knowledge/local-embedder.ts'
+import { createLocalEmbedder, type Embedder } from '../knowledge/index.ts'
 
 const OPENROUTER_BASE_URL = 'https://openrouter.ai/api/v1'
 
 type ProviderFactory = {
   chat(modelId: string): LanguageModel
   embedding(modelId: string): EmbeddingModel | undefined
+}
+
+/** An OpenAI-compatible endpoint declared with WORKEN_PROVIDER_<NAME>_BASE_URL (Ollama, vLLM, a gateway). */
+export type CompatibleProvider = { name: string; baseUrl: string; apiKey: string | undefined }
+
+/** The model providers this server may call, as read from the environment (config.ts). */
+export type ProviderConfig = {
+  openai: { apiKey: string; baseUrl: string | undefined } | undefined
+  anthropic: { apiKey: string; baseUrl: string | undefined } | undefined
+  openrouter: { apiKey: string; baseUrl: string | undefined } | undefined
+  compatible: CompatibleProvider[]
 }
 
 /**

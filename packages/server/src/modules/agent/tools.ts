@@ -1,20 +1,23 @@
 import { tool, type ToolSet } from 'ai'
-import { and, eq, sql } from 'drizzle-orm'
 import { z } from 'zod'
-import type { BotSettings } from '../bots/settings.ts'
-import type { Database } from '../../platform/db/client.ts'
-import { threads } from '../conversations/tables.ts'
-import { appendEvents } from '../../platform/events/outbox.ts'
-import type { KnowledgeSearch } from '../knowledge/vector-stores/search-types.ts'
+import type { BotSettings } from '../bots/index.ts'
+import type { KnowledgeSearch } from '../knowledge/index.ts'
+
+/**
+ * What tools may do to the conversation they run in. The conversations module
+ * implements it (each action is one transaction with its outbox events), so the
+ * agent never writes a conversation's rows itself.
+ */
+export type ThreadActions = {
+  /** Hands the thread to a human operator (mode `manual`); a no-op when it already is. */
+  handOff(reason: string): Promise<void>
+  /** Replaces the thread's working memory document. */
+  updateWorkingMemory(markdown: string): Promise<void>
+}
 
 export type ToolContext = {
-  db: Database
   projectId: string
-  chatId: string
-  threadId: string
-  onEvents(): void
-  /** Resolves once the thread and the user's messages are stored; tools that write to the thread wait for it. */
-  ready?: Promise<unknown> | undefined
+  thread: ThreadActions
   /** Search over the project's vector stores; without it `file_search` is not offered. */
   knowledge?: KnowledgeSearch | undefined
 }
@@ -34,20 +37,7 @@ const REGISTRY: Record<string, (context: ToolContext, settings: BotSettings) => 
         'Hand this conversation to a human operator when the user asks for a person, or when you cannot help. After calling it, tell the user briefly that an operator will reply.',
       inputSchema: z.object({ reason: z.string().describe('Why a human should take over, for the operator') }),
       execute: async ({ reason }) => {
-        await context.ready
-        await context.db.transaction(async (tx) => {
-          const [before] = await tx
-            .select({ mode: threads.mode })
-            .from(threads)
-            .where(and(eq(threads.projectId, context.projectId), eq(threads.id, context.threadId)))
-            .for('update')
-          if (!before || before.mode === 'manual') return
-          await tx.update(threads).set({ mode: 'manual', updatedAt: sql`now()` }).where(and(eq(threads.projectId, context.projectId), eq(threads.id, context.threadId)))
-          await appendEvents(tx, context.projectId, [
-            { type: 'thread.mode.changed', chatId: context.chatId, threadId: context.threadId, data: { mode: 'manual', previous_mode: before.mode, reason, by: 'bot' } },
-          ])
-        })
-        context.onEvents()
+        await context.thread.handOff(reason)
         return { handedOff: true }
       },
     }),
@@ -93,11 +83,7 @@ function updateWorkingMemory(context: ToolContext): ToolSet[string] {
     description: 'Replace the working memory document of this conversation with an updated version (the whole Markdown document).',
     inputSchema: z.object({ memory: z.string().describe('The complete updated working memory, in Markdown') }),
     execute: async ({ memory }) => {
-      await context.ready
-      await context.db
-        .update(threads)
-        .set({ workingMemory: memory, updatedAt: sql`now()` })
-        .where(and(eq(threads.projectId, context.projectId), eq(threads.id, context.threadId)))
+      await context.thread.updateWorkingMemory(memory)
       return { success: true }
     },
   })

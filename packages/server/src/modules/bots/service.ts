@@ -3,7 +3,7 @@ import type { Database } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { bots } from './tables.ts'
 import { AppError } from '../../platform/errors.ts'
-import { liveStoreIds } from '../knowledge/vector-stores/stores.ts'
+import { liveStoreIds } from '../knowledge/index.ts'
 import { applySettingsPatch, BotSettingsSchema, defaultBotSettings, type BotSettings, type BotSettingsPatch } from './settings.ts'
 
 export type BotStatus = 'active' | 'disabled' | 'error'

@@ -1,7 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
-import { messages, threads, toolApprovals } from './tables.ts'
+import { toolApprovals } from './tables.ts'
+import { writeMessages } from './message-writer.ts'
 import { announceEvents, appendEvents } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
 
@@ -26,26 +27,18 @@ export async function decideApproval(handle: DatabaseHandle, projectId: string, 
       .update(toolApprovals)
       .set({ status, reason: decision.reason ?? null, decidedBy, decidedAt: sql`now()` })
       .where(eq(toolApprovals.id, approvalId))
-    const [thread] = await tx
-      .update(threads)
-      .set({ updatedAt: sql`now()` })
-      .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-      .returning({ chatId: threads.chatId, botId: threads.botId })
-    if (!thread) throw AppError.notFound('Thread', threadId)
-    await tx.insert(messages).values({
-      id: newId('msg'),
-      projectId,
-      threadId,
-      chatId: thread.chatId,
-      botId: thread.botId,
-      role: 'tool',
-      author: 'system',
-      content: '',
-      parts: [{ type: 'tool-approval-response', approvalId, approved: decision.approved, ...(decision.reason ? { reason: decision.reason } : {}) }],
+    // The decision reaches the model as a tool message; a reader of the thread sees the approval event instead.
+    await writeMessages(tx, projectId, threadId, {
+      compose: () => [{
+        role: 'tool',
+        author: 'system',
+        content: '',
+        parts: [{ type: 'tool-approval-response', approvalId, approved: decision.approved, ...(decision.reason ? { reason: decision.reason } : {}) }],
+        silent: true,
+      }],
+      activity: false,
+      eventsAfter: (_rows: unknown, thread: { chatId: string }) => [{ type: 'thread.approval.decided', chatId: thread.chatId, threadId, data: { approval_id: approvalId, tool_name: approval.toolName, status, decided_by: decidedBy } }],
     })
-    await appendEvents(tx, projectId, [
-      { type: 'thread.approval.decided', chatId: thread.chatId, threadId, data: { approval_id: approvalId, tool_name: approval.toolName, status, decided_by: decidedBy } },
-    ])
   })
   announceEvents(handle, projectId)
 }

@@ -1,14 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { JOB_SCHEDULED_REPLY, type ScheduledReply } from './scheduled-reply.ts'
-import { loadHistory } from './history.ts'
-import { startTurnStream } from './reply-stream.ts'
-import type { TurnContext } from '../agent/turn.ts'
-import type { BotSettings } from '../bots/settings.ts'
+import { ingest } from './ingest.ts'
+import { replyResponse } from './reply-stream.ts'
 import type { ConversationServices as Services } from './services.ts'
 import type { PersonInput } from './threads.ts'
 import { AppError } from '../../platform/errors.ts'
 import { Deleted, OptionalPage, parseScheduledAt, storableTextProblem } from '../../platform/http/fields.ts'
-import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
+import { createRouter, errorResponses, jsonBody, jsonContent, validationHook } from '../../platform/http/router.ts'
+import { fieldProblems } from '../../platform/http/errors.ts'
+import type { Context } from 'hono'
+import type { ZodError } from 'zod'
 import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, StreamBody, StreamQuery, ThreadParams, ThreadSchema, UiChatBody } from './schemas.ts'
 
 const tags = ['Chats']
@@ -103,82 +103,51 @@ export const chatRoutes = createRouter<Services>()
     return c.json(await c.get('services').threads.setMode(c.get('principal').projectId, chat_id, thread_id, c.req.valid('json').mode), 200)
   })
   .openapi(stream, async (c) => {
-    const { projectId } = c.get('principal')
-    const services = c.get('services')
     const { chat_id, thread_id } = c.req.valid('param')
     const format = c.req.valid('query').format ?? 'data'
     const { texts, scheduledAtText, person } = readStreamBody(c.req.valid('json'), format)
     // `/threads/events` is the event feed, so a thread with that id could never be addressed under /threads.
     if (thread_id === RESERVED_THREAD_ID) throw AppError.validation([{ path: 'thread_id', message: `'${RESERVED_THREAD_ID}' is reserved (GET /threads/events is the event feed); choose another thread id` }])
-
-    // Every check that can fail happens before anything is written.
-    const { chat, bot, thread: existing } = await services.chats.requireConversable(projectId, chat_id, thread_id)
-    const scheduledAt = parseScheduledAt(scheduledAtText)
-    const settings = bot.settings
-    const mode = existing?.mode ?? 'auto'
-    const model = mode === 'auto' ? services.models.languageModel(settings.ai.model.id) : null
-    if (scheduledAt && !services.jobs) throw new AppError('invalid_request', 'scheduledAt: this server runs without background workers')
-    const turnInput = { projectId, chatId: chat.id, threadId: thread_id, settings, modelId: settings.ai.model.id, newMessages: texts.length }
-
-    // The usual case: start the model call first and store the user's messages while it
-    // thinks, so the database's time is not added to the time to first token. The reply
-    // is stored only after the messages; if storing fails, the call is aborted.
-    const preloaded = model && !scheduledAt ? await preloadContext(services, turnInput, existing?.workingMemory ?? null, existing !== null, texts) : null
-    const ingesting = services.threads.ingestUserMessages(projectId, { id: chat.id, botId: chat.botId }, thread_id, texts, person)
-    ingesting.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
-    const turn = model && preloaded
-      ? startTurnStream(services, c.get('logger'), c.get('requestId'), { ...turnInput, model, preloaded, persistAfter: ingesting }, format)
-      : null
-    if (turn) {
-      // Streaming starts now; the store runs alongside. If it fails, or a concurrent
-      // change took the thread out of auto mode, the turn stops with an `error` event.
-      ingesting.then(
-        (done) => {
-          if (done.thread.mode !== 'auto') turn.abort(`The thread is now in ${done.thread.mode} mode; your message was stored for an operator`)
-        },
-        (error: unknown) => {
-          if (!(error instanceof AppError)) c.get('logger').error({ err: error, requestId: c.get('requestId') }, 'storing the user message failed')
-          turn.abort('Your message could not be stored; nothing was sent to the model')
-        },
-      )
-      return turn.response()
+    const services = c.get('services')
+    const result = await ingest({ ...services, logger: c.get('logger') }, {
+      projectId: c.get('principal').projectId,
+      chatId: chat_id,
+      threadId: thread_id,
+      texts,
+      person,
+      scheduledAt: parseScheduledAt(scheduledAtText),
+    })
+    if (result.status === 'reply') {
+      return replyResponse(result.reply, { keepaliveMs: services.streamKeepaliveMs, requestId: c.get('requestId'), format, storedFirst: result.stored })
     }
-    const ingested = await ingesting
-    const thread = ingested.thread
-
-    if (scheduledAt && thread.mode === 'auto' && model && services.jobs) {
-      const reply: ScheduledReply = { projectId, chatId: chat.id, threadId: thread.id, newMessages: texts.length }
-      await services.jobs.send(JOB_SCHEDULED_REPLY, reply, { startAfter: scheduledAt })
-      return c.json({
-        status: 'scheduled' as const,
-        mode: 'auto' as const,
-        thread_id: thread.id,
-        message_ids: ingested.messageIds,
-        pending_count: thread.pendingCount,
-        scheduled_at: scheduledAt.toISOString(),
-      }, 202)
-    }
-    // Not auto (or no longer auto): stored for an operator, or just stored.
     return c.json({
-      status: thread.mode === 'blocked' ? ('stored' as const) : ('pending_operator' as const),
-      mode: thread.mode as 'auto' | 'manual' | 'operator' | 'blocked',
-      thread_id: thread.id,
-      message_ids: ingested.messageIds,
-      pending_count: thread.pendingCount,
-      scheduled_at: null,
+      status: result.status,
+      mode: result.thread.mode as 'auto' | 'manual' | 'operator' | 'blocked',
+      thread_id: result.thread.id,
+      message_ids: result.messageIds,
+      pending_count: result.thread.pendingCount,
+      scheduled_at: result.scheduledAt?.toISOString() ?? null,
     }, 202)
-  })
+  }, streamBodyHook)
+
+/**
+ * A stream body is the spec's `{ messages: [{ role: 'user', content }] }` or a
+ * `useChat` body. Validated as a union, any mistake would read "Invalid input"
+ * with no field: judge the body by its shape instead (UI messages have `parts`)
+ * and report that schema's problems, which name the field.
+ */
+function streamBodyHook(result: { success: true } | { success: false; target: string; error: ZodError; data?: unknown }, c: Context): undefined {
+  if (!result.success && result.target === 'json' && 'data' in result) {
+    const messages = (result.data as { messages?: unknown } | null)?.messages
+    const looksLikeUi = Array.isArray(messages) && messages.some((message) => typeof message === 'object' && message !== null && 'parts' in message)
+    const parsed = (looksLikeUi ? UiChatBody : StreamBody).safeParse(result.data)
+    if (!parsed.success) throw AppError.validation(fieldProblems(parsed.error))
+  }
+  return validationHook(result, c)
+}
 
 /** Thread ids that would collide with a route under /threads. */
 const RESERVED_THREAD_ID = 'events'
-
-/** The stored context (nothing for a new thread) with the new user messages appended. */
-async function preloadContext(services: Services, input: { projectId: string; threadId: string; settings: BotSettings }, workingMemory: string | null, threadExists: boolean, texts: string[]): Promise<TurnContext> {
-  const stored = threadExists
-    ? await loadHistory(services.database.db, input.projectId, input.threadId, input.settings.ai.memory.lastMessages, 0)
-    : { history: [], oldestSeq: null }
-  return { history: [...stored.history, ...texts.map((content) => ({ role: 'user' as const, content }))], oldestSeq: stored.oldestSeq, workingMemory }
-}
 
 /**
  * The new user texts of a stream request. A `useChat` body carries the whole

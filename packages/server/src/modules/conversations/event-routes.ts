@@ -7,7 +7,7 @@ import { idParam } from '../../platform/http/fields.ts'
 import type { ConversationServices } from './services.ts'
 import { createRouter, errorResponses } from '../../platform/http/router.ts'
 import { EVENT_STREAM_HEADERS, openEventStream } from '../../platform/events/stream.ts'
-import { ThreadEventSchema } from './thread-events.ts'
+import { frameOf, ThreadEventSchema } from './thread-events.ts'
 
 const tags = ['Threads']
 
@@ -102,6 +102,7 @@ async function stream(c: Context<AppEnv<ConversationServices>>, threadId: string
     abortConnection: outgoing ? () => outgoing.destroy() : undefined,
     stillAuthorized: authorizationCheck(c),
     reauthorizeMs: services.eventsReauthorizeMs,
+    frameOf,
   })
 }
 

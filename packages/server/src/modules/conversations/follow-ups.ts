@@ -6,10 +6,10 @@ import { messages, threads } from './tables.ts'
 import { bots } from '../bots/index.ts'
 import { announceEvents, appendEvents } from '../../platform/events/outbox.ts'
 import type { JobQueue } from '../../platform/jobs/queue.ts'
-import type { Embedder } from '../knowledge/local-embedder.ts'
-import type { ModelRegistry } from '../agent/models.ts'
+import type { Embedder } from '../knowledge/index.ts'
+import type { ModelRegistry } from '../agent/index.ts'
 import { embedNewMessages } from './recall.ts'
-import type { TurnInput, TurnOutcome } from '../agent/turn.ts'
+import type { ReplyOutcome, ReplyRequest } from './reply.ts'
 
 export const JOB_TITLE = 'thread.generate-title'
 export const JOB_EMBED = 'thread.embed-messages'
@@ -22,7 +22,7 @@ export type FollowUpDeps = { database: DatabaseHandle; logger: Logger; models: M
  * Work that follows a stored reply but must not delay it: embeddings for
  * semantic recall and the thread's title. Durable jobs, retried on failure.
  */
-export function registerFollowUps(queue: JobQueue, deps: FollowUpDeps): (input: TurnInput, outcome: TurnOutcome) => void {
+export function registerFollowUps(queue: JobQueue, deps: FollowUpDeps): (input: ReplyRequest, outcome: ReplyOutcome) => void {
   // `short`: at most one waiting job per thread (the singleton key); a running one does not block the next.
   queue.define<ThreadJob>(JOB_TITLE, (job) => generateTitle(deps, job), { retryLimit: 3, retryDelaySeconds: 5, retryBackoff: true, policy: 'short' })
   if (deps.embedder) {

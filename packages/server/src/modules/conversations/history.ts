@@ -3,30 +3,6 @@ import { and, desc, eq, gte, max, count } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { messages } from './tables.ts'
 
-/** Mastra's default working-memory template: what the model fills in and keeps up to date. */
-export const WORKING_MEMORY_TEMPLATE = `# User Information
-- **First Name**:
-- **Last Name**:
-- **Location**:
-- **Occupation**:
-- **Interests**:
-- **Goals**:
-- **Events**:
-- **Facts**:
-- **Projects**:
-`
-
-export function workingMemoryInstruction(current: string | null): string {
-  return [
-    'WORKING MEMORY: a Markdown document you keep about this user and conversation across turns.',
-    'When you learn something worth remembering (name, preferences, goals, facts), call the updateWorkingMemory tool with the WHOLE updated document; it replaces the old one.',
-    'Do not mention the working memory to the user.',
-    '<working_memory>',
-    current ?? WORKING_MEMORY_TEMPLATE,
-    '</working_memory>',
-  ].join('\n')
-}
-
 type StoredMessage = typeof messages.$inferSelect
 
 /**

@@ -6,7 +6,9 @@ import { messages, scheduledMessages, threads } from './tables.ts'
 import { announceEvents, appendEvents, type OutboxEvent } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
 import type { JobQueue } from '../../platform/jobs/queue.ts'
-import { toMessage, toThread, type Message, type Thread, type ThreadService } from './threads.ts'
+import { toMessage, toThread, type Message, type Thread } from './objects.ts'
+import type { ThreadService } from './threads.ts'
+import { lockThread, writeMessages, type MessageRow, type ThreadRow, type Tx } from './message-writer.ts'
 
 export const JOB_SCHEDULED_SEND = 'thread.scheduled-send'
 
@@ -43,7 +45,6 @@ export function toScheduledMessage(row: ScheduledRow): ScheduledMessage {
   }
 }
 
-type Tx = Parameters<Parameters<DatabaseHandle['db']['transaction']>[0]>[0]
 
 /**
  * Operators answering in person: immediate sends, sends scheduled for later
@@ -66,9 +67,7 @@ export class OperatorService {
    */
   async send(projectId: string, threadId: string, text: string, operatorId: OperatorId): Promise<{ message: Message; thread: Thread }> {
     const result = await this.handle.db.transaction(async (tx) => {
-      const thread = await lockThread(tx, projectId, threadId)
-      requireManual(thread)
-      return storeOperatorMessage(tx, thread, text, operatorId)
+      return storeOperatorMessage(tx, projectId, threadId, text, operatorId, requireManual)
     })
     announceEvents(this.handle, projectId)
     return result
@@ -79,7 +78,7 @@ export class OperatorService {
     const jobs = this.jobs
     if (!jobs) throw new AppError('invalid_request', 'scheduledAt: this server runs without background workers')
     const row = await this.handle.db.transaction(async (tx) => {
-      const thread = await lockThread(tx, projectId, threadId)
+      const thread = await lockedThread(tx, projectId, threadId)
       requireManual(thread)
       const [inserted] = await tx
         .insert(scheduledMessages)
@@ -144,7 +143,7 @@ export class OperatorService {
         .where(and(eq(scheduledMessages.projectId, projectId), eq(scheduledMessages.id, scheduledId)))
         .for('update')
       if (!row || row.status !== 'scheduled') return
-      const thread = await lockThread(tx, projectId, row.threadId)
+      const thread = await lockedThread(tx, projectId, row.threadId)
       if (thread.mode === 'blocked') {
         await tx
           .update(scheduledMessages)
@@ -152,7 +151,7 @@ export class OperatorService {
           .where(eq(scheduledMessages.id, row.id))
         return
       }
-      await storeOperatorMessage(tx, thread, row.text, row.operatorId, async (message) => {
+      await storeOperatorMessage(tx, projectId, thread.id, row.text, row.operatorId, () => {}, async (message) => {
         await tx.update(scheduledMessages).set({ status: 'sent', messageId: message.id, updatedAt: sql`now()` }).where(eq(scheduledMessages.id, row.id))
       })
     })
@@ -182,45 +181,36 @@ export function registerScheduledSends(queue: JobQueue, operators: OperatorServi
   }, { retryLimit: 5, retryDelaySeconds: 5, retryBackoff: true })
 }
 
-async function lockThread(tx: Tx, projectId: string, threadId: string) {
-  const [thread] = await tx
-    .select()
-    .from(threads)
-    .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-    .for('update')
+async function lockedThread(tx: Tx, projectId: string, threadId: string) {
+  const thread = await lockThread(tx, projectId, threadId)
   if (!thread) throw AppError.notFound('Thread', threadId)
   return thread
 }
 
-function requireManual(thread: typeof threads.$inferSelect): void {
+function requireManual(thread: ThreadRow): void {
   if (thread.mode !== 'manual') {
     throw AppError.conflict(`Thread '${thread.id}' is in ${thread.mode} mode; operators send messages only in manual mode (POST /chats/${thread.chatId}/threads/${thread.id}/mode with {"mode":"manual"})`, 'mode_forbids_reply')
   }
 }
 
-/** The message, the thread's activity and pending count, and their events; inside the caller's transaction. */
+/** An operator's message through the message writer: it answers what was pending. */
 async function storeOperatorMessage(
   tx: Tx,
-  thread: typeof threads.$inferSelect,
+  projectId: string,
+  threadId: string,
   text: string,
   operatorId: OperatorId,
-  /** Other writes of the same transaction, before the outbox lock is taken (appendEvents comes last). */
-  beforeEvents?: (message: Message) => Promise<void>,
+  check: (thread: ThreadRow) => void,
+  /** Other writes of the same transaction, before the outbox lock is taken. */
+  alongside?: (message: Message) => Promise<void>,
 ): Promise<{ message: Message; thread: Thread }> {
-  const [row] = await tx
-    .insert(messages)
-    .values({ id: newId('msg'), projectId: thread.projectId, threadId: thread.id, chatId: thread.chatId, botId: thread.botId, role: 'assistant', author: 'operator', operatorId, content: text })
-    .returning()
-  const message = toMessage(row!)
-  const [updated] = await tx
-    .update(threads)
-    .set({ lastMessageAt: sql`now()`, updatedAt: sql`now()`, pendingCount: 0 })
-    .where(and(eq(threads.projectId, thread.projectId), eq(threads.id, thread.id)))
-    .returning()
-  const scope = { chatId: thread.chatId, threadId: thread.id }
-  const outbox: OutboxEvent[] = [{ type: 'thread.message.created', ...scope, data: { message } }]
-  if (thread.pendingCount !== 0) outbox.push({ type: 'thread.pending_count.changed', ...scope, data: { pending_count: 0 } })
-  await beforeEvents?.(message)
-  await appendEvents(tx, thread.projectId, outbox)
-  return { message, thread: toThread(updated!) }
+  const written = await writeMessages(tx, projectId, threadId, {
+    compose: (thread) => {
+      check(thread)
+      return [{ role: 'assistant', author: 'operator', operatorId, content: text }]
+    },
+    pending: 'clear',
+    ...(alongside ? { alongside: (rows: MessageRow[]) => alongside(toMessage(rows[0]!)) } : {}),
+  })
+  return { message: toMessage(written.rows[0]!), thread: toThread(written.thread) }
 }

@@ -1,7 +1,8 @@
 import { and, asc, eq, inArray, isNull, lt, ne, sql } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { messageEmbeddings, messages } from './tables.ts'
-import type { Embedder } from '../knowledge/local-embedder.ts'
+import type { Recalled } from '../agent/index.ts'
+import type { Embedder } from '../knowledge/index.ts'
 
 /** Mastra's defaults: the 4 most similar earlier messages, each with one neighbour on either side. */
 const TOP_K = 4
@@ -28,7 +29,6 @@ export async function embedNewMessages(db: Database, embedder: Embedder, project
   return pending.length
 }
 
-export type Recalled = { seq: number; role: string; content: string }
 
 /**
  * Earlier messages of this thread similar to `query`, from before the history
@@ -57,9 +57,4 @@ export async function recallSimilar(db: Database, embedder: Embedder, projectId:
     where seq in ${seqs} or previous in ${seqs} or next in ${seqs}
     order by seq`)
   return (result as unknown as { rows: Array<{ seq: number | string; role: string; content: string }> }).rows.map((row) => ({ seq: Number(row.seq), role: row.role, content: row.content }))
-}
-
-export function recallInstruction(recalled: Recalled[]): string {
-  const lines = recalled.map((message) => `[${message.role}]: ${message.content}`)
-  return ['Earlier messages from this conversation that may be relevant (older than the recent history):', ...lines].join('\n')
 }

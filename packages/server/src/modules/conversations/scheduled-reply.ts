@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { JobQueue } from '../../platform/jobs/queue.ts'
+import { produceReply } from './reply.ts'
 import type { ConversationServices as Services } from './services.ts'
-import { runTurn } from '../agent/turn.ts'
 
 export const JOB_SCHEDULED_REPLY = 'thread.scheduled-reply'
 
@@ -20,12 +20,11 @@ export function registerScheduledReplies(queue: JobQueue, services: Services, lo
     const bot = chat ? await services.bots.requireRow(job.projectId, chat.botId).catch(() => null) : null
     if (!chat || !bot || chat.status !== 'active' || bot.status !== 'active') return
     const settings = bot.settings
-    const outcome = await runTurn(
-      { database: services.database, logger, maxRetries: services.modelMaxRetries, recallEmbedder: services.recallEmbedder, knowledge: services.knowledge, afterTurn: services.afterTurn },
-      { projectId: job.projectId, chatId: chat.id, threadId: thread.id, settings, modelId: settings.ai.model.id, model: services.models.languageModel(settings.ai.model.id), newMessages: job.newMessages },
-      () => {},
-    )
-    // Nothing was stored for a failed turn, so a retry cannot duplicate the reply.
+    const reply = produceReply({ ...services, logger }, {
+      projectId: job.projectId, chatId: chat.id, threadId: thread.id, settings, model: services.models.languageModel(settings.ai.model.id), newMessages: job.newMessages,
+    })
+    const outcome = await reply.done
+    // Nothing was stored for a failed reply, so a retry cannot duplicate it.
     if (outcome.status === 'failed') throw new Error(`scheduled reply for thread ${job.threadId} failed`)
   }, { retryLimit: 2, retryDelaySeconds: 30, retryBackoff: true })
 }

@@ -47,6 +47,14 @@ export const MessageSchema = z
       .object({ model: z.string(), input_tokens: z.number().int().nullable(), output_tokens: z.number().int().nullable() })
       .nullable()
       .openapi({ description: "Extension: the model's token usage, on AI replies." }),
+    tool_calls: z
+      .array(z.object({ id: z.string(), name: z.string(), args: z.unknown() }))
+      .nullable()
+      .openapi({ description: 'Extension: on an assistant message, the tools it called (its `content` is whatever text came with them, often none).' }),
+    tool_results: z
+      .array(z.object({ tool_call_id: z.string(), name: z.string(), result: z.unknown() }))
+      .nullable()
+      .openapi({ description: 'Extension: on a tool message, what each called tool answered.' }),
   })
   .openapi('Message')
 

@@ -2,11 +2,10 @@ import type { JobQueue } from '../../platform/jobs/queue.ts'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import type { EventHub } from '../../platform/events/hub.ts'
 import type { Principal } from '../../platform/http/context.ts'
-import type { ModelRegistry } from '../agent/models.ts'
-import type { TurnDeps } from '../agent/turn.ts'
-import type { BotService } from '../bots/service.ts'
-import type { Embedder } from '../knowledge/local-embedder.ts'
-import type { KnowledgeSearch } from '../knowledge/vector-stores/search-types.ts'
+import type { ModelRegistry } from '../agent/index.ts'
+import type { BotService } from '../bots/index.ts'
+import type { Embedder, KnowledgeSearch } from '../knowledge/index.ts'
+import type { ReplyDeps } from './reply.ts'
 import type { ChatService } from './chats.ts'
 import type { OperatorService } from './operator.ts'
 import type { ThreadService } from './threads.ts'
@@ -24,7 +23,7 @@ export type ConversationServices = {
   modelMaxRetries: number
   recallEmbedder?: Embedder
   knowledge: KnowledgeSearch
-  afterTurn?: TurnDeps['afterTurn']
+  afterReply?: ReplyDeps['afterReply']
   events: EventHub
   eventsMaxBufferBytes: number
   eventsReauthorizeMs: number

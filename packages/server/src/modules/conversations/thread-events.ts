@@ -1,17 +1,10 @@
 import { z } from '@hono/zod-openapi'
 import { MessageSchema, ThreadMode, ThreadSchema } from './schemas.ts'
 import { timestamp } from '../../platform/http/fields.ts'
+import type { OutboxRow } from '../../platform/events/outbox.ts'
 
 /** An outbox row as the event feeds read it (`events` in src/db/schema.ts). */
-export type OutboxRow = {
-  seq: number
-  id: string
-  type: string
-  chatId: string | null
-  threadId: string | null
-  data: unknown
-  createdAt: Date
-}
+export type { OutboxRow }
 
 /**
  * The spec's `ThreadEvent` types, then ours. Every outbox type about a thread

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { countCurrentTurnMessages } from './history.ts'
-import { streamTurnResponse } from './reply-stream.ts'
+import { replyResponse } from './reply-stream.ts'
+import { produceReply } from './reply.ts'
 import { AppError } from '../../platform/errors.ts'
 import { MessageSchema } from './schemas.ts'
 import type { Principal } from '../../platform/http/context.ts'
@@ -129,7 +130,6 @@ export const threadRoutes = createRouter<ConversationServices>()
     const decidedBy = principal.userId ?? principal.apiKeyId ?? 'unknown'
     await decideApproval(services.database, projectId, thread.id, approval_id, c.req.valid('json'), decidedBy)
     const newMessages = await countCurrentTurnMessages(services.database.db, projectId, thread.id)
-    return streamTurnResponse(services, c.get('logger'), c.get('requestId'), {
-      projectId, chatId: chat.id, threadId: thread.id, settings: bot.settings, modelId: bot.settings.ai.model.id, model, newMessages,
-    })
+    const reply = produceReply({ ...services, logger: c.get('logger') }, { projectId, chatId: chat.id, threadId: thread.id, settings: bot.settings, model, newMessages })
+    return replyResponse(reply, { keepaliveMs: services.streamKeepaliveMs, requestId: c.get('requestId') })
   })

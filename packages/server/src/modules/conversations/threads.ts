@@ -4,58 +4,13 @@ import { newId } from '../../platform/db/ids.ts'
 import { messages, persons, threads } from './tables.ts'
 import { announceEvents, appendEvents, type OutboxEvent } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
+import { toMessage, toThread, type Message, type Thread, type ThreadMode } from './objects.ts'
+import type { ThreadActions } from '../agent/index.ts'
+import { lockThread, writeMessages, type Tx } from './message-writer.ts'
 
-export type ThreadMode = 'auto' | 'manual' | 'operator' | 'blocked'
-
-export type Thread = {
-  id: string
-  chat_id: string
-  bot_id: string
-  mode: ThreadMode
-  title: string | null
-  last_message_at: string | null
-  pending_count: number
-  created_at: string
-}
-
-export type Message = {
-  id: string
-  role: 'user' | 'assistant' | 'tool'
-  content: string
-  created_at: string
-  author: 'user' | 'bot' | 'operator' | 'system'
-  /** Who sent an operator message: a user id (internal API) or an API key id; null otherwise. */
-  operator_id: string | null
-  usage: { model: string; input_tokens: number | null; output_tokens: number | null } | null
-}
+export { toMessage, toThread, type Message, type Thread, type ThreadMode } from './objects.ts'
 
 export type ThreadRow = typeof threads.$inferSelect
-type MessageRow = typeof messages.$inferSelect
-
-export function toThread(row: ThreadRow): Thread {
-  return {
-    id: row.id,
-    chat_id: row.chatId,
-    bot_id: row.botId,
-    mode: row.mode as ThreadMode,
-    title: row.title,
-    last_message_at: row.lastMessageAt?.toISOString() ?? null,
-    pending_count: row.pendingCount,
-    created_at: row.createdAt.toISOString(),
-  }
-}
-
-export function toMessage(row: MessageRow): Message {
-  return {
-    id: row.id,
-    role: row.role as Message['role'],
-    content: row.content,
-    created_at: row.createdAt.toISOString(),
-    author: row.author as Message['author'],
-    operator_id: row.operatorId,
-    usage: row.model ? { model: row.model, input_tokens: row.inputTokens, output_tokens: row.outputTokens } : null,
-  }
-}
 
 export type Person = { id: string; name: string | null; avatar_url: string | null; external_id: string | null }
 
@@ -65,10 +20,10 @@ export type ThreadDetail = Thread & {
 }
 
 /** The end user, as the caller of the stream endpoint describes them (extension). */
-export type PersonInput = { external_id?: string | undefined; name?: string | undefined; avatar_url?: string | undefined }
+/** What storing a user message did: the thread as it is now, whether this created it, the new messages' ids. */
+export type Stored = { thread: ThreadRow; created: boolean; messageIds: string[] }
 
-/** What a new user message did to its thread, for the stream route to act on. */
-export type Ingested = { thread: ThreadRow; created: boolean; messageIds: string[] }
+export type PersonInput = { external_id?: string | undefined; name?: string | undefined; avatar_url?: string | undefined }
 
 export class ThreadService {
   private readonly handle: DatabaseHandle
@@ -143,11 +98,11 @@ export class ThreadService {
   }
 
   /**
-   * Stores the user's messages: creates the thread on first use (in the chat,
-   * with the chat's bot), counts them as pending when an operator must answer,
-   * and writes the outbox events, all in one transaction.
+   * The user's messages through the message writer: the thread on first use (in
+   * the chat, with the chat's bot) and its person, pending for an operator when
+   * one must answer; one transaction.
    */
-  async ingestUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[], person?: PersonInput): Promise<Ingested> {
+  async storeUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[], person?: PersonInput): Promise<Stored> {
     const result = await this.db.transaction(async (tx) => {
       const inserted = await tx
         .insert(threads)
@@ -155,38 +110,18 @@ export class ThreadService {
         .onConflictDoNothing()
         .returning()
       const created = inserted.length > 0
-      const [current] = await tx
-        .select()
-        .from(threads)
-        .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-        .for('update')
-      if (!current) throw new Error('thread vanished inside its transaction')
-      if (current.chatId !== chat.id) throw AppError.conflict(`Thread id '${threadId}' is already used by another chat of this project`, 'thread_id_taken')
-
-      const outbox: OutboxEvent[] = []
-      const scope = { chatId: chat.id, threadId }
-      if (created) outbox.push({ type: 'thread.created', ...scope, data: { thread: toThread(current) } })
-      const rows = await tx
-        .insert(messages)
-        .values(texts.map((content) => ({ id: newId('msg'), projectId, threadId, chatId: current.chatId, botId: current.botId, role: 'user', author: 'user', content })))
-        .returning()
-      for (const row of rows) outbox.push({ type: 'thread.message.created', ...scope, data: { message: toMessage(row) } })
-
-      const waitsForOperator = current.mode === 'manual' || current.mode === 'operator'
-      const personId = person ? await upsertPerson(tx, projectId, current.personId, person) : current.personId
-      const [thread] = await tx
-        .update(threads)
-        .set({
-          ...(personId !== current.personId ? { personId } : {}),
-          lastMessageAt: sql`now()`,
-          updatedAt: sql`now()`,
-          ...(waitsForOperator ? { pendingCount: sql`${threads.pendingCount} + ${rows.length}` } : {}),
-        })
-        .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-        .returning()
-      if (waitsForOperator) outbox.push({ type: 'thread.pending_count.changed', ...scope, data: { pending_count: thread!.pendingCount } })
-      await appendEvents(tx, projectId, outbox)
-      return { thread: thread!, created, messageIds: rows.map((row) => row.id) }
+      // Locked before the person is chosen, so two first messages of one thread agree on it (the writer locks it again: a no-op).
+      const current = await lockThread(tx, projectId, threadId)
+      if (current && current.chatId !== chat.id) throw AppError.conflict(`Thread id '${threadId}' is already used by another chat of this project`, 'thread_id_taken')
+      const personId = person ? await upsertPerson(tx, projectId, current?.personId ?? null, person) : undefined
+      const written = await writeMessages(tx, projectId, threadId, {
+        compose: () => texts.map((content) => ({ role: 'user' as const, author: 'user' as const, content })),
+        // A person owes an answer in `manual` and `operator` mode; the AI answers in `auto`, nobody in `blocked`.
+        pending: (thread) => (thread.mode === 'manual' || thread.mode === 'operator' ? 'add' : 'keep'),
+        ...(personId !== undefined ? { personId } : {}),
+        eventsBefore: created ? [{ type: 'thread.created', chatId: chat.id, threadId, data: { thread: toThread(inserted[0]!) } }] : [],
+      })
+      return { thread: written.thread, created, messageIds: written.rows.map((row) => row.id) }
     })
     announceEvents(this.handle, projectId)
     return result
@@ -231,20 +166,48 @@ export class ThreadService {
     announceEvents(this.handle, projectId)
   }
 
+  /**
+   * What a turn's tools may do to this thread, each one transaction with its
+   * events. `ready` resolves once the user's message (and the thread) is stored:
+   * a tool that runs while it is still being written waits for it.
+   */
+  actions(projectId: string, threadId: string, ready?: Promise<unknown>): ThreadActions {
+    return {
+      handOff: async (reason) => {
+        await ready
+        await this.db.transaction(async (tx) => {
+          const before = await lockThread(tx, projectId, threadId)
+          if (!before || before.mode === 'manual') return
+          await tx.update(threads).set({ mode: 'manual', updatedAt: sql`now()` }).where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+          await appendEvents(tx, projectId, [
+            { type: 'thread.mode.changed', chatId: before.chatId, threadId, data: { mode: 'manual', previous_mode: before.mode, reason, by: 'bot' } },
+          ])
+        })
+        announceEvents(this.handle, projectId)
+      },
+      updateWorkingMemory: async (markdown) => {
+        await ready
+        await this.db
+          .update(threads)
+          .set({ workingMemory: markdown, updatedAt: sql`now()` })
+          .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+      },
+    }
+  }
+
   async workingMemory(projectId: string, threadId: string): Promise<{ content: string | null }> {
     return { content: (await this.require(projectId, threadId)).workingMemory }
   }
 
 }
 
-type Tx = Parameters<Parameters<Database['transaction']>[0]>[0]
 
 /**
  * The thread's person: the one with this `external_id` in the project (created
  * or updated), else the thread's own (updated), else a new one. Fields left out
  * keep their stored values.
  */
-async function upsertPerson(tx: Tx, projectId: string, currentId: string | null, input: PersonInput): Promise<string> {
+export async function upsertPerson(tx: Tx, projectId: string, currentId: string | null, input: PersonInput): Promise<string> {
   const changes = {
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.avatar_url !== undefined ? { avatarUrl: input.avatar_url } : {}),

@@ -1,6 +1,6 @@
 import type { UIMessageChunk } from 'ai'
 import { newId } from '../../platform/db/ids.ts'
-import type { StreamEvent } from '../agent/turn.ts'
+import type { StreamEvent } from '../agent/index.ts'
 
 /**
  * Translates a turn's events into the AI SDK's UI message stream protocol

@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '../db/client.ts'
 import { events } from './tables.ts'
 import { AppError } from '../errors.ts'
 import { EVENTS_CHANNEL } from './outbox.ts'
-import type { OutboxRow } from '../../modules/conversations/thread-events.ts'
+import type { OutboxRow } from './outbox.ts'
 
 /** Someone in this process who wants a project's new outbox rows as they commit. */
 export interface EventListener {

@@ -20,6 +20,17 @@ export type OutboxEvent = {
   data: Record<string, unknown>
 }
 
+/** An outbox row as the live feeds read it. */
+export type OutboxRow = {
+  seq: number
+  id: string
+  type: string
+  chatId: string | null
+  threadId: string | null
+  data: unknown
+  createdAt: Date
+}
+
 /** NOTIFY channel announcing new outbox rows (payload: the project id). */
 export const EVENTS_CHANNEL = 'worken_events'
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import type { EventHub, EventListener } from './hub.ts'
-import { frameOf, type OutboxRow } from '../../modules/conversations/thread-events.ts'
+import type { OutboxRow } from './outbox.ts'
 
 export type EventStreamOptions = {
   hub: EventHub
@@ -20,6 +20,12 @@ export type EventStreamOptions = {
   /** Whether the caller may still read this project (its key not deleted, its membership not removed). */
   stillAuthorized?: () => Promise<boolean>
   reauthorizeMs?: number
+  /**
+   * The SSE frame of one outbox row (`id:` + `data:`), or null for a row this
+   * feed does not show. The same function for every stream, so that a batch's
+   * frames are built once and shared.
+   */
+  frameOf: (row: OutboxRow) => Uint8Array | null
 }
 
 /** Rows per backlog query when a client resumes; small, because one row can be a 100,000-character message. */
@@ -40,7 +46,7 @@ const encoder = new TextEncoder()
 const batchChunks = new WeakMap<readonly OutboxRow[], Uint8Array | null>()
 
 /** All frames of a batch as one chunk, built once and shared by every project-wide stream: one socket write each. */
-function batchChunk(batch: readonly OutboxRow[]): Uint8Array | null {
+function batchChunk(batch: readonly OutboxRow[], frameOf: (row: OutboxRow) => Uint8Array | null): Uint8Array | null {
   let chunk = batchChunks.get(batch)
   if (chunk === undefined) {
     const frames = batch.map(frameOf).filter((frame) => frame !== null)
@@ -152,18 +158,18 @@ class EventStreamSession implements EventListener {
     if (this.slowCheck === undefined && this.unread() > this.options.maxBufferBytes) this.armSlowCheck()
     if (this.state === 'catching-up') {
       this.pending.push(batch)
-      for (const row of batch) if (this.wants(row)) this.pendingBytes += frameOf(row)?.byteLength ?? 0
+      for (const row of batch) if (this.wants(row)) this.pendingBytes += this.options.frameOf(row)?.byteLength ?? 0
       return
     }
     const last = batch.at(-1)!.seq
     if (last <= this.lastSent) return
     if (this.options.threadId === null && batch[0]!.seq > this.lastSent) {
-      const chunk = batchChunk(batch)
+      const chunk = batchChunk(batch, this.options.frameOf)
       if (chunk) this.write(chunk)
     } else {
       for (const row of batch) {
         if (row.seq <= this.lastSent || !this.wants(row)) continue
-        const frame = frameOf(row)
+        const frame = this.options.frameOf(row)
         if (frame) this.write(frame)
       }
     }
@@ -187,7 +193,7 @@ class EventStreamSession implements EventListener {
         const rows = await hub.read(projectId, this.lastSent, { threadId, limit: BACKLOG_PAGE })
         for (const row of rows) {
           if (this.state === 'closed') return
-          const frame = frameOf(row)
+          const frame = this.options.frameOf(row)
           if (frame) this.write(frame)
           this.lastSent = row.seq
           await this.roomToWrite()

@@ -1,4 +1,6 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import type { ZodError } from 'zod'
 import type { AppEnv } from './context.ts'
 import { AppError } from '../errors.ts'
 import { ErrorResponse, fieldProblems } from './errors.ts'
@@ -10,15 +12,16 @@ import { ErrorResponse, fieldProblems } from './errors.ts'
  * module's handlers read from `c.get('services')`.
  */
 export function createRouter<Services = unknown>() {
-  return new OpenAPIHono<AppEnv<Services>>({
-    defaultHook: (result, c) => {
-      if (result.success) return
-      if (result.target === 'param') throw new AppError('not_found', 'Not found: no resource has this id')
-      if (result.target === 'json' && !c.req.header('content-type')) throw AppError.badRequest('A JSON request body is required')
-      const prefix = result.target === 'query' ? 'query' : undefined
-      throw AppError.validation(fieldProblems(result.error, prefix))
-    },
-  })
+  return new OpenAPIHono<AppEnv<Services>>({ defaultHook: validationHook })
+}
+
+/** How a failed validation becomes an error (see createRouter); routes with their own hook end with it. */
+export function validationHook(result: { success: true } | { success: false; target: string; error: ZodError }, c: Context): undefined {
+  if (result.success) return undefined
+  if (result.target === 'param') throw new AppError('not_found', 'Not found: no resource has this id')
+  if (result.target === 'json' && !c.req.header('content-type')) throw AppError.badRequest('A JSON request body is required')
+  const prefix = result.target === 'query' ? 'query' : undefined
+  throw AppError.validation(fieldProblems(result.error, prefix))
 }
 
 const errorContent = { 'application/json': { schema: ErrorResponse } }

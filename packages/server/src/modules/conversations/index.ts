@@ -1,0 +1,19 @@
+/**
+ * The conversations module: chats, threads, messages, persons, modes, operator
+ * messages, approvals, the live event feed, and the main path — `ingest`, the
+ * one way in for a user's message, and the one writer of messages. Nothing
+ * imports this module but the composition root: it calls the others.
+ */
+export { ingest, type InboundMessage, type IngestResult, type IngestDeps } from './ingest.ts'
+export { writeMessages, lockThread, type NewMessage, type WriteRequest } from './message-writer.ts'
+export { produceReply, type Reply, type ReplyOutcome, type ReplyRequest, type ReplyDeps } from './reply.ts'
+export { replyResponse } from './reply-stream.ts'
+export { ChatService } from './chats.ts'
+export { ThreadService } from './threads.ts'
+export { OperatorService, registerScheduledSends } from './operator.ts'
+export { registerFollowUps } from './follow-ups.ts'
+export { registerScheduledReplies } from './scheduled-reply.ts'
+export { chatRoutes } from './chat-routes.ts'
+export { threadRoutes } from './thread-routes.ts'
+export { eventRoutes } from './event-routes.ts'
+export type { ConversationServices } from './services.ts'
