@@ -14,40 +14,40 @@ import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, Str
 const tags = ['Chats']
 
 const listChats = createRoute({
-  method: 'get', path: '/chats', tags, summary: 'List chats',
+  method: 'get', path: '/chats', operationId: 'chats.list', tags, summary: 'List chats',
   request: { query: OptionalPage },
   responses: { 200: jsonContent(z.array(ChatSchema), 'The chats, oldest first'), ...errorResponses(422) },
 })
 const createChat = createRoute({
-  method: 'post', path: '/chats', tags, summary: 'Create an API chat (extension)',
+  method: 'post', path: '/chats', operationId: 'chats.create', tags, summary: 'Create an API chat (extension)',
   description: 'A chat with no integration (`integration_id: null`), reached through this API only.',
   request: { body: jsonBody(CreateChatBody) },
   responses: { 200: jsonContent(ChatSchema, 'The new chat'), ...errorResponses(400, 422) },
 })
 const getChat = createRoute({
-  method: 'get', path: '/chats/{chat_id}', tags, summary: 'Get a chat',
+  method: 'get', path: '/chats/{chat_id}', operationId: 'chats.get', tags, summary: 'Get a chat',
   request: { params: ChatParams },
   responses: { 200: jsonContent(ChatSchema, 'The chat'), ...errorResponses(404) },
 })
 const listThreads = createRoute({
-  method: 'get', path: '/chats/{chat_id}/threads', tags, summary: 'List threads in a chat',
+  method: 'get', path: '/chats/{chat_id}/threads', operationId: 'chats.threads.list', tags, summary: 'List threads in a chat',
   description: 'Most recent activity first.',
   request: { params: ChatParams },
   responses: { 200: jsonContent(z.array(ThreadSchema), 'The threads'), ...errorResponses(404) },
 })
 const listMessages = createRoute({
-  method: 'get', path: '/chats/{chat_id}/threads/{thread_id}/messages', tags, summary: 'Get thread messages',
+  method: 'get', path: '/chats/{chat_id}/threads/{thread_id}/messages', operationId: 'chats.threads.messages.list', tags, summary: 'Get thread messages',
   request: { params: ThreadParams },
   responses: { 200: jsonContent(z.array(MessageSchema), 'The whole history, oldest first'), ...errorResponses(404) },
 })
 const deleteThread = createRoute({
-  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/delete', tags, summary: 'Delete a thread',
+  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/delete', operationId: 'chats.threads.delete', tags, summary: 'Delete a thread',
   description: 'The thread, its messages, working memory, embeddings and pending approvals are removed.',
   request: { params: ThreadParams },
   responses: { 200: jsonContent(Deleted, 'The thread is gone'), ...errorResponses(404) },
 })
 const setMode = createRoute({
-  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/mode', tags, summary: 'Set thread mode',
+  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/mode', operationId: 'chats.threads.mode.update', tags, summary: 'Set thread mode',
   request: { params: ThreadParams, body: jsonBody(SetModeBody) },
   responses: { 200: jsonContent(ThreadSchema, 'The thread'), ...errorResponses(400, 404, 422) },
 })
@@ -64,7 +64,7 @@ const Accepted = z
   .openapi('StreamAccepted')
 
 const stream = createRoute({
-  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/stream', tags, summary: 'Stream a response (SSE)',
+  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/stream', operationId: 'chats.threads.stream', tags, summary: 'Stream a response (SSE)',
   description: [
     'Stores the user message(s) and, in `auto` mode, streams the reply as `text/event-stream`: frames `data: <JSON>` with',
     '`text-delta`, `tool-call`, `tool-result`, `tool-approval-request` (extension), `finish`, or `error`, then `data: [DONE]`.',

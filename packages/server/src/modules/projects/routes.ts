@@ -50,35 +50,35 @@ const ApiKeyParams = ProjectParams.extend({ key_id: idParam('key_id', 'key_01jdq
 const tags = ['Projects & API Keys']
 
 const listProjects = createRoute({
-  method: 'get', path: '/projects', tags, summary: 'List projects',
+  method: 'get', path: '/projects', operationId: 'projects.list', tags, summary: 'List projects',
   description: "The projects of the caller's organization, oldest first.",
   request: { query: OptionalPage },
   responses: { 200: jsonContent(z.array(ProjectSchema), 'The projects'), ...errorResponses(422) },
 })
 
 const createProject = createRoute({
-  method: 'post', path: '/projects', tags, summary: 'Create a project',
+  method: 'post', path: '/projects', operationId: 'projects.create', tags, summary: 'Create a project',
   description: "`organization_id` must be the caller's own organization (else 403).",
   request: { body: jsonBody(CreateProjectBody) },
   responses: { 200: jsonContent(ProjectSchema, 'The new project'), ...errorResponses(400, 403, 422) },
 })
 
 const createApiKey = createRoute({
-  method: 'post', path: '/projects/{id}/api-keys', tags, summary: 'Create an API key',
+  method: 'post', path: '/projects/{id}/api-keys', operationId: 'projects.apiKeys.create', tags, summary: 'Create an API key',
   description: 'The key is in this response only. An API key may manage the keys of its own project only (403 for a sibling project).',
   request: { params: ProjectParams, body: jsonBody(CreateApiKeyBody) },
   responses: { 200: jsonContent(ApiKeyCreatedSchema, 'The new key'), ...errorResponses(400, 403, 404, 422) },
 })
 
 const listApiKeys = createRoute({
-  method: 'get', path: '/projects/{id}/api-keys', tags, summary: 'List API keys',
+  method: 'get', path: '/projects/{id}/api-keys', operationId: 'projects.apiKeys.list', tags, summary: 'List API keys',
   description: 'Key metadata, oldest first; never the secret.',
   request: { params: ProjectParams, query: OptionalPage },
   responses: { 200: jsonContent(z.array(ApiKeySchema), 'The keys'), ...errorResponses(403, 404, 422) },
 })
 
 const deleteApiKey = createRoute({
-  method: 'delete', path: '/projects/{id}/api-keys/{key_id}', tags, summary: 'Delete an API key',
+  method: 'delete', path: '/projects/{id}/api-keys/{key_id}', operationId: 'projects.apiKeys.delete', tags, summary: 'Delete an API key',
   description: 'The key stops working at once.',
   request: { params: ApiKeyParams },
   responses: { 200: jsonContent(Deleted, 'The key is gone'), ...errorResponses(403, 404) },

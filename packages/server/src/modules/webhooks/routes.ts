@@ -77,32 +77,32 @@ const EndpointParams = z.object({ id: idParam('id', 'whe_01jdq3v5k7m9p2r4t6w8y0a
 const DeliveryParams = EndpointParams.extend({ delivery_id: idParam('delivery_id', 'whd_01jdq3v5k7m9p2r4t6w8y0a2c4') })
 
 const list = createRoute({
-  method: 'get', path: '/webhook-endpoints', tags, summary: 'List webhook endpoints',
+  method: 'get', path: '/webhook-endpoints', operationId: 'webhookEndpoints.list', tags, summary: 'List webhook endpoints',
   responses: { 200: jsonContent(z.array(EndpointSchema), 'The endpoints, oldest first') },
 })
 const create = createRoute({
-  method: 'post', path: '/webhook-endpoints', tags, summary: 'Create a webhook endpoint',
+  method: 'post', path: '/webhook-endpoints', operationId: 'webhookEndpoints.create', tags, summary: 'Create a webhook endpoint',
   request: { body: jsonBody(CreateBody) },
   responses: { 200: jsonContent(CreatedEndpointSchema, 'The endpoint, with its secret (the only time it is returned)'), ...errorResponses(400, 422) },
 })
 const get = createRoute({
-  method: 'get', path: '/webhook-endpoints/{id}', tags, summary: 'Get a webhook endpoint (extension)',
+  method: 'get', path: '/webhook-endpoints/{id}', operationId: 'webhookEndpoints.get', tags, summary: 'Get a webhook endpoint (extension)',
   request: { params: EndpointParams },
   responses: { 200: jsonContent(EndpointSchema, 'The endpoint'), ...errorResponses(404) },
 })
 const update = createRoute({
-  method: 'put', path: '/webhook-endpoints/{id}', tags, summary: 'Update a webhook endpoint',
+  method: 'put', path: '/webhook-endpoints/{id}', operationId: 'webhookEndpoints.update', tags, summary: 'Update a webhook endpoint',
   description: '`status: "active"` re-enables a disabled endpoint; a new `secret` signs every attempt from now on.',
   request: { params: EndpointParams, body: jsonBody(UpdateBody) },
   responses: { 200: jsonContent(EndpointSchema, 'The endpoint'), ...errorResponses(400, 404, 422) },
 })
 const remove = createRoute({
-  method: 'delete', path: '/webhook-endpoints/{id}', tags, summary: 'Delete a webhook endpoint',
+  method: 'delete', path: '/webhook-endpoints/{id}', operationId: 'webhookEndpoints.delete', tags, summary: 'Delete a webhook endpoint',
   request: { params: EndpointParams },
   responses: { 200: jsonContent(Deleted, 'The endpoint and its delivery log are gone'), ...errorResponses(404) },
 })
 const deliveries = createRoute({
-  method: 'get', path: '/webhook-endpoints/{id}/deliveries', tags, summary: 'List deliveries (extension)',
+  method: 'get', path: '/webhook-endpoints/{id}/deliveries', operationId: 'webhookEndpoints.deliveries.list', tags, summary: 'List deliveries (extension)',
   description: 'Newest first. `starting_after`: the last id of the previous page.',
   request: {
     params: EndpointParams,
@@ -115,18 +115,18 @@ const deliveries = createRoute({
   responses: { 200: jsonContent(z.object({ data: z.array(DeliverySchema), has_more: z.boolean() }).openapi('WebhookDeliveryList'), 'A page of deliveries'), ...errorResponses(404, 422) },
 })
 const getDelivery = createRoute({
-  method: 'get', path: '/webhook-endpoints/{id}/deliveries/{delivery_id}', tags, summary: 'Get a delivery (extension)',
+  method: 'get', path: '/webhook-endpoints/{id}/deliveries/{delivery_id}', operationId: 'webhookEndpoints.deliveries.get', tags, summary: 'Get a delivery (extension)',
   request: { params: DeliveryParams },
   responses: { 200: jsonContent(DeliverySchema, 'The delivery'), ...errorResponses(404) },
 })
 const retry = createRoute({
-  method: 'post', path: '/webhook-endpoints/{id}/deliveries/{delivery_id}/retry', tags, summary: 'Retry a delivery now (extension)',
+  method: 'post', path: '/webhook-endpoints/{id}/deliveries/{delivery_id}/retry', operationId: 'webhookEndpoints.deliveries.retry', tags, summary: 'Retry a delivery now (extension)',
   description: 'For a finished delivery (succeeded, failed or cancelled); 409 while it is pending or the endpoint is disabled.',
   request: { params: DeliveryParams },
   responses: { 202: jsonContent(DeliverySchema, 'Queued for an attempt now'), ...errorResponses(404, 409) },
 })
 const test = createRoute({
-  method: 'post', path: '/webhook-endpoints/{id}/test', tags, summary: 'Send a test event (extension)',
+  method: 'post', path: '/webhook-endpoints/{id}/test', operationId: 'webhookEndpoints.test', tags, summary: 'Send a test event (extension)',
   description: `A \`${TEST_EVENT_TYPE}\` event to this endpoint only, signed and retried like any other.`,
   request: { params: EndpointParams },
   responses: { 202: jsonContent(DeliverySchema, 'The test delivery, queued'), ...errorResponses(404, 409) },
