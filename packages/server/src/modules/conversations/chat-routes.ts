@@ -61,7 +61,9 @@ const Accepted = z
     pending_count: z.number().int(),
     scheduled_at: z.string().nullable(),
   })
-  .openapi('StreamAccepted')
+  .openapi('StreamAccepted', {
+    example: { status: 'pending_operator', mode: 'manual', thread_id: 'support-42', message_ids: ['msg_01jdq3v5k7m9p2r4t6w8y0a2c4'], pending_count: 1, scheduled_at: null },
+  })
 
 const stream = createRoute({
   method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/stream', operationId: 'chats.threads.stream', tags, summary: 'Stream a response (SSE)',
@@ -71,9 +73,22 @@ const stream = createRoute({
     'An unknown thread id creates the thread. In `manual`/`operator`/`blocked` mode, or with `scheduledAt`, nothing streams:',
     'the answer is `202` JSON saying what happened. See docs/conversations.md.',
   ].join(' '),
-  request: { params: ThreadParams, query: StreamQuery, body: jsonBody(z.union([StreamBody, UiChatBody])) },
+  request: {
+    params: ThreadParams,
+    query: StreamQuery,
+    body: jsonBody(z.union([StreamBody, UiChatBody]).openapi({ example: { messages: [{ role: 'user', content: 'What is your return policy?' }] } })),
+  },
   responses: {
-    200: { description: 'The reply as Server-Sent Events', content: { 'text/event-stream': { schema: z.string() } } },
+    200: {
+      description: 'The reply as Server-Sent Events',
+      content: {
+        'text/event-stream': {
+          schema: z.string().openapi({
+            example: 'data: {"type":"text-delta","textDelta":"You can return any item "}\n\ndata: {"type":"text-delta","textDelta":"within 30 days."}\n\ndata: {"type":"finish","finishReason":"stop","usage":{"inputTokens":21,"outputTokens":9}}\n\ndata: [DONE]\n\n',
+          }),
+        },
+      },
+    },
     202: jsonContent(Accepted, 'Stored; no reply in this response'),
     ...errorResponses(400, 404, 409, 422),
   },

@@ -13,14 +13,16 @@ const ProjectSchema = z
     avatar_url: z.string().nullable(),
     created_at: timestamp(),
   })
-  .openapi('Project')
+  .openapi('Project', {
+    example: { id: 'prj_01jdq3v5k7m9p2r4t6w8y0a2c4', name: 'Production', organization_id: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4', avatar_url: null, created_at: '2026-11-22T12:00:00.000Z' },
+  })
 
 const CreateProjectBody = z
   .strictObject({
     name: nameField().openapi({ example: 'Production' }),
     organization_id: z.string().min(1).max(128).openapi({ example: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
   })
-  .openapi('CreateProjectBody')
+  .openapi('CreateProjectBody', { example: { name: 'Production', organization_id: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4' } })
 
 const ApiKeyCreatedSchema = z
   .object({
@@ -30,7 +32,15 @@ const ApiKeyCreatedSchema = z
     prefix: z.string().openapi({ description: 'Extension: the first characters of the key, shown in listings.' }),
     created_at: timestamp(),
   })
-  .openapi('ApiKeyCreated')
+  .openapi('ApiKeyCreated', {
+    example: {
+      id: 'key_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      name: 'production-server',
+      key: 'sk-3f9a1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8',
+      prefix: 'sk-3f9a1b2c',
+      created_at: '2026-11-22T12:00:00.000Z',
+    },
+  })
 
 const ApiKeySchema = z
   .object({
@@ -40,9 +50,11 @@ const ApiKeySchema = z
     last_used_at: timestamp().nullable().openapi({ description: 'Updated at most once a minute per key and server process.' }),
     created_at: timestamp(),
   })
-  .openapi('ApiKey')
+  .openapi('ApiKey', {
+    example: { id: 'key_01jdq3v5k7m9p2r4t6w8y0a2c4', name: 'production-server', prefix: 'sk-3f9a1b2c', last_used_at: '2026-11-22T12:30:00.000Z', created_at: '2026-11-22T12:00:00.000Z' },
+  })
 
-const CreateApiKeyBody = z.strictObject({ name: nameField().openapi({ example: 'production-server' }) }).openapi('CreateApiKeyBody')
+const CreateApiKeyBody = z.strictObject({ name: nameField().openapi({ example: 'production-server' }) }).openapi('CreateApiKeyBody', { example: { name: 'production-server' } })
 
 const ProjectParams = z.object({ id: idParam('id', 'prj_01jdq3v5k7m9p2r4t6w8y0a2c4') })
 const ApiKeyParams = ProjectParams.extend({ key_id: idParam('key_id', 'key_01jdq3v5k7m9p2r4t6w8y0a2c4') })
@@ -81,7 +93,7 @@ const deleteApiKey = createRoute({
   method: 'delete', path: '/projects/{id}/api-keys/{key_id}', operationId: 'projects.apiKeys.delete', tags, summary: 'Delete an API key',
   description: 'The key stops working at once.',
   request: { params: ApiKeyParams },
-  responses: { 200: jsonContent(Deleted, 'The key is gone'), ...errorResponses(403, 404) },
+  responses: { 200: jsonContent(Deleted, 'The key is gone', { id: 'key_01jdq3v5k7m9p2r4t6w8y0a2c4', deleted: true }), ...errorResponses(403, 404) },
 })
 
 /** What the project routes read from the container. */
