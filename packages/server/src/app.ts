@@ -40,14 +40,14 @@ function scalarScript(): string {
 }
 
 const healthz = createRoute({
-  method: 'get', path: '/healthz', tags: ['Health'], summary: 'Liveness: the process is up',
-  responses: { 200: jsonContent(z.object({ status: z.literal('ok') }), 'The process answers') },
+  method: 'get', path: '/healthz', operationId: 'health.live', tags: ['Health'], summary: 'Liveness: the process is up',
+  responses: { 200: jsonContent(z.object({ status: z.literal('ok') }).openapi({ example: { status: 'ok' } }), 'The process answers') },
 })
 const readyz = createRoute({
-  method: 'get', path: '/readyz', tags: ['Health'], summary: 'Readiness: the database answers',
+  method: 'get', path: '/readyz', operationId: 'health.ready', tags: ['Health'], summary: 'Readiness: the database answers',
   responses: {
-    200: jsonContent(z.object({ status: z.literal('ok') }), 'The database answers'),
-    503: jsonContent(ErrorResponse, 'The database does not answer'),
+    200: jsonContent(z.object({ status: z.literal('ok') }).openapi({ example: { status: 'ok' } }), 'The database answers'),
+    503: jsonContent(ErrorResponse, 'The database does not answer', { error: 'Service Unavailable', code: 'unavailable', message: 'The database does not answer' }),
   },
 })
 

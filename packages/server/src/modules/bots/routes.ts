@@ -8,45 +8,45 @@ import { BotSettingsPatchSchema, BotSettingsSchema } from './settings.ts'
 const tags = ['Bots']
 
 const listBots = createRoute({
-  method: 'get', path: '/bots', tags, summary: 'List bots',
+  method: 'get', path: '/bots', operationId: 'bots.list', tags, summary: 'List bots',
   description: 'All bots of the project, oldest first. `limit` and `offset` are optional.',
   request: { query: OptionalPage },
   responses: { 200: jsonContent(z.array(BotSchema), 'The bots'), ...errorResponses(422) },
 })
 
 const createBot = createRoute({
-  method: 'post', path: '/bots', tags, summary: 'Create a bot',
+  method: 'post', path: '/bots', operationId: 'bots.create', tags, summary: 'Create a bot',
   description: 'A new bot with the default settings (see docs/bots.md).',
   request: { body: jsonBody(CreateBotBody) },
   responses: { 200: jsonContent(BotSchema, 'The new bot'), ...errorResponses(400, 422) },
 })
 
 const getBot = createRoute({
-  method: 'get', path: '/bots/{bot_id}', tags, summary: 'Get a bot',
+  method: 'get', path: '/bots/{bot_id}', operationId: 'bots.get', tags, summary: 'Get a bot',
   request: { params: BotParams },
   responses: { 200: jsonContent(BotSchema, 'The bot'), ...errorResponses(404) },
 })
 
 const updateBot = createRoute({
-  method: 'post', path: '/bots/{bot_id}', tags, summary: 'Update a bot',
+  method: 'post', path: '/bots/{bot_id}', operationId: 'bots.update', tags, summary: 'Update a bot',
   request: { params: BotParams, body: jsonBody(UpdateBotBody) },
   responses: { 200: jsonContent(BotSchema, 'The updated bot'), ...errorResponses(400, 404, 422) },
 })
 
 const updateBotStatus = createRoute({
-  method: 'post', path: '/bots/{bot_id}/status', tags, summary: 'Update bot status',
+  method: 'post', path: '/bots/{bot_id}/status', operationId: 'bots.status.update', tags, summary: 'Update bot status',
   request: { params: BotParams, body: jsonBody(UpdateBotStatusBody) },
   responses: { 200: jsonContent(BotSchema, 'The updated bot'), ...errorResponses(400, 404, 422) },
 })
 
 const getBotSettings = createRoute({
-  method: 'get', path: '/bots/{bot_id}/settings', tags, summary: 'Get bot settings',
+  method: 'get', path: '/bots/{bot_id}/settings', operationId: 'bots.settings.get', tags, summary: 'Get bot settings',
   request: { params: BotParams },
   responses: { 200: jsonContent(BotSettingsSchema, 'The settings'), ...errorResponses(404) },
 })
 
 const updateBotSettings = createRoute({
-  method: 'post', path: '/bots/{bot_id}/settings', tags, summary: 'Update bot settings',
+  method: 'post', path: '/bots/{bot_id}/settings', operationId: 'bots.settings.update', tags, summary: 'Update bot settings',
   description:
     'A deep partial update: only the fields given change. The merged settings are validated as a whole; unknown keys are refused. A tool set to `null` is removed from `ai.tools`.',
   request: { params: BotParams, body: jsonBody(BotSettingsPatchSchema) },
@@ -54,14 +54,14 @@ const updateBotSettings = createRoute({
 })
 
 const cloneBot = createRoute({
-  method: 'post', path: '/bots/{bot_id}/clone', tags, summary: 'Clone a bot',
+  method: 'post', path: '/bots/{bot_id}/clone', operationId: 'bots.clone', tags, summary: 'Clone a bot',
   description: 'A new bot with identical settings and description, named "<name> (copy)", status `active`.',
   request: { params: BotParams },
   responses: { 200: jsonContent(BotSchema, 'The new bot'), ...errorResponses(404) },
 })
 
 const deleteBot = createRoute({
-  method: 'post', path: '/bots/{bot_id}/delete', tags, summary: 'Delete a bot',
+  method: 'post', path: '/bots/{bot_id}/delete', operationId: 'bots.delete', tags, summary: 'Delete a bot',
   request: { params: BotParams },
   responses: { 200: jsonContent(Deleted, 'The bot is gone'), ...errorResponses(404) },
 })

@@ -43,7 +43,18 @@ export const BotSettingsSchema = z.strictObject({
       max_num_results: maxNumResults.default(5),
     }).optional().openapi({ description: 'Extension: the vector stores the `file_search` tool searches (docs/bots.md). Absent means none.' }),
   }),
-}).openapi('BotSettings')
+}).openapi('BotSettings', {
+  example: {
+    ai: {
+      instruction: 'You are a sales assistant. Focus on product benefits.',
+      model: { id: 'openai/gpt-4o', temperature: 0.7, max_tokens: 1024, top_p: 1, frequency_penalty: 0, presence_penalty: 0 },
+      memory: { lastMessages: 10, semanticRecall: false, workingMemory: { enabled: false }, generateTitle: true },
+      formatting: { removeEmojis: false, removeMarkdown: false },
+      tools: { file_search: 'auto', handoff_to_operator: 'auto' },
+      knowledge: { vector_store_ids: ['vs_01jdq3v5k7m9p2r4t6w8y0a2c4'], max_num_results: 5 },
+    },
+  },
+})
 
 export type BotSettings = z.infer<typeof BotSettingsSchema>
 
@@ -62,7 +73,9 @@ export const BotSettingsPatchSchema = z.strictObject({
     // No defaults here: a patch that leaves a field out must not reset it.
     knowledge: z.strictObject({ vector_store_ids: vectorStoreIds, max_num_results: maxNumResults }).partial(),
   }).partial(),
-}).partial().openapi('BotSettingsPatch')
+}).partial().openapi('BotSettingsPatch', {
+  example: { ai: { instruction: 'You are a sales assistant. Focus on product benefits.', model: { id: 'openai/gpt-4o', temperature: 0.7 } } },
+})
 
 export type BotSettingsPatch = z.infer<typeof BotSettingsPatchSchema>
 

@@ -14,40 +14,40 @@ import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, Str
 const tags = ['Chats']
 
 const listChats = createRoute({
-  method: 'get', path: '/chats', tags, summary: 'List chats',
+  method: 'get', path: '/chats', operationId: 'chats.list', tags, summary: 'List chats',
   request: { query: OptionalPage },
   responses: { 200: jsonContent(z.array(ChatSchema), 'The chats, oldest first'), ...errorResponses(422) },
 })
 const createChat = createRoute({
-  method: 'post', path: '/chats', tags, summary: 'Create an API chat (extension)',
+  method: 'post', path: '/chats', operationId: 'chats.create', tags, summary: 'Create an API chat (extension)',
   description: 'A chat with no integration (`integration_id: null`), reached through this API only.',
   request: { body: jsonBody(CreateChatBody) },
   responses: { 200: jsonContent(ChatSchema, 'The new chat'), ...errorResponses(400, 422) },
 })
 const getChat = createRoute({
-  method: 'get', path: '/chats/{chat_id}', tags, summary: 'Get a chat',
+  method: 'get', path: '/chats/{chat_id}', operationId: 'chats.get', tags, summary: 'Get a chat',
   request: { params: ChatParams },
   responses: { 200: jsonContent(ChatSchema, 'The chat'), ...errorResponses(404) },
 })
 const listThreads = createRoute({
-  method: 'get', path: '/chats/{chat_id}/threads', tags, summary: 'List threads in a chat',
+  method: 'get', path: '/chats/{chat_id}/threads', operationId: 'chats.threads.list', tags, summary: 'List threads in a chat',
   description: 'Most recent activity first.',
   request: { params: ChatParams },
   responses: { 200: jsonContent(z.array(ThreadSchema), 'The threads'), ...errorResponses(404) },
 })
 const listMessages = createRoute({
-  method: 'get', path: '/chats/{chat_id}/threads/{thread_id}/messages', tags, summary: 'Get thread messages',
+  method: 'get', path: '/chats/{chat_id}/threads/{thread_id}/messages', operationId: 'chats.threads.messages.list', tags, summary: 'Get thread messages',
   request: { params: ThreadParams },
   responses: { 200: jsonContent(z.array(MessageSchema), 'The whole history, oldest first'), ...errorResponses(404) },
 })
 const deleteThread = createRoute({
-  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/delete', tags, summary: 'Delete a thread',
+  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/delete', operationId: 'chats.threads.delete', tags, summary: 'Delete a thread',
   description: 'The thread, its messages, working memory, embeddings and pending approvals are removed.',
   request: { params: ThreadParams },
   responses: { 200: jsonContent(Deleted, 'The thread is gone'), ...errorResponses(404) },
 })
 const setMode = createRoute({
-  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/mode', tags, summary: 'Set thread mode',
+  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/mode', operationId: 'chats.threads.mode.update', tags, summary: 'Set thread mode',
   request: { params: ThreadParams, body: jsonBody(SetModeBody) },
   responses: { 200: jsonContent(ThreadSchema, 'The thread'), ...errorResponses(400, 404, 422) },
 })
@@ -61,19 +61,34 @@ const Accepted = z
     pending_count: z.number().int(),
     scheduled_at: z.string().nullable(),
   })
-  .openapi('StreamAccepted')
+  .openapi('StreamAccepted', {
+    example: { status: 'pending_operator', mode: 'manual', thread_id: 'support-42', message_ids: ['msg_01jdq3v5k7m9p2r4t6w8y0a2c4'], pending_count: 1, scheduled_at: null },
+  })
 
 const stream = createRoute({
-  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/stream', tags, summary: 'Stream a response (SSE)',
+  method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/stream', operationId: 'chats.threads.stream', tags, summary: 'Stream a response (SSE)',
   description: [
     'Stores the user message(s) and, in `auto` mode, streams the reply as `text/event-stream`: frames `data: <JSON>` with',
     '`text-delta`, `tool-call`, `tool-result`, `tool-approval-request` (extension), `finish`, or `error`, then `data: [DONE]`.',
     'An unknown thread id creates the thread. In `manual`/`operator`/`blocked` mode, or with `scheduledAt`, nothing streams:',
     'the answer is `202` JSON saying what happened. See docs/conversations.md.',
   ].join(' '),
-  request: { params: ThreadParams, query: StreamQuery, body: jsonBody(z.union([StreamBody, UiChatBody])) },
+  request: {
+    params: ThreadParams,
+    query: StreamQuery,
+    body: jsonBody(z.union([StreamBody, UiChatBody]).openapi({ example: { messages: [{ role: 'user', content: 'What is your return policy?' }] } })),
+  },
   responses: {
-    200: { description: 'The reply as Server-Sent Events', content: { 'text/event-stream': { schema: z.string() } } },
+    200: {
+      description: 'The reply as Server-Sent Events',
+      content: {
+        'text/event-stream': {
+          schema: z.string().openapi({
+            example: 'data: {"type":"text-delta","textDelta":"You can return any item "}\n\ndata: {"type":"text-delta","textDelta":"within 30 days."}\n\ndata: {"type":"finish","finishReason":"stop","usage":{"inputTokens":21,"outputTokens":9}}\n\ndata: [DONE]\n\n',
+          }),
+        },
+      },
+    },
     202: jsonContent(Accepted, 'Stored; no reply in this response'),
     ...errorResponses(400, 404, 409, 422),
   },

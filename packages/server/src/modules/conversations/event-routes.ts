@@ -41,14 +41,14 @@ const DESCRIPTION =
   'Server-Sent Events, one `ThreadEvent` per frame. Reconnect with `Last-Event-ID` (EventSource does it by itself) to get every event missed meanwhile, in order, then live ones. See docs/events.md.'
 
 const projectEvents = createRoute({
-  method: 'get', path: '/threads/events', tags, summary: 'Real-time events of all threads (SSE)',
+  method: 'get', path: '/threads/events', operationId: 'threads.events.stream', tags, summary: 'Real-time events of all threads (SSE)',
   description: DESCRIPTION,
   request: { query: ResumeQuery, headers: ResumeHeaders },
   responses: { 200: eventStream('The project\'s thread events'), ...errorResponses(400) },
 })
 
 const threadEvents = createRoute({
-  method: 'get', path: '/threads/events/{thread_id}', tags, summary: 'Real-time events of one thread (SSE)',
+  method: 'get', path: '/threads/events/{thread_id}', operationId: 'threads.events.streamThread', tags, summary: 'Real-time events of one thread (SSE)',
   description: `${DESCRIPTION} The thread id \`events\` is reserved: \`GET /threads/events\` is always the project's stream.`,
   request: { params: z.object({ thread_id: idParam('thread_id', 'support-42') }), query: ResumeQuery, headers: ResumeHeaders },
   responses: { 200: eventStream("The thread's events"), ...errorResponses(400, 404) },

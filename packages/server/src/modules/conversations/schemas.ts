@@ -14,11 +14,23 @@ export const ChatSchema = z
     updated_at: timestamp(),
     events_24h: z.number().int().openapi({ description: 'Message events in the last 24 hours.' }),
   })
-  .openapi('Chat')
+  .openapi('Chat', {
+    example: {
+      id: 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      name: 'Website support',
+      bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      integration_id: null,
+      status: 'active',
+      project_id: 'prj_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      created_at: '2026-11-22T12:00:00.000Z',
+      updated_at: '2026-11-22T12:00:00.000Z',
+      events_24h: 37,
+    },
+  })
 
 export const CreateChatBody = z
   .strictObject({ bot_id: z.string().min(1).max(128), name: nameField() })
-  .openapi('CreateChatBody')
+  .openapi('CreateChatBody', { example: { bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4', name: 'Website support' } })
 
 export const ThreadMode = z.enum(['auto', 'manual', 'operator', 'blocked']).openapi('ThreadMode')
 
@@ -33,7 +45,18 @@ export const ThreadSchema = z
     pending_count: z.number().int(),
     created_at: timestamp(),
   })
-  .openapi('Thread')
+  .openapi('Thread', {
+    example: {
+      id: 'support-42',
+      chat_id: 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      mode: 'auto',
+      title: 'Return policy',
+      last_message_at: '2026-11-22T12:05:00.000Z',
+      pending_count: 0,
+      created_at: '2026-11-22T12:00:00.000Z',
+    },
+  })
 
 export const MessageSchema = z
   .object({
@@ -56,7 +79,17 @@ export const MessageSchema = z
       .nullable()
       .openapi({ description: 'Extension: on a tool message, what each called tool answered.' }),
   })
-  .openapi('Message')
+  .openapi('Message', {
+    example: {
+      id: 'msg_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      role: 'assistant',
+      content: 'You can return any item within 30 days of delivery. Shall I start a return for your order?',
+      created_at: '2026-11-22T12:05:00.000Z',
+      author: 'bot',
+      operator_id: null,
+      usage: { model: 'openai/gpt-4o-mini', input_tokens: 412, output_tokens: 23 },
+    },
+  })
 
 export const ChatParams = z.object({ chat_id: idParam('chat_id', 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4') })
 export const ThreadParams = ChatParams.extend({ thread_id: idParam('thread_id', 'support-42') })
@@ -68,7 +101,10 @@ export const PersonBody = z
     name: safeText().max(200).optional(),
     avatar_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
   })
-  .openapi('PersonInput', { description: "Extension: the end user. With `external_id` the project's person with that id is used (and updated); otherwise the thread's own person." })
+  .openapi('PersonInput', {
+    description: "Extension: the end user. With `external_id` the project's person with that id is used (and updated); otherwise the thread's own person.",
+    example: { external_id: 'customer-1187', name: 'Anna Petrova' },
+  })
 
 export const StreamBody = z
   .strictObject({
@@ -79,7 +115,7 @@ export const StreamBody = z
     scheduledAt: z.string().optional().openapi({ description: 'ISO 8601, in the future: store now, reply then.', format: 'date-time' }),
     person: PersonBody.optional(),
   })
-  .openapi('StreamBody')
+  .openapi('StreamBody', { example: { messages: [{ role: 'user', content: 'What is your return policy?' }] } })
 
 /**
  * The body `useChat` (AI SDK UI) sends: its whole message list. The server keeps
@@ -100,7 +136,13 @@ export const UiChatBody = z
       )
       .min(1, 'at least one message'),
   })
-  .openapi('UiChatBody')
+  .openapi('UiChatBody', {
+    example: {
+      id: 'support-42',
+      trigger: 'submit-message',
+      messages: [{ id: 'ui-msg-1', role: 'user', parts: [{ type: 'text', text: 'What is your return policy?' }] }],
+    },
+  })
 
 export const StreamQuery = z.object({
   format: z.enum(['data', 'ui-message-stream']).optional().openapi({
@@ -108,6 +150,6 @@ export const StreamQuery = z.object({
   }),
 })
 
-export const SetModeBody = z.strictObject({ mode: ThreadMode }).openapi('SetThreadModeBody')
+export const SetModeBody = z.strictObject({ mode: ThreadMode }).openapi('SetThreadModeBody', { example: { mode: 'manual' } })
 
 export { ID_PATTERN }

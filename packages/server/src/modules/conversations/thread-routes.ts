@@ -15,7 +15,7 @@ import { ListThreadsQuery, ScheduledMessageSchema, ScheduledParams, SendMessageB
 const tags = ['Threads']
 
 const list = createRoute({
-  method: 'get', path: '/threads', tags, summary: 'List threads',
+  method: 'get', path: '/threads', operationId: 'threads.list', tags, summary: 'List threads',
   description: [
     'Every thread of the project: most recent activity first, or best match first with `search`.',
     '`next_cursor` continues after the last row, over the project as it was when the first page was read:',
@@ -27,35 +27,57 @@ const list = createRoute({
 })
 
 const get = createRoute({
-  method: 'get', path: '/threads/{thread_id}', tags, summary: 'Get a thread',
+  method: 'get', path: '/threads/{thread_id}', operationId: 'threads.get', tags, summary: 'Get a thread',
   request: { params: ThreadIdParams },
   responses: { 200: jsonContent(ThreadDetailSchema, 'The thread, its person and message counts'), ...errorResponses(404) },
 })
 
 const send = createRoute({
-  method: 'post', path: '/threads/{thread_id}/send', tags, summary: 'Send an operator message',
+  method: 'post', path: '/threads/{thread_id}/send', operationId: 'threads.send', tags, summary: 'Send an operator message',
   description:
     'The thread must be in `manual` mode (409 otherwise). Stored as an `assistant` message with `author: "operator"` and `operator_id`; `pending_count` goes to 0; the bot sees it in later turns. With `scheduledAt`: 202 and a scheduled message, delivered then by a durable job.',
   request: { params: ThreadIdParams, body: jsonBody(SendMessageBody) },
   responses: {
-    200: jsonContent(MessageSchema, 'The stored message'),
+    200: jsonContent(MessageSchema, 'The stored message', {
+      id: 'msg_01jdq3v5k7m9p2r4t6w8y0a2c5',
+      role: 'assistant',
+      content: 'Hi Anna, I have checked your order: it ships tomorrow.',
+      created_at: '2026-11-22T12:07:00.000Z',
+      author: 'operator',
+      operator_id: 'usr_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      usage: null,
+    }),
     202: jsonContent(ScheduledMessageSchema, 'Scheduled for later'),
     ...errorResponses(400, 404, 409, 422),
   },
 })
 
 const listScheduled = createRoute({
-  method: 'get', path: '/threads/{thread_id}/scheduled', tags, summary: 'List scheduled operator messages (extension)',
+  method: 'get', path: '/threads/{thread_id}/scheduled', operationId: 'threads.scheduled.list', tags, summary: 'List scheduled operator messages (extension)',
   description: 'All of them, in delivery order, whatever their status.',
   request: { params: ThreadIdParams },
   responses: { 200: jsonContent(z.array(ScheduledMessageSchema), 'The scheduled messages'), ...errorResponses(404) },
 })
 
 const cancelScheduled = createRoute({
-  method: 'post', path: '/threads/{thread_id}/scheduled/{scheduled_id}/cancel', tags, summary: 'Cancel a scheduled operator message (extension)',
+  method: 'post', path: '/threads/{thread_id}/scheduled/{scheduled_id}/cancel', operationId: 'threads.scheduled.cancel', tags, summary: 'Cancel a scheduled operator message (extension)',
   description: '409 when it was already sent, cancelled or skipped.',
   request: { params: ScheduledParams },
-  responses: { 200: jsonContent(ScheduledMessageSchema, 'The cancelled message'), ...errorResponses(404, 409) },
+  responses: {
+    200: jsonContent(ScheduledMessageSchema, 'The cancelled message', {
+      id: 'sch_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      thread_id: 'support-42',
+      text: 'Good morning! Your order has shipped.',
+      operator_id: 'usr_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      scheduled_at: '2026-11-23T09:00:00.000Z',
+      status: 'cancelled',
+      message_id: null,
+      reason: null,
+      created_at: '2026-11-22T12:10:00.000Z',
+      updated_at: '2026-11-22T12:20:00.000Z',
+    }),
+    ...errorResponses(404, 409),
+  },
 })
 
 /** An operator is a person on the internal API, or the API key that called the public one. */
@@ -64,18 +86,24 @@ function operatorOf(principal: Principal): string {
 }
 
 const getMemory = createRoute({
-  method: 'get', path: '/threads/{thread_id}/memory', tags, summary: 'Get working memory',
+  method: 'get', path: '/threads/{thread_id}/memory', operationId: 'threads.memory.get', tags, summary: 'Get working memory',
   description: "The thread's working memory (Markdown), or null when the model has not written one.",
   request: { params: z.object({ thread_id: idParam('thread_id', 'support-42') }) },
-  responses: { 200: jsonContent(z.object({ content: z.string().nullable() }).openapi('WorkingMemory'), 'The working memory'), ...errorResponses(404) },
+  responses: {
+    200: jsonContent(
+      z.object({ content: z.string().nullable() }).openapi('WorkingMemory', { example: { content: '# Customer\n- Name: Anna Petrova\n- Order: #1187, ships tomorrow\n- Prefers email' } }),
+      'The working memory',
+    ),
+    ...errorResponses(404),
+  },
 })
 
 const ApprovalBody = z
   .strictObject({ approved: z.boolean(), reason: safeText().max(2000).optional() })
-  .openapi('ApprovalDecision')
+  .openapi('ApprovalDecision', { example: { approved: true, reason: 'The customer asked for a human.' } })
 
 const decide = createRoute({
-  method: 'post', path: '/threads/{thread_id}/approvals/{approval_id}', tags, summary: 'Approve or deny a tool call (extension)',
+  method: 'post', path: '/threads/{thread_id}/approvals/{approval_id}', operationId: 'threads.approvals.decide', tags, summary: 'Approve or deny a tool call (extension)',
   description:
     'Decides a pending `tool-approval-request` and resumes the turn: the answer is the same SSE stream as `/stream`, with the tool\'s result (or the model learning it was denied) and the rest of the reply.',
   request: {
@@ -83,7 +111,16 @@ const decide = createRoute({
     body: jsonBody(ApprovalBody),
   },
   responses: {
-    200: { description: 'The resumed turn as Server-Sent Events', content: { 'text/event-stream': { schema: z.string() } } },
+    200: {
+      description: 'The resumed turn as Server-Sent Events',
+      content: {
+        'text/event-stream': {
+          schema: z.string().openapi({
+            example: 'data: {"type":"tool-result","toolCallId":"call_1","toolName":"handoff_to_operator","result":{"handedOff":true}}\n\ndata: {"type":"text-delta","textDelta":"An operator will take over in a moment."}\n\ndata: {"type":"finish","finishReason":"stop","usage":{"inputTokens":58,"outputTokens":11}}\n\ndata: [DONE]\n\n',
+          }),
+        },
+      },
+    },
     ...errorResponses(400, 404, 409, 422),
   },
 })

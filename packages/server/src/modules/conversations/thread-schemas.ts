@@ -27,11 +27,25 @@ export const ListThreadsQuery = z.object({
 
 export const ThreadListSchema = z
   .object({ data: z.array(ThreadSchema), next_cursor: z.string().nullable() })
-  .openapi('ThreadList')
+  .openapi('ThreadList', {
+    example: {
+      data: [{
+        id: 'support-42',
+        chat_id: 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4',
+        bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4',
+        mode: 'auto',
+        title: 'Return policy',
+        last_message_at: '2026-11-22T12:05:00.000Z',
+        pending_count: 0,
+        created_at: '2026-11-22T12:00:00.000Z',
+      }],
+      next_cursor: 'eyJ2IjoxLCJzbmFwc2hvdCI6IjIwMjYtMTEtMjJUMTI6MTA6MDAuMDAwMDAwWiIsImtleSI6WzE3OTUzNDkxMDAwMDAsInN1cHBvcnQtNDIiXSwiZmlsdGVycyI6e319',
+    },
+  })
 
 export const PersonSchema = z
   .object({ id: z.string(), name: z.string().nullable(), avatar_url: z.string().nullable(), external_id: z.string().nullable() })
-  .openapi('Person')
+  .openapi('Person', { example: { id: 'per_01jdq3v5k7m9p2r4t6w8y0a2c4', name: 'Anna Petrova', avatar_url: null, external_id: 'customer-1187' } })
 
 export const ThreadDetailSchema = ThreadSchema.extend({
   person: PersonSchema.nullable(),
@@ -41,14 +55,27 @@ export const ThreadDetailSchema = ThreadSchema.extend({
     bot_messages: z.number().int().openapi({ description: 'Replies with text: the AI\'s and the operators\'.' }),
     operator_messages: z.number().int().openapi({ description: 'Extension: the operators\' part of bot_messages.' }),
   }),
-}).openapi('ThreadDetail')
+}).openapi('ThreadDetail', {
+  example: {
+    id: 'support-42',
+    chat_id: 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4',
+    bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4',
+    mode: 'manual',
+    title: 'Return policy',
+    last_message_at: '2026-11-22T12:05:00.000Z',
+    pending_count: 1,
+    created_at: '2026-11-22T12:00:00.000Z',
+    person: { id: 'per_01jdq3v5k7m9p2r4t6w8y0a2c4', name: 'Anna Petrova', avatar_url: null, external_id: 'customer-1187' },
+    stats: { messages_total: 5, user_messages: 3, bot_messages: 2, operator_messages: 0 },
+  },
+})
 
 export const SendMessageBody = z
   .strictObject({
     text: safeText().trim().min(1, 'must not be empty').max(100_000),
     scheduledAt: z.string().optional().openapi({ description: 'ISO 8601, in the future: deliver then (extension endpoints list and cancel it).', format: 'date-time' }),
   })
-  .openapi('SendMessageBody')
+  .openapi('SendMessageBody', { example: { text: 'Hi Anna, I have checked your order: it ships tomorrow.' } })
 
 export const ScheduledMessageSchema = z
   .object({
@@ -63,6 +90,19 @@ export const ScheduledMessageSchema = z
     created_at: timestamp(),
     updated_at: timestamp(),
   })
-  .openapi('ScheduledMessage')
+  .openapi('ScheduledMessage', {
+    example: {
+      id: 'sch_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      thread_id: 'support-42',
+      text: 'Good morning! Your order has shipped.',
+      operator_id: 'usr_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      scheduled_at: '2026-11-23T09:00:00.000Z',
+      status: 'scheduled',
+      message_id: null,
+      reason: null,
+      created_at: '2026-11-22T12:10:00.000Z',
+      updated_at: '2026-11-22T12:10:00.000Z',
+    },
+  })
 
 export const ScheduledParams = ThreadIdParams.extend({ scheduled_id: idParam('scheduled_id', 'sch_01jdq3v5k7m9p2r4t6w8y0a2c4') })

@@ -13,14 +13,16 @@ const ProjectSchema = z
     avatar_url: z.string().nullable(),
     created_at: timestamp(),
   })
-  .openapi('Project')
+  .openapi('Project', {
+    example: { id: 'prj_01jdq3v5k7m9p2r4t6w8y0a2c4', name: 'Production', organization_id: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4', avatar_url: null, created_at: '2026-11-22T12:00:00.000Z' },
+  })
 
 const CreateProjectBody = z
   .strictObject({
     name: nameField().openapi({ example: 'Production' }),
     organization_id: z.string().min(1).max(128).openapi({ example: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
   })
-  .openapi('CreateProjectBody')
+  .openapi('CreateProjectBody', { example: { name: 'Production', organization_id: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4' } })
 
 const ApiKeyCreatedSchema = z
   .object({
@@ -30,7 +32,15 @@ const ApiKeyCreatedSchema = z
     prefix: z.string().openapi({ description: 'Extension: the first characters of the key, shown in listings.' }),
     created_at: timestamp(),
   })
-  .openapi('ApiKeyCreated')
+  .openapi('ApiKeyCreated', {
+    example: {
+      id: 'key_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      name: 'production-server',
+      key: 'sk-3f9a1b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8',
+      prefix: 'sk-3f9a1b2c',
+      created_at: '2026-11-22T12:00:00.000Z',
+    },
+  })
 
 const ApiKeySchema = z
   .object({
@@ -40,9 +50,11 @@ const ApiKeySchema = z
     last_used_at: timestamp().nullable().openapi({ description: 'Updated at most once a minute per key and server process.' }),
     created_at: timestamp(),
   })
-  .openapi('ApiKey')
+  .openapi('ApiKey', {
+    example: { id: 'key_01jdq3v5k7m9p2r4t6w8y0a2c4', name: 'production-server', prefix: 'sk-3f9a1b2c', last_used_at: '2026-11-22T12:30:00.000Z', created_at: '2026-11-22T12:00:00.000Z' },
+  })
 
-const CreateApiKeyBody = z.strictObject({ name: nameField().openapi({ example: 'production-server' }) }).openapi('CreateApiKeyBody')
+const CreateApiKeyBody = z.strictObject({ name: nameField().openapi({ example: 'production-server' }) }).openapi('CreateApiKeyBody', { example: { name: 'production-server' } })
 
 const ProjectParams = z.object({ id: idParam('id', 'prj_01jdq3v5k7m9p2r4t6w8y0a2c4') })
 const ApiKeyParams = ProjectParams.extend({ key_id: idParam('key_id', 'key_01jdq3v5k7m9p2r4t6w8y0a2c4') })
@@ -50,38 +62,38 @@ const ApiKeyParams = ProjectParams.extend({ key_id: idParam('key_id', 'key_01jdq
 const tags = ['Projects & API Keys']
 
 const listProjects = createRoute({
-  method: 'get', path: '/projects', tags, summary: 'List projects',
+  method: 'get', path: '/projects', operationId: 'projects.list', tags, summary: 'List projects',
   description: "The projects of the caller's organization, oldest first.",
   request: { query: OptionalPage },
   responses: { 200: jsonContent(z.array(ProjectSchema), 'The projects'), ...errorResponses(422) },
 })
 
 const createProject = createRoute({
-  method: 'post', path: '/projects', tags, summary: 'Create a project',
+  method: 'post', path: '/projects', operationId: 'projects.create', tags, summary: 'Create a project',
   description: "`organization_id` must be the caller's own organization (else 403).",
   request: { body: jsonBody(CreateProjectBody) },
   responses: { 200: jsonContent(ProjectSchema, 'The new project'), ...errorResponses(400, 403, 422) },
 })
 
 const createApiKey = createRoute({
-  method: 'post', path: '/projects/{id}/api-keys', tags, summary: 'Create an API key',
+  method: 'post', path: '/projects/{id}/api-keys', operationId: 'projects.apiKeys.create', tags, summary: 'Create an API key',
   description: 'The key is in this response only. An API key may manage the keys of its own project only (403 for a sibling project).',
   request: { params: ProjectParams, body: jsonBody(CreateApiKeyBody) },
   responses: { 200: jsonContent(ApiKeyCreatedSchema, 'The new key'), ...errorResponses(400, 403, 404, 422) },
 })
 
 const listApiKeys = createRoute({
-  method: 'get', path: '/projects/{id}/api-keys', tags, summary: 'List API keys',
+  method: 'get', path: '/projects/{id}/api-keys', operationId: 'projects.apiKeys.list', tags, summary: 'List API keys',
   description: 'Key metadata, oldest first; never the secret.',
   request: { params: ProjectParams, query: OptionalPage },
   responses: { 200: jsonContent(z.array(ApiKeySchema), 'The keys'), ...errorResponses(403, 404, 422) },
 })
 
 const deleteApiKey = createRoute({
-  method: 'delete', path: '/projects/{id}/api-keys/{key_id}', tags, summary: 'Delete an API key',
+  method: 'delete', path: '/projects/{id}/api-keys/{key_id}', operationId: 'projects.apiKeys.delete', tags, summary: 'Delete an API key',
   description: 'The key stops working at once.',
   request: { params: ApiKeyParams },
-  responses: { 200: jsonContent(Deleted, 'The key is gone'), ...errorResponses(403, 404) },
+  responses: { 200: jsonContent(Deleted, 'The key is gone', { id: 'key_01jdq3v5k7m9p2r4t6w8y0a2c4', deleted: true }), ...errorResponses(403, 404) },
 })
 
 /** What the project routes read from the container. */

@@ -28,11 +28,34 @@ const EndpointSchema = z
     description: z.string().nullable(),
     disabled_reason: z.string().nullable().openapi({ description: 'Extension: why it was disabled (410, 5 days of failures, the API).' }),
   })
-  .openapi('WebhookEndpoint')
+  .openapi('WebhookEndpoint', {
+    example: {
+      id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      url: 'https://example.com/worken/webhooks',
+      status: 'active',
+      created_at: '2026-11-22T12:00:00.000Z',
+      updated_at: '2026-11-22T12:00:00.000Z',
+      event_types: ['thread.message.created', 'thread.mode.changed'],
+      description: 'CRM sync',
+      disabled_reason: null,
+    },
+  })
 
 const CreatedEndpointSchema = EndpointSchema.extend({
   secret: z.string().openapi({ description: 'The signing secret: shown here once, never again.' }),
-}).openapi('CreatedWebhookEndpoint')
+}).openapi('CreatedWebhookEndpoint', {
+  example: {
+      id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
+    url: 'https://example.com/worken/webhooks',
+    status: 'active',
+    created_at: '2026-11-22T12:00:00.000Z',
+    updated_at: '2026-11-22T12:00:00.000Z',
+    event_types: ['thread.message.created', 'thread.mode.changed'],
+    description: 'CRM sync',
+    disabled_reason: null,
+    secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  },
+})
 
 const CreateBody = z
   .strictObject({
@@ -41,7 +64,9 @@ const CreateBody = z
     event_types: EventTypes.optional(),
     description: safeText().max(500).nullable().optional(),
   })
-  .openapi('CreateWebhookEndpointBody')
+  .openapi('CreateWebhookEndpointBody', {
+    example: { url: 'https://example.com/worken/webhooks', event_types: ['thread.message.created', 'thread.mode.changed'], description: 'CRM sync' },
+  })
 
 const UpdateBody = z
   .strictObject({
@@ -52,7 +77,7 @@ const UpdateBody = z
     description: safeText().max(500).nullable().optional(),
   })
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to update' })
-  .openapi('UpdateWebhookEndpointBody')
+  .openapi('UpdateWebhookEndpointBody', { example: { status: 'active' } })
 
 const DeliverySchema = z
   .object({
@@ -71,38 +96,55 @@ const DeliverySchema = z
     delivered_at: timestamp().nullable(),
     created_at: timestamp(),
   })
-  .openapi('WebhookDelivery')
+  .openapi('WebhookDelivery', {
+    example: {
+      id: 'whd_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      endpoint_id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      event_id: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      event_type: 'thread.message.created',
+      status: 'succeeded',
+      attempts: 1,
+      next_attempt_at: null,
+      last_attempt_at: '2026-11-22T12:05:01.000Z',
+      response_status: 200,
+      response_body: 'ok',
+      latency_ms: 84,
+      last_error: null,
+      delivered_at: '2026-11-22T12:05:01.000Z',
+      created_at: '2026-11-22T12:05:00.000Z',
+    },
+  })
 
 const EndpointParams = z.object({ id: idParam('id', 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4') })
 const DeliveryParams = EndpointParams.extend({ delivery_id: idParam('delivery_id', 'whd_01jdq3v5k7m9p2r4t6w8y0a2c4') })
 
 const list = createRoute({
-  method: 'get', path: '/webhook-endpoints', tags, summary: 'List webhook endpoints',
+  method: 'get', path: '/webhook-endpoints', operationId: 'webhookEndpoints.list', tags, summary: 'List webhook endpoints',
   responses: { 200: jsonContent(z.array(EndpointSchema), 'The endpoints, oldest first') },
 })
 const create = createRoute({
-  method: 'post', path: '/webhook-endpoints', tags, summary: 'Create a webhook endpoint',
+  method: 'post', path: '/webhook-endpoints', operationId: 'webhookEndpoints.create', tags, summary: 'Create a webhook endpoint',
   request: { body: jsonBody(CreateBody) },
   responses: { 200: jsonContent(CreatedEndpointSchema, 'The endpoint, with its secret (the only time it is returned)'), ...errorResponses(400, 422) },
 })
 const get = createRoute({
-  method: 'get', path: '/webhook-endpoints/{id}', tags, summary: 'Get a webhook endpoint (extension)',
+  method: 'get', path: '/webhook-endpoints/{id}', operationId: 'webhookEndpoints.get', tags, summary: 'Get a webhook endpoint (extension)',
   request: { params: EndpointParams },
   responses: { 200: jsonContent(EndpointSchema, 'The endpoint'), ...errorResponses(404) },
 })
 const update = createRoute({
-  method: 'put', path: '/webhook-endpoints/{id}', tags, summary: 'Update a webhook endpoint',
+  method: 'put', path: '/webhook-endpoints/{id}', operationId: 'webhookEndpoints.update', tags, summary: 'Update a webhook endpoint',
   description: '`status: "active"` re-enables a disabled endpoint; a new `secret` signs every attempt from now on.',
   request: { params: EndpointParams, body: jsonBody(UpdateBody) },
   responses: { 200: jsonContent(EndpointSchema, 'The endpoint'), ...errorResponses(400, 404, 422) },
 })
 const remove = createRoute({
-  method: 'delete', path: '/webhook-endpoints/{id}', tags, summary: 'Delete a webhook endpoint',
+  method: 'delete', path: '/webhook-endpoints/{id}', operationId: 'webhookEndpoints.delete', tags, summary: 'Delete a webhook endpoint',
   request: { params: EndpointParams },
-  responses: { 200: jsonContent(Deleted, 'The endpoint and its delivery log are gone'), ...errorResponses(404) },
+  responses: { 200: jsonContent(Deleted, 'The endpoint and its delivery log are gone', { id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4', deleted: true }), ...errorResponses(404) },
 })
 const deliveries = createRoute({
-  method: 'get', path: '/webhook-endpoints/{id}/deliveries', tags, summary: 'List deliveries (extension)',
+  method: 'get', path: '/webhook-endpoints/{id}/deliveries', operationId: 'webhookEndpoints.deliveries.list', tags, summary: 'List deliveries (extension)',
   description: 'Newest first. `starting_after`: the last id of the previous page.',
   request: {
     params: EndpointParams,
@@ -112,24 +154,86 @@ const deliveries = createRoute({
       status: z.enum(['pending', 'delivering', 'succeeded', 'failed', 'cancelled']).optional(),
     }),
   },
-  responses: { 200: jsonContent(z.object({ data: z.array(DeliverySchema), has_more: z.boolean() }).openapi('WebhookDeliveryList'), 'A page of deliveries'), ...errorResponses(404, 422) },
+  responses: {
+    200: jsonContent(
+      z.object({ data: z.array(DeliverySchema), has_more: z.boolean() }).openapi('WebhookDeliveryList', {
+        example: {
+          data: [{
+            id: 'whd_01jdq3v5k7m9p2r4t6w8y0a2c4',
+            endpoint_id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
+            event_id: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c4',
+            event_type: 'thread.message.created',
+            status: 'succeeded',
+            attempts: 1,
+            next_attempt_at: null,
+            last_attempt_at: '2026-11-22T12:05:01.000Z',
+            response_status: 200,
+            response_body: 'ok',
+            latency_ms: 84,
+            last_error: null,
+            delivered_at: '2026-11-22T12:05:01.000Z',
+            created_at: '2026-11-22T12:05:00.000Z',
+          }],
+          has_more: false,
+        },
+      }),
+      'A page of deliveries',
+    ),
+    ...errorResponses(404, 422),
+  },
 })
 const getDelivery = createRoute({
-  method: 'get', path: '/webhook-endpoints/{id}/deliveries/{delivery_id}', tags, summary: 'Get a delivery (extension)',
+  method: 'get', path: '/webhook-endpoints/{id}/deliveries/{delivery_id}', operationId: 'webhookEndpoints.deliveries.get', tags, summary: 'Get a delivery (extension)',
   request: { params: DeliveryParams },
   responses: { 200: jsonContent(DeliverySchema, 'The delivery'), ...errorResponses(404) },
 })
 const retry = createRoute({
-  method: 'post', path: '/webhook-endpoints/{id}/deliveries/{delivery_id}/retry', tags, summary: 'Retry a delivery now (extension)',
+  method: 'post', path: '/webhook-endpoints/{id}/deliveries/{delivery_id}/retry', operationId: 'webhookEndpoints.deliveries.retry', tags, summary: 'Retry a delivery now (extension)',
   description: 'For a finished delivery (succeeded, failed or cancelled); 409 while it is pending or the endpoint is disabled.',
   request: { params: DeliveryParams },
-  responses: { 202: jsonContent(DeliverySchema, 'Queued for an attempt now'), ...errorResponses(404, 409) },
+  responses: {
+    202: jsonContent(DeliverySchema, 'Queued for an attempt now', {
+      id: 'whd_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      endpoint_id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      event_id: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      event_type: 'thread.message.created',
+      status: 'pending',
+      attempts: 3,
+      next_attempt_at: '2026-11-22T13:00:00.000Z',
+      last_attempt_at: '2026-11-22T12:35:00.000Z',
+      response_status: 503,
+      response_body: 'Service Unavailable',
+      latency_ms: 1204,
+      last_error: 'HTTP 503',
+      delivered_at: null,
+      created_at: '2026-11-22T12:05:00.000Z',
+    }),
+    ...errorResponses(404, 409),
+  },
 })
 const test = createRoute({
-  method: 'post', path: '/webhook-endpoints/{id}/test', tags, summary: 'Send a test event (extension)',
+  method: 'post', path: '/webhook-endpoints/{id}/test', operationId: 'webhookEndpoints.test', tags, summary: 'Send a test event (extension)',
   description: `A \`${TEST_EVENT_TYPE}\` event to this endpoint only, signed and retried like any other.`,
   request: { params: EndpointParams },
-  responses: { 202: jsonContent(DeliverySchema, 'The test delivery, queued'), ...errorResponses(404, 409) },
+  responses: {
+    202: jsonContent(DeliverySchema, 'The test delivery, queued', {
+      id: 'whd_01jdq3v5k7m9p2r4t6w8y0a2c5',
+      endpoint_id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      event_id: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c5',
+      event_type: 'webhook.test',
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: '2026-11-22T12:40:00.000Z',
+      last_attempt_at: null,
+      response_status: null,
+      response_body: null,
+      latency_ms: null,
+      last_error: null,
+      delivered_at: null,
+      created_at: '2026-11-22T12:40:00.000Z',
+    }),
+    ...errorResponses(404, 409),
+  },
 })
 
 /** What the webhook routes read from the container. */

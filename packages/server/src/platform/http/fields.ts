@@ -30,7 +30,9 @@ export const idParam = (name: string, example: string) =>
 
 export const timestamp = () => z.string().openapi({ format: 'date-time', example: '2026-11-22T12:00:00.000Z' })
 
-export const Deleted = z.object({ id: z.string(), deleted: z.literal(true) }).openapi('Deleted')
+export const Deleted = z
+  .object({ id: z.string(), deleted: z.literal(true) })
+  .openapi('Deleted', { example: { id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4', deleted: true } })
 
 /** `limit`/`offset` on list endpoints whose spec says "returns all": both optional. */
 export const OptionalPage = z.object({

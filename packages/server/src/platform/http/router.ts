@@ -24,7 +24,6 @@ export function validationHook(result: { success: true } | { success: false; tar
   throw AppError.validation(fieldProblems(result.error, prefix))
 }
 
-const errorContent = { 'application/json': { schema: ErrorResponse } }
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The body is missing or is not JSON',
   401: 'The API key is missing or invalid',
@@ -32,19 +31,34 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'No such resource in this project',
   409: 'The request conflicts with the current state',
   422: 'Validation failed; the message names the fields',
+  500: 'Internal error; details are in the server log under the x-request-id',
+}
+
+/** One example body per status, for the document (the Error schema's own example is a 404). */
+const ERROR_EXAMPLES: Record<number, z.infer<typeof ErrorResponse>> = {
+  400: { error: 'Bad Request', code: 'malformed_request', message: 'A JSON request body is required' },
+  401: { error: 'Unauthorized', code: 'unauthorized' },
+  403: { error: 'Forbidden', code: 'forbidden', message: "This API key belongs to another project and cannot manage project 'prj_01jdq3v5k7m9p2r4t6w8y0a2c5'" },
+  404: { error: 'Not Found', code: 'not_found', message: 'Not found: no resource has this id' },
+  409: { error: 'Conflict', code: 'conflict', message: 'The request conflicts with the current state of the resource' },
+  422: { error: 'Unprocessable Entity', code: 'invalid_request', message: 'name: must not be empty', details: [{ path: 'name', message: 'must not be empty' }] },
+  500: { error: 'Internal Server Error', code: 'internal_error' },
 }
 
 /** The error responses of a route, for the OpenAPI document. 401 and 500 apply everywhere. */
 export function errorResponses(...statuses: Array<400 | 403 | 404 | 409 | 422>) {
-  const responses: Record<string, { description: string; content: typeof errorContent }> = {}
-  for (const status of [401, ...statuses]) responses[status] = { description: ERROR_DESCRIPTIONS[status]!, content: errorContent }
-  responses[500] = { description: 'Internal error; details are in the server log under the x-request-id', content: errorContent }
+  const responses: Record<string, ReturnType<typeof jsonContent<typeof ErrorResponse>>> = {}
+  for (const status of [401, ...statuses, 500]) responses[status] = jsonContent(ErrorResponse, ERROR_DESCRIPTIONS[status]!, ERROR_EXAMPLES[status])
   return responses
 }
 
-export const jsonContent = <T extends z.ZodType>(schema: T, description: string) => ({
+/**
+ * A JSON response. `example` is for a route whose answer differs from its schema's own example
+ * (which serves every route that returns the object); give the schema one first.
+ */
+export const jsonContent = <T extends z.ZodType>(schema: T, description: string, example?: z.infer<T>) => ({
   description,
-  content: { 'application/json': { schema } },
+  content: { 'application/json': example === undefined ? { schema } : { schema, example } },
 })
 
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({

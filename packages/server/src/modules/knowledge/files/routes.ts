@@ -19,7 +19,9 @@ export const FileObjectSchema = z
     expires_at: z.null(),
     status_details: z.null(),
   })
-  .openapi('File')
+  .openapi('File', {
+    example: { id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4', object: 'file', bytes: 48213, created_at: 1795348800, filename: 'return-policy.pdf', purpose: 'assistants', status: 'processed', expires_at: null, status_details: null },
+  })
 
 const FileParams = z.object({ file_id: idParam('file_id', 'file_01jdq3v5k7m9p2r4t6w8y0a2c4') })
 
@@ -31,13 +33,13 @@ export const UploadBody = z
   .openapi('FileUpload')
 
 const upload = createRoute({
-  method: 'post', path: '/files', tags, summary: 'Upload a file (OpenAI-compatible)',
+  method: 'post', path: '/files', operationId: 'files.create', tags, summary: 'Upload a file (OpenAI-compatible)',
   description: `Multipart: \`file\` and \`purpose\`. Types: ${SUPPORTED_EXTENSIONS.join(', ')}. Larger than WORKEN_FILE_MAX_BYTES (default 50 MiB) → 413.`,
   request: { body: { required: true, content: { 'multipart/form-data': { schema: UploadBody } } } },
   responses: { 200: jsonContent(FileObjectSchema, 'The stored file'), ...errorResponses(400, 422) },
 })
 const list = createRoute({
-  method: 'get', path: '/files', tags, summary: 'List files (OpenAI-compatible)',
+  method: 'get', path: '/files', operationId: 'files.list', tags, summary: 'List files (OpenAI-compatible)',
   request: {
     query: z.object({
       purpose: z.string().max(64).optional(),
@@ -47,25 +49,43 @@ const list = createRoute({
     }),
   },
   responses: {
-    200: jsonContent(z.object({ object: z.literal('list'), data: z.array(FileObjectSchema), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() }).openapi('FileList'), 'A page of files'),
+    200: jsonContent(
+      z.object({ object: z.literal('list'), data: z.array(FileObjectSchema), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() }).openapi('FileList', {
+        example: {
+          object: 'list',
+          data: [{ id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4', object: 'file', bytes: 48213, created_at: 1795348800, filename: 'return-policy.pdf', purpose: 'assistants', status: 'processed', expires_at: null, status_details: null }],
+          first_id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
+          last_id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
+          has_more: false,
+        },
+      }),
+      'A page of files',
+    ),
     ...errorResponses(422),
   },
 })
 const get = createRoute({
-  method: 'get', path: '/files/{file_id}', tags, summary: 'Get a file (OpenAI-compatible)',
+  method: 'get', path: '/files/{file_id}', operationId: 'files.get', tags, summary: 'Get a file (OpenAI-compatible)',
   request: { params: FileParams },
   responses: { 200: jsonContent(FileObjectSchema, 'The file'), ...errorResponses(404) },
 })
 const content = createRoute({
-  method: 'get', path: '/files/{file_id}/content', tags, summary: "A file's bytes (OpenAI-compatible)",
+  method: 'get', path: '/files/{file_id}/content', operationId: 'files.content.get', tags, summary: "A file's bytes (OpenAI-compatible)",
   request: { params: FileParams },
   responses: { 200: { description: 'The bytes as uploaded', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses(404) },
 })
 const remove = createRoute({
-  method: 'delete', path: '/files/{file_id}', tags, summary: 'Delete a file (OpenAI-compatible)',
+  method: 'delete', path: '/files/{file_id}', operationId: 'files.delete', tags, summary: 'Delete a file (OpenAI-compatible)',
   description: 'Also removes it from every vector store.',
   request: { params: FileParams },
-  responses: { 200: jsonContent(z.object({ id: z.string(), object: z.literal('file'), deleted: z.literal(true) }).openapi('DeletedFile'), 'Deleted'), ...errorResponses(404) },
+  responses: {
+    200: jsonContent(
+      z.object({ id: z.string(), object: z.literal('file'), deleted: z.literal(true) })
+        .openapi('DeletedFile', { example: { id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4', object: 'file', deleted: true } }),
+      'Deleted',
+    ),
+    ...errorResponses(404),
+  },
 })
 
 /** The upload's checks beyond the schema: its size, a usable name and a type we can index. */

@@ -9,7 +9,7 @@ const StaticStrategy = z.object({ type: z.literal('static'), static: z.object({ 
 
 export const FileCountsSchema = z
   .object({ in_progress: z.number().int(), completed: z.number().int(), failed: z.number().int(), cancelled: z.number().int(), total: z.number().int() })
-  .openapi('VectorStoreFileCounts')
+  .openapi('VectorStoreFileCounts', { example: { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 } })
 
 export const VectorStoreSchema = z
   .object({
@@ -27,7 +27,23 @@ export const VectorStoreSchema = z
     expires_after: z.object({ anchor: z.literal('last_active_at'), days: z.number().int() }).nullable(),
     expires_at: timestamp().nullable(),
   })
-  .openapi('VectorStore')
+  .openapi('VectorStore', {
+    example: {
+      id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      object: 'vector_store',
+      name: 'Help center',
+      description: 'Return, delivery and warranty articles',
+      status: 'ready',
+      file_count: 2,
+      file_counts: { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 },
+      usage_bytes: 18432,
+      created_at: '2026-11-22T12:00:00.000Z',
+      last_active_at: '2026-11-22T12:30:00.000Z',
+      metadata: { team: 'support' },
+      expires_after: null,
+      expires_at: null,
+    },
+  })
 
 export const VectorStoreFileSchema = z
   .object({
@@ -44,7 +60,22 @@ export const VectorStoreFileSchema = z
     chunking_strategy: StaticStrategy,
     batch_id: z.string().nullable(),
   })
-  .openapi('VectorStoreFile')
+  .openapi('VectorStoreFile', {
+    example: {
+      id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      object: 'vector_store.file',
+      vector_store_id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      filename: 'return-policy.pdf',
+      status: 'processed',
+      created_at: '2026-11-22T12:00:00.000Z',
+      usage_bytes: 9216,
+      chunk_count: 12,
+      last_error: null,
+      attributes: { region: 'eu', year: 2025 },
+      chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
+      batch_id: null,
+    },
+  })
 
 export const FileBatchSchema = z
   .object({
@@ -55,13 +86,51 @@ export const FileBatchSchema = z
     file_counts: FileCountsSchema,
     created_at: timestamp(),
   })
-  .openapi('VectorStoreFileBatch')
+  .openapi('VectorStoreFileBatch', {
+    example: {
+      id: 'vsfb_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      object: 'vector_store.files_batch',
+      vector_store_id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      status: 'in_progress',
+      file_counts: { in_progress: 1, completed: 1, failed: 0, cancelled: 0, total: 2 },
+      created_at: '2026-11-22T12:00:00.000Z',
+    },
+  })
 
-const listOf = <T extends z.ZodType>(item: T, name: string) =>
-  z.object({ object: z.literal('list'), data: z.array(item), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() }).openapi(name)
+/** OpenAI's list page of `item`s; the example is a page of one. */
+const listOf = <T extends z.ZodType>(item: T, name: string, example: z.infer<T> & { id: string }) =>
+  z.object({ object: z.literal('list'), data: z.array(item), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() })
+    .openapi(name, { example: { object: 'list', data: [example], first_id: example.id, last_id: example.id, has_more: false } })
 
-export const VectorStoreListSchema = listOf(VectorStoreSchema, 'VectorStoreList')
-export const VectorStoreFileListSchema = listOf(VectorStoreFileSchema, 'VectorStoreFileList')
+export const VectorStoreListSchema = listOf(VectorStoreSchema, 'VectorStoreList', {
+  id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  object: 'vector_store',
+  name: 'Help center',
+  description: 'Return, delivery and warranty articles',
+  status: 'ready',
+  file_count: 2,
+  file_counts: { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 },
+  usage_bytes: 18432,
+  created_at: '2026-11-22T12:00:00.000Z',
+  last_active_at: '2026-11-22T12:30:00.000Z',
+  metadata: { team: 'support' },
+  expires_after: null,
+  expires_at: null,
+})
+export const VectorStoreFileListSchema = listOf(VectorStoreFileSchema, 'VectorStoreFileList', {
+  id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  object: 'vector_store.file',
+  vector_store_id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  filename: 'return-policy.pdf',
+  status: 'processed',
+  created_at: '2026-11-22T12:00:00.000Z',
+  usage_bytes: 9216,
+  chunk_count: 12,
+  last_error: null,
+  attributes: { region: 'eu', year: 2025 },
+  chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
+  batch_id: null,
+})
 
 const cursorId = z.string().max(128)
 /** OpenAI's list parameters. */
@@ -92,15 +161,17 @@ export const CreateStoreBody = z
     expires_after: expiresAfter.nullable().optional(),
     chunking_strategy: ChunkingStrategySchema.optional(),
   })
-  .openapi('VectorStoreCreate')
+  .openapi('VectorStoreCreate', {
+    example: { name: 'Help center', description: 'Return, delivery and warranty articles', file_ids: ['file_01jdq3v5k7m9p2r4t6w8y0a2c4'], metadata: { team: 'support' } },
+  })
 
 export const UpdateStoreBody = z
   .strictObject({ name: name.nullable().optional(), metadata: metadata.nullable().optional(), expires_after: expiresAfter.nullable().optional() })
-  .openapi('VectorStoreUpdate')
+  .openapi('VectorStoreUpdate', { example: { name: 'Help center (2026)', expires_after: { anchor: 'last_active_at', days: 30 } } })
 
 export const AddFileBody = z
   .strictObject({ file_id: fileId, attributes: AttributesSchema.nullable().optional(), chunking_strategy: ChunkingStrategySchema.optional() })
-  .openapi('VectorStoreFileCreate')
+  .openapi('VectorStoreFileCreate', { example: { file_id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4', attributes: { region: 'eu', year: 2025 } } })
 
 /** The multipart form of adding a file: the upload itself, with the same options as JSON text fields. */
 export const AddFileUpload = z
@@ -111,7 +182,9 @@ export const AddFileUpload = z
   })
   .openapi('VectorStoreFileUpload')
 
-export const UpdateFileBody = z.strictObject({ attributes: AttributesSchema.nullable() }).openapi('VectorStoreFileUpdate')
+export const UpdateFileBody = z
+  .strictObject({ attributes: AttributesSchema.nullable() })
+  .openapi('VectorStoreFileUpdate', { example: { attributes: { region: 'eu', year: 2026, public: true } } })
 
 export const CreateBatchBody = z
   .strictObject({
@@ -120,7 +193,9 @@ export const CreateBatchBody = z
     attributes: AttributesSchema.nullable().optional(),
     chunking_strategy: ChunkingStrategySchema.optional(),
   })
-  .openapi('VectorStoreFileBatchCreate')
+  .openapi('VectorStoreFileBatchCreate', {
+    example: { file_ids: ['file_01jdq3v5k7m9p2r4t6w8y0a2c4', 'file_01jdq3v5k7m9p2r4t6w8y0a2c5'], attributes: { region: 'eu' } },
+  })
 
 export const SearchBody = z
   .strictObject({
@@ -138,7 +213,9 @@ export const SearchBody = z
     }).optional(),
     rewrite_query: z.boolean().optional().openapi({ description: 'Accepted; queries are used as given (see docs/knowledge-bases.md).' }),
   })
-  .openapi('VectorStoreSearch')
+  .openapi('VectorStoreSearch', {
+    example: { query: 'How long do I have to return an item?', max_num_results: 5, filters: { type: 'eq', key: 'region', value: 'eu' } },
+  })
 
 export const SearchResultSchema = z
   .object({
@@ -149,7 +226,16 @@ export const SearchResultSchema = z
     content: z.array(z.object({ type: z.literal('text'), text: z.string() })),
     vector_store_id: z.string(),
   })
-  .openapi('VectorStoreSearchResult')
+  .openapi('VectorStoreSearchResult', {
+    example: {
+      file_id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      filename: 'return-policy.pdf',
+      score: 0.82,
+      attributes: { region: 'eu', year: 2025 },
+      content: [{ type: 'text', text: 'You can return any item within 30 days of delivery, unworn and in its original packaging.' }],
+      vector_store_id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
+    },
+  })
 
 export const SearchPageSchema = z
   .object({
@@ -160,7 +246,23 @@ export const SearchPageSchema = z
     next_page: z.null(),
     search_mode: z.enum(['hybrid', 'full_text']).openapi({ description: '`full_text` where the database has no pgvector.' }),
   })
-  .openapi('VectorStoreSearchPage')
+  .openapi('VectorStoreSearchPage', {
+    example: {
+      object: 'vector_store.search_results.page',
+      search_query: ['How long do I have to return an item?'],
+      data: [{
+        file_id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
+        filename: 'return-policy.pdf',
+        score: 0.82,
+        attributes: { region: 'eu', year: 2025 },
+        content: [{ type: 'text', text: 'You can return any item within 30 days of delivery, unworn and in its original packaging.' }],
+        vector_store_id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      }],
+      has_more: false,
+      next_page: null,
+      search_mode: 'hybrid',
+    },
+  })
 
 export const FileContentPageSchema = z
   .object({
@@ -171,7 +273,16 @@ export const FileContentPageSchema = z
     has_more: z.boolean(),
     next_page: z.null(),
   })
-  .openapi('VectorStoreFileContent')
+  .openapi('VectorStoreFileContent', {
+    example: {
+      object: 'vector_store.file_content.page',
+      file_id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
+      filename: 'return-policy.pdf',
+      data: [{ type: 'text', text: 'Returns\n\nYou can return any item within 30 days of delivery, unworn and in its original packaging.' }],
+      has_more: false,
+      next_page: null,
+    },
+  })
 
 export const StoreParams = z.object({ vector_store_id: idParam('vector_store_id', 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4') })
 export const StoreFileParams = StoreParams.extend({ file_id: idParam('file_id', 'file_01jdq3v5k7m9p2r4t6w8y0a2c4') })
