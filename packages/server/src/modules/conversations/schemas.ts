@@ -88,6 +88,8 @@ export const MessageSchema = z
       author: 'bot',
       operator_id: null,
       usage: { model: 'openai/gpt-4o-mini', input_tokens: 412, output_tokens: 23 },
+      tool_calls: null,
+      tool_results: null,
     },
   })
 

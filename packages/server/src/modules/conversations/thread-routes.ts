@@ -46,6 +46,8 @@ const send = createRoute({
       author: 'operator',
       operator_id: 'usr_01jdq3v5k7m9p2r4t6w8y0a2c4',
       usage: null,
+      tool_calls: null,
+      tool_results: null,
     }),
     202: jsonContent(ScheduledMessageSchema, 'Scheduled for later'),
     ...errorResponses(400, 404, 409, 422),
