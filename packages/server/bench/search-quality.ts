@@ -20,7 +20,6 @@ import pino from 'pino'
 import { openDatabase } from '../src/platform/db/client.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
 import { createServices } from '../src/services.ts'
-import { attachWorkers } from '../src/workers.ts'
 import { VectorStoreSearch } from '../src/modules/knowledge/vector-stores/search.ts'
 import { createLocalEmbedder } from '../src/modules/knowledge/local-embedder.ts'
 import { runMain, seedProject, seededRandom } from './common.ts'
@@ -116,9 +115,9 @@ async function main(): Promise<void> {
   const handle = await openDatabase({ driver: 'pglite' })
   const { vector } = await migrate(handle)
   if (!vector) throw new Error('PGlite without pgvector: nothing to compare')
-  const services = createServices(handle, logger)
+  const services = createServices(handle, logger, { workers: { embeddingModel: 'local/lexical-v1', vector, pollingIntervalSeconds: 0.5 } })
   await services.apiKeys.start()
-  const workers = attachWorkers(services, logger, { embeddingModel: 'local/lexical-v1', vector, pollingIntervalSeconds: 0.5 })
+  const workers = services.workers!
   await workers.start()
   try {
     const { projectId } = await seedProject(handle, services)

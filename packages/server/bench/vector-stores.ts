@@ -56,7 +56,7 @@ import type { AttributeFilter } from '../src/modules/knowledge/vector-stores/fil
 import { VectorStoreSearch, type SearchOptions } from '../src/modules/knowledge/vector-stores/search.ts'
 import type { SearchRequest } from '../src/modules/knowledge/vector-stores/search-types.ts'
 import type { VectorStoreIndexer } from '../src/modules/knowledge/vector-stores/indexer.ts'
-import { attachWorkers, type Workers } from '../src/workers.ts'
+import type { Workers } from '../src/services.ts'
 import { dropScratchDatabase } from '../test/harness.ts'
 import { closeServer, listen, percentile, benchPostgres, postJson, redact, runMain, seededRandom, seedProject } from './common.ts'
 
@@ -580,12 +580,14 @@ type Report = {
 async function measureTarget(target: Target, corpus: { small: Document[]; auto: Document[]; queued: Document[]; queries: Query[] }): Promise<Report> {
   const log = new IndexerLog()
   const logger = log.logger()
-  const services = createServices(target.handle, logger)
-  await services.apiKeys.start()
-  const workers: Workers = attachWorkers(services, logger, { embeddingModel: 'local/lexical-v1', vector: target.vector, pollingIntervalSeconds: POLL_SECONDS })
   // Until the queue sample, files are indexed by calling the job handler; nothing is queued.
-  const announce = services.vectorStores.files.onFilesAdded
-  services.vectorStores.files.onFilesAdded = async () => {}
+  let queueing = false
+  const services = createServices(target.handle, logger, {
+    workers: { embeddingModel: 'local/lexical-v1', vector: target.vector, pollingIntervalSeconds: POLL_SECONDS },
+    onFilesAdded: (enqueue) => (projectId, storeId, fileIds) => (queueing ? enqueue(projectId, storeId, fileIds) : Promise.resolve()),
+  })
+  await services.apiKeys.start()
+  const workers: Workers = services.workers!
   const direct: IndexPath = { kind: 'direct', indexer: workers.indexer }
   const report: Report = { target: target.name, vector: target.vector, indexed: [], latency: [], recall: [], plans: [] }
   const server = await listen(createApp({ kind: 'public', services, logger: pino({ level: 'silent' }) }).fetch)
@@ -739,7 +741,7 @@ async function measureTarget(target: Target, corpus: { small: Document[]; auto: 
 
     if (args.reuse) return report
     report.indexed.push(await indexStore(services, projectId, corpus.auto, AUTO, log, 'auto 800/400', direct))
-    services.vectorStores.files.onFilesAdded = announce
+    queueing = true
     await workers.start()
     report.indexed.push(await indexStore(services, projectId, corpus.queued, SMALL, log, `static ${SMALL.static.max_chunk_size_tokens}/${SMALL.static.chunk_overlap_tokens}, job queue`, { kind: 'queue' }))
     if (log.failures > 0) fail(`${log.failures} indexing failures`)

@@ -11,7 +11,6 @@ import { openDatabase, type DatabaseHandle } from './platform/db/client.ts'
 import { answerClientErrorsAsJson } from './platform/http/client-errors.ts'
 import { migrate } from './platform/db/migrate.ts'
 import { createServices, type Services } from './services.ts'
-import { attachWorkers } from './workers.ts'
 import { SecretBox, dataDirKey } from './platform/crypto/secrets.ts'
 import { WebhookSender } from './modules/webhooks/sender.ts'
 
@@ -52,10 +51,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     streamKeepaliveMs: config.streamKeepaliveMs,
     eventsMaxBufferBytes: config.eventsMaxBufferBytes,
     eventsPollMs: config.eventsPollMs,
+    workers: { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000 },
   })
   await services.apiKeys.start()
   await services.events.start()
-  const jobs = attachWorkers(services, logger, { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000 })
+  const jobs = services.workers
+  if (!jobs) throw new Error('services were built without workers')
   await jobs.start()
   await services.operators.recoverOverdue(logger)
   const webhookSender = new WebhookSender(database, services.webhooks, logger, {

@@ -2,7 +2,10 @@ import type { Logger } from 'pino'
 import { ModelRegistry } from './modules/agent/models.ts'
 import type { Embedder } from './modules/knowledge/local-embedder.ts'
 import type { ReplyDeps } from './modules/conversations/reply.ts'
-import type { JobQueue } from './platform/jobs/queue.ts'
+import { registerFollowUps, registerScheduledReplies, registerScheduledSends } from './modules/conversations/index.ts'
+import { VectorStoreIndexer } from './modules/knowledge/index.ts'
+import type { OnFilesAdded } from './modules/knowledge/vector-stores/store-files.ts'
+import { createJobQueue, type JobQueue } from './platform/jobs/queue.ts'
 import { ApiKeyService } from './modules/projects/api-keys.ts'
 import { BotService } from './modules/bots/service.ts'
 import { ChatService } from './modules/conversations/chats.ts'
@@ -54,6 +57,8 @@ export type Services = {
   jobs?: JobQueue
   /** The embedder for semantic recall, when this database has pgvector. */
   recallEmbedder?: Embedder
+  /** The job queue and indexer, started and stopped with the process; absent in apps built without workers. */
+  workers?: Workers
   /** Knowledge bases: vector stores, their files, batches and search. */
   vectorStores: KnowledgeBaseService
   /** Search over the project's vector stores (the `file_search` tool); follows `vectorStores.search`. */
@@ -74,24 +79,55 @@ export type ServiceOptions = {
   fileMaxBytes?: number
   /** Host name resolution for webhook targets (tests substitute it). */
   webhooksResolve?: Resolver
+  /** The background side (job queue, indexer, follow-ups, scheduled sends); without it, scheduling is refused. */
+  workers?: WorkerOptions
+  /** Wraps how added files are queued for indexing (benchmarks index by hand first). */
+  onFilesAdded?: (enqueue: OnFilesAdded) => OnFilesAdded
 }
 
 const NO_PROVIDERS: ProviderConfig = { openai: undefined, anthropic: undefined, openrouter: undefined, compatible: [] }
 
+/**
+ * The container: every service, built once per process with its dependencies
+ * (and, with `workers`, the job queue and its handlers), and never changed
+ * afterwards. Routes read it through the request context; tests build their
+ * own on their own database.
+ */
 export function createServices(database: DatabaseHandle, logger: Logger, options: ServiceOptions = {}): Services {
   const secrets = options.secrets ?? new SecretBox([randomBytes(32)])
+  const models = new ModelRegistry(options.providers ?? NO_PROVIDERS)
+  const workerOptions = options.workers
+  const jobs = workerOptions ? createJobQueue(database, logger, { pollingIntervalSeconds: workerOptions.pollingIntervalSeconds }) : undefined
+  // The embedder indexes files and messages where vectors work (pgvector); search falls back to full text elsewhere.
+  const embedder = workerOptions ? models.embedder(workerOptions.embeddingModel) : undefined
+  const vectorEmbedder = workerOptions?.vector ? embedder : undefined
+
   const threads = new ThreadService(database)
   const files = new FileService(database, new PostgresBlobStore(database.db))
-  const vectorStores = new KnowledgeBaseService(database, files)
-  return {
+  let indexer: VectorStoreIndexer | undefined
+  const enqueue: OnFilesAdded = (projectId, vectorStoreId, fileIds) => indexer?.enqueue(projectId, vectorStoreId, fileIds) ?? Promise.resolve()
+  const vectorStores = new KnowledgeBaseService(database, files, { embedder: vectorEmbedder, onFilesAdded: options.onFilesAdded ? options.onFilesAdded(enqueue) : enqueue })
+  if (workerOptions && embedder) {
+    const leaseMs = workerOptions.indexingLeaseMs ?? 60_000
+    indexer = new VectorStoreIndexer(database, { blobs: files.blobs, embedder, stores: vectorStores.stores, logger }, {
+      leaseMs,
+      // A lapsed lease is found by the next sweep: sweeping at least once a lease keeps a takeover within about two leases.
+      sweepMs: workerOptions.indexingSweepMs ?? Math.min(30_000, leaseMs),
+      vector: workerOptions.vector,
+    })
+  }
+  const operators = new OperatorService(database, threads, jobs)
+  const afterReply = jobs ? registerFollowUps(jobs, { database, logger, models, embedder: vectorEmbedder }) : undefined
+
+  const services: Services = {
     database,
     apiKeys: new ApiKeyService(database, logger),
     projects: new ProjectService(database.db),
     bots: new BotService(database.db),
     chats: new ChatService(database.db),
     threads,
-    operators: new OperatorService(database, threads),
-    models: new ModelRegistry(options.providers ?? NO_PROVIDERS),
+    operators,
+    models,
     streamKeepaliveMs: options.streamKeepaliveMs ?? 15_000,
     events: new EventHub(database, logger, { pollIntervalMs: options.eventsPollMs }),
     eventsMaxBufferBytes: options.eventsMaxBufferBytes ?? 1024 * 1024,
@@ -103,5 +139,49 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     knowledge: { search: (request) => vectorStores.search.search(request) },
     fileMaxBytes: options.fileMaxBytes ?? 50 * 1024 * 1024,
     webhooks: new WebhookService(database, secrets, { allowPrivate: options.webhooksAllowPrivate ?? false, resolve: options.webhooksResolve ?? systemResolver }),
+    ...(jobs ? { jobs } : {}),
+    ...(afterReply ? { afterReply } : {}),
+    ...(vectorEmbedder ? { recallEmbedder: vectorEmbedder } : {}),
+    ...(jobs && indexer ? { workers: workersOf(database, jobs, indexer) } : {}),
+  }
+  if (jobs && indexer) {
+    // Handlers are registered now and run once the workers start.
+    indexer.register(jobs)
+    registerScheduledReplies(jobs, services, logger)
+    registerScheduledSends(jobs, operators)
+  }
+  return services
+}
+
+export type WorkerOptions = {
+  embeddingModel: string
+  vector: boolean
+  pollingIntervalSeconds: number
+  /** How long an indexing claim holds without renewal (default 60 s). */
+  indexingLeaseMs?: number
+  /** How often lapsed indexing work is queued again (default 30 s, or the lease when shorter). */
+  indexingSweepMs?: number
+}
+
+/** The background side of a process: the job queue and the indexer's sweep, started and stopped together. */
+export type Workers = {
+  jobs: JobQueue
+  indexer: VectorStoreIndexer
+  start(): Promise<void>
+  stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>
+}
+
+function workersOf(database: DatabaseHandle, jobs: JobQueue, indexer: VectorStoreIndexer): Workers {
+  return {
+    jobs,
+    indexer,
+    async start() {
+      await jobs.start()
+      await indexer.start({ exclusive: database.driver === 'pglite' })
+    },
+    async stop(stopOptions) {
+      indexer.stop()
+      await jobs.stop(stopOptions)
+    },
   }
 }

@@ -10,7 +10,6 @@ import { newId } from '../src/platform/db/ids.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
 import { memberships, organizations, projects, users } from '../src/schema.ts'
 import { createServices, type ServiceOptions, type Services } from '../src/services.ts'
-import { attachWorkers } from '../src/workers.ts'
 
 export const silentLogger = pino({ level: 'silent' })
 
@@ -87,11 +86,12 @@ export type TestContext = {
 
 export async function createTestContext(options: { internalToken?: string; services?: ServiceOptions; workers?: { embeddingModel?: string } } = {}): Promise<TestContext> {
   const db = await freshDatabase()
-  const services = createServices(db.handle, silentLogger, options.services)
+  const services = createServices(db.handle, silentLogger, {
+    ...options.services,
+    ...(options.workers ? { workers: { embeddingModel: options.workers.embeddingModel ?? 'local/lexical-v1', vector: db.vector, pollingIntervalSeconds: 0.5 } } : {}),
+  })
   await services.apiKeys.start()
-  const jobs = options.workers
-    ? attachWorkers(services, silentLogger, { embeddingModel: options.workers.embeddingModel ?? 'local/lexical-v1', vector: db.vector, pollingIntervalSeconds: 0.5 })
-    : undefined
+  const jobs = services.workers
   await jobs?.start()
   const publicApp = createApp({ kind: 'public', services, logger: silentLogger })
   const internalApp = createApp({ kind: 'internal', services, logger: silentLogger, internalToken: options.internalToken })

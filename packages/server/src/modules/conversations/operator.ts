@@ -53,11 +53,13 @@ export function toScheduledMessage(row: ScheduledRow): ScheduledMessage {
 export class OperatorService {
   private readonly handle: DatabaseHandle
   private readonly threads: ThreadService
-  jobs: JobQueue | undefined
+  /** Absent in apps built without workers: then scheduling is refused. */
+  private readonly jobs: JobQueue | undefined
 
-  constructor(handle: DatabaseHandle, threads: ThreadService) {
+  constructor(handle: DatabaseHandle, threads: ThreadService, jobs?: JobQueue) {
     this.handle = handle
     this.threads = threads
+    this.jobs = jobs
   }
 
   /**
@@ -175,7 +177,6 @@ export class OperatorService {
 }
 
 export function registerScheduledSends(queue: JobQueue, operators: OperatorService): void {
-  operators.jobs = queue
   queue.define<{ projectId: string; scheduledId: string }>(JOB_SCHEDULED_SEND, async ({ projectId, scheduledId }) => {
     await operators.deliver(projectId, scheduledId)
   }, { retryLimit: 5, retryDelaySeconds: 5, retryBackoff: true })

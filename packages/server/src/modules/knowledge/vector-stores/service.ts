@@ -5,7 +5,7 @@ import type { ChunkingStrategy } from './chunking.ts'
 import type { Attributes } from './filters.ts'
 import { toVectorStoreFileObject, type VectorStoreFileObject, type VectorStoreObject } from './objects.ts'
 import { VectorStoreSearch } from './search.ts'
-import { VectorStoreFileService } from './store-files.ts'
+import { VectorStoreFileService, type OnFilesAdded } from './store-files.ts'
 import { VectorStoreService, type ExpiresAfter } from './stores.ts'
 
 export type CreateStoreInput = {
@@ -17,30 +17,32 @@ export type CreateStoreInput = {
   chunking_strategy?: ChunkingStrategy | undefined
 }
 
+export type KnowledgeBaseOptions = {
+  /** The embedder that indexes files, where vectors work (pgvector); without it search is full text only. */
+  embedder?: Embedder | undefined
+  /** Hears of files added (after the commit), to queue their indexing; the workers' indexer. */
+  onFilesAdded?: OnFilesAdded | undefined
+}
+
 /**
  * Knowledge bases: the stores, their files and batches, and search. The
- * indexer (vector-stores/indexer.ts) is attached by the workers and hears of
- * new files through `files.onFilesAdded`.
+ * indexer (vector-stores/indexer.ts) runs with the workers and hears of new
+ * files through `onFilesAdded`.
  */
 export class KnowledgeBaseService {
   private readonly handle: DatabaseHandle
   private readonly uploads: FileService
   readonly stores: VectorStoreService
   readonly files: VectorStoreFileService
-  /** Full text only until `enableVectors` (pgvector and an embedder). */
+  /** Hybrid with an embedder, else full text only. (Benchmarks swap it to compare search options.) */
   search: VectorStoreSearch
 
-  constructor(handle: DatabaseHandle, uploads: FileService) {
+  constructor(handle: DatabaseHandle, uploads: FileService, options: KnowledgeBaseOptions = {}) {
     this.handle = handle
     this.uploads = uploads
     this.stores = new VectorStoreService(handle)
-    this.files = new VectorStoreFileService(handle, this.stores)
-    this.search = new VectorStoreSearch(handle, this.stores, undefined)
-  }
-
-  /** Hybrid search from now on, with the embedder that indexes the files. */
-  enableVectors(embedder: Embedder): void {
-    this.search = new VectorStoreSearch(this.handle, this.stores, embedder)
+    this.files = new VectorStoreFileService(handle, this.stores, options.onFilesAdded)
+    this.search = new VectorStoreSearch(handle, this.stores, options.embedder)
   }
 
   /** A store and its first files, in one transaction. */

@@ -26,11 +26,12 @@ const MAX_BATCH_FILES = 500
 export class VectorStoreFileService {
   private readonly handle: DatabaseHandle
   private readonly stores: VectorStoreService
-  onFilesAdded: OnFilesAdded = async () => {}
+  private readonly onFilesAdded: OnFilesAdded
 
-  constructor(handle: DatabaseHandle, stores: VectorStoreService) {
+  constructor(handle: DatabaseHandle, stores: VectorStoreService, onFilesAdded: OnFilesAdded = async () => {}) {
     this.handle = handle
     this.stores = stores
+    this.onFilesAdded = onFilesAdded
   }
 
   private get db(): Database {
