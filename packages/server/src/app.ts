@@ -8,8 +8,8 @@ import { requestId } from 'hono/request-id'
 import type { Logger } from 'pino'
 import { botRoutes } from './modules/bots/routes.ts'
 import { chatRoutes } from './modules/conversations/chat-routes.ts'
-import { eventRoutes } from './modules/conversations/event-routes.ts'
-import { internalAuth, publicAuth } from './platform/http/auth.ts'
+import { eventRoutes, eventTokenRoutes } from './modules/conversations/event-routes.ts'
+import { internalAuth, publicAuth, streamTokenAuth } from './platform/http/auth.ts'
 import { publicCors } from './platform/http/cors.ts'
 import type { AppEnv } from './platform/http/context.ts'
 import { AppError } from './platform/errors.ts'
@@ -133,6 +133,12 @@ export function createApp(options: AppOptions) {
     return c.body(scalarScript())
   })
 
+  if (options.kind === 'public') {
+    // Before the key check: on the event streams only, `?token=` may stand in for the key.
+    const tokenAuth = streamTokenAuth((token) => services.eventTokens.verify(token))
+    app.use('/threads/events', tokenAuth)
+    app.use('/threads/events/:thread_id', tokenAuth)
+  }
   app.use(options.kind === 'public'
     ? publicAuth((key) => services.apiKeys.authenticate(key))
     : internalAuth(options.internalToken, (organizationId, projectId, userId) => services.projects.resolveMember(organizationId, projectId, userId)))
@@ -141,6 +147,7 @@ export function createApp(options: AppOptions) {
   app.route('/', chatRoutes)
   // Before the thread routes, so that `/threads/events` is never taken for a thread id.
   app.route('/', eventRoutes)
+  if (options.kind === 'public') app.route('/', eventTokenRoutes)
   app.route('/', threadRoutes)
   app.route('/', webhookRoutes)
   app.route('/', fileRoutes)

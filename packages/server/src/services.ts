@@ -12,6 +12,7 @@ import { EventHub } from './platform/events/hub.ts'
 import { ProjectService } from './modules/projects/service.ts'
 import { OperatorService } from './modules/conversations/operator.ts'
 import { ThreadService } from './modules/conversations/threads.ts'
+import { EventTokens } from './modules/conversations/event-tokens.ts'
 import { SecretBox } from './platform/crypto/secrets.ts'
 import { PostgresBlobStore } from './modules/knowledge/files/blob-store.ts'
 import { FileService } from './modules/knowledge/files/service.ts'
@@ -38,6 +39,8 @@ export type Services = {
   eventsMaxBufferBytes: number
   /** How often an open event stream checks that its caller is still authorized. */
   eventsReauthorizeMs: number
+  /** Short-lived `?token=` credentials for the event streams (browsers' EventSource). */
+  eventTokens: EventTokens
   /** Webhook endpoints and their delivery log (the sender runs apart, see webhooks/sender.ts). */
   webhooks: WebhookService
   /** Uploaded files (OpenAI-compatible), bytes in the blob store. */
@@ -83,9 +86,10 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
   const threads = new ThreadService(database)
   const files = new FileService(database, new PostgresBlobStore(database.db))
   const vectorStores = new KnowledgeBaseService(database, files)
+  const apiKeys = new ApiKeyService(database, logger)
   return {
     database,
-    apiKeys: new ApiKeyService(database, logger),
+    apiKeys,
     projects: new ProjectService(database.db),
     bots: new BotService(database.db),
     chats: new ChatService(database.db),
@@ -96,6 +100,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     events: new EventHub(database, logger, { pollIntervalMs: options.eventsPollMs }),
     eventsMaxBufferBytes: options.eventsMaxBufferBytes ?? 1024 * 1024,
     eventsReauthorizeMs: options.eventsReauthorizeMs ?? 60_000,
+    eventTokens: new EventTokens(secrets, apiKeys, threads),
     modelMaxRetries: options.modelMaxRetries ?? 2,
     secrets,
     files,

@@ -8,6 +8,7 @@ import type { BotService } from '../bots/service.ts'
 import type { Embedder } from '../knowledge/local-embedder.ts'
 import type { KnowledgeSearch } from '../knowledge/vector-stores/search-types.ts'
 import type { ChatService } from './chats.ts'
+import type { EventTokens } from './event-tokens.ts'
 import type { OperatorService } from './operator.ts'
 import type { ThreadService } from './threads.ts'
 
@@ -29,6 +30,8 @@ export type ConversationServices = {
   eventsMaxBufferBytes: number
   eventsReauthorizeMs: number
   /** Re-checks an open event stream's caller (a deleted key or membership ends it). */
-  apiKeys: { authenticate(apiKey: string): Promise<Principal | null> }
+  apiKeys: { authenticate(apiKey: string): Promise<Principal | null>; principalOfKey(keyId: string): Promise<Principal | null> }
+  /** Short-lived `?token=` credentials for the event streams (browsers' EventSource). */
+  eventTokens: EventTokens
   projects: { resolveMember(organizationId: string, projectId: string, userId: string): Promise<Principal | null> }
 }
