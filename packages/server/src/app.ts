@@ -8,8 +8,9 @@ import { requestId } from 'hono/request-id'
 import type { Logger } from 'pino'
 import { botRoutes } from './modules/bots/routes.ts'
 import { chatRoutes } from './modules/conversations/chat-routes.ts'
-import { eventRoutes } from './modules/conversations/event-routes.ts'
-import { internalAuth, publicAuth } from './platform/http/auth.ts'
+import { eventRoutes, eventTokenRoutes } from './modules/conversations/event-routes.ts'
+import { internalAuth, publicAuth, streamTokenAuth } from './platform/http/auth.ts'
+import { publicCors } from './platform/http/cors.ts'
 import type { AppEnv } from './platform/http/context.ts'
 import { AppError } from './platform/errors.ts'
 import { ErrorResponse, errorBody, handleError } from './platform/http/errors.ts'
@@ -29,6 +30,8 @@ export type AppOptions = {
   logger: Logger
   bodyLimit?: number
   internalToken?: string
+  /** Public API only: origins allowed by CORS (`['*']`: any); none or empty: no CORS headers at all. */
+  corsOrigins?: string[]
 }
 
 const require = createRequire(import.meta.url)
@@ -76,6 +79,9 @@ export function createApp(options: AppOptions) {
     }, 'request')
   })
   app.use(requestId())
+  // The internal API gets none: its callers are servers on a private network, and its
+  // trusted `Worken-*` headers must never be sendable from a page.
+  if (options.kind === 'public' && options.corsOrigins?.length) app.use(publicCors(options.corsOrigins))
   // A body refused part-way was not read to its end, so the connection cannot carry another
   // request: say `connection: close`, or a keep-alive client reuses it and fails.
   const tooLarge = (c: Context<AppEnv>, message: string) => c.json(errorBody('payload_too_large', message), 413, { connection: 'close' })
@@ -127,6 +133,12 @@ export function createApp(options: AppOptions) {
     return c.body(scalarScript())
   })
 
+  if (options.kind === 'public') {
+    // Before the key check: on the event streams only, `?token=` may stand in for the key.
+    const tokenAuth = streamTokenAuth((token) => services.eventTokens.verify(token))
+    app.use('/threads/events', tokenAuth)
+    app.use('/threads/events/:thread_id', tokenAuth)
+  }
   app.use(options.kind === 'public'
     ? publicAuth((key) => services.apiKeys.authenticate(key))
     : internalAuth(options.internalToken, (organizationId, projectId, userId) => services.projects.resolveMember(organizationId, projectId, userId)))
@@ -135,6 +147,7 @@ export function createApp(options: AppOptions) {
   app.route('/', chatRoutes)
   // Before the thread routes, so that `/threads/events` is never taken for a thread id.
   app.route('/', eventRoutes)
+  if (options.kind === 'public') app.route('/', eventTokenRoutes)
   app.route('/', threadRoutes)
   app.route('/', webhookRoutes)
   app.route('/', fileRoutes)

@@ -7,6 +7,29 @@ const port = z.coerce.number().int().min(0).max(65535)
 const apiKey = z.string().regex(/^sk-[0-9a-f]{32,128}$/, 'must look like sk-<32 to 128 lowercase hex characters>')
 
 /**
+ * `WORKEN_CORS_ORIGINS`: `*`, or exact origins separated by commas. Each must be
+ * what a browser sends in `Origin` (`https://app.example.test`, `http://localhost:5173`):
+ * the header is compared as a string, so a path, a trailing slash or upper case would
+ * silently never match; refusing them at start-up is kinder.
+ */
+function parseCorsOrigins(value: string, context: z.RefinementCtx): string[] {
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean)
+  if (items.includes('*')) {
+    if (items.length > 1) context.addIssue({ code: 'custom', message: "'*' allows every origin and cannot be combined with others" })
+    return ['*']
+  }
+  for (const item of items) {
+    let origin: string | undefined
+    try {
+      const url = new URL(item)
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin
+    } catch {}
+    if (origin !== item) context.addIssue({ code: 'custom', message: `'${item}' is not an origin: scheme://host[:port] as the browser sends it, lower case, no path or trailing slash${origin ? ` (did you mean '${origin}'?)` : ''}` })
+  }
+  return items
+}
+
+/**
  * Every environment variable the server reads, in one schema. The README's
  * configuration table mirrors this list; keep them in step.
  */
@@ -41,6 +64,7 @@ const ConfigSchema = z.object({
   WORKEN_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
   WORKEN_WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   WORKEN_EVENTS_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  WORKEN_CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional(),
 })
 
 /** An OpenAI-compatible endpoint declared as WORKEN_PROVIDER_<NAME>_BASE_URL (+ optional _API_KEY). */
@@ -101,6 +125,8 @@ export type Config = {
   /** From WORKEN_ENCRYPTION_KEY (first encrypts, all decrypt); undefined: the data directory's key (PGlite only). */
   encryptionKeys: Buffer[] | undefined
   webhooks: { allowPrivate: boolean; timeoutMs: number; concurrency: number; pollMs: number }
+  /** Origins whose browser pages may call the public API: `['*']` for any, empty for none (no CORS headers). */
+  corsOrigins: string[]
 }
 
 export class ConfigError extends Error {
@@ -156,5 +182,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventsPollMs: c.WORKEN_EVENTS_POLL_MS,
     encryptionKeys: keys?.keys,
     webhooks: { allowPrivate: c.WORKEN_WEBHOOKS_ALLOW_PRIVATE, timeoutMs: c.WORKEN_WEBHOOK_TIMEOUT_MS, concurrency: c.WORKEN_WEBHOOK_CONCURRENCY, pollMs: c.WORKEN_WEBHOOK_POLL_MS },
+    corsOrigins: c.WORKEN_CORS_ORIGINS ?? [],
   }
 }

@@ -72,7 +72,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const bootstrapped = await bootstrap(database.db, services.apiKeys, { apiKey: config.bootstrapApiKey })
 
   const common = { services, logger, bodyLimit: config.bodyLimit }
-  const publicApp = createApp({ ...common, kind: 'public' })
+  const publicApp = createApp({ ...common, kind: 'public', corsOrigins: config.corsOrigins })
   const internalApp = createApp({ ...common, kind: 'internal', internalToken: config.internalToken })
   const publicServer = await listen(publicApp.fetch, config.port, config.host)
   const internalServer = await listen(internalApp.fetch, config.internalPort, config.internalHost)

@@ -15,6 +15,7 @@ import { EventHub } from './platform/events/hub.ts'
 import { ProjectService } from './modules/projects/service.ts'
 import { OperatorService } from './modules/conversations/operator.ts'
 import { ThreadService } from './modules/conversations/threads.ts'
+import { EventTokens } from './modules/conversations/event-tokens.ts'
 import { SecretBox } from './platform/crypto/secrets.ts'
 import { PostgresBlobStore } from './modules/knowledge/files/blob-store.ts'
 import { FileService } from './modules/knowledge/files/service.ts'
@@ -41,6 +42,8 @@ export type Services = {
   eventsMaxBufferBytes: number
   /** How often an open event stream checks that its caller is still authorized. */
   eventsReauthorizeMs: number
+  /** Short-lived `?token=` credentials for the event streams (browsers' EventSource). */
+  eventTokens: EventTokens
   /** Webhook endpoints and their delivery log (the sender runs apart, see webhooks/sender.ts). */
   webhooks: WebhookService
   /** Uploaded files (OpenAI-compatible), bytes in the blob store. */
@@ -117,11 +120,12 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     })
   }
   const operators = new OperatorService(database, threads, jobs)
+  const apiKeys = new ApiKeyService(database, logger)
   const afterReply = jobs ? registerFollowUps(jobs, { database, logger, models, embedder: vectorEmbedder }) : undefined
 
   const services: Services = {
     database,
-    apiKeys: new ApiKeyService(database, logger),
+    apiKeys,
     projects: new ProjectService(database.db),
     bots: new BotService(database.db),
     chats: new ChatService(database.db),
@@ -132,6 +136,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     events: new EventHub(database, logger, { pollIntervalMs: options.eventsPollMs }),
     eventsMaxBufferBytes: options.eventsMaxBufferBytes ?? 1024 * 1024,
     eventsReauthorizeMs: options.eventsReauthorizeMs ?? 60_000,
+    eventTokens: new EventTokens(secrets, apiKeys, threads),
     modelMaxRetries: options.modelMaxRetries ?? 2,
     secrets,
     files,

@@ -131,7 +131,13 @@ describe('OpenAPI operation ids', () => {
   })
 
   it('both listeners name their operations alike', () => {
-    const names = listeners.map(({ document }) => [...operations(document)].map(({ name, operation }) => `${name} ${operation.operationId}`).sort())
+    // Operations only the public API serves: a stream token stands in for an API key, which the internal API has not.
+    const publicOnly = new Set(['threads.events.tokens.create'])
+    const names = listeners.map(({ kind, document }) =>
+      [...operations(document)]
+        .filter(({ operation }) => kind !== 'public' || !publicOnly.has(String(operation.operationId)))
+        .map(({ name, operation }) => `${name} ${operation.operationId}`)
+        .sort())
     assert.deepEqual(names[1], names[0])
   })
 })

@@ -3,19 +3,30 @@ import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { AppEnv } from '../../platform/http/context.ts'
 import { AppError } from '../../platform/errors.ts'
+import { ID_PATTERN } from '../../platform/db/ids.ts'
 import { idParam } from '../../platform/http/fields.ts'
 import type { ConversationServices } from './services.ts'
-import { createRouter, errorResponses } from '../../platform/http/router.ts'
+import { createRouter, errorResponses, jsonContent } from '../../platform/http/router.ts'
 import { EVENT_STREAM_HEADERS, openEventStream } from '../../platform/events/stream.ts'
+import { EVENT_TOKEN_DEFAULT_SECONDS, EVENT_TOKEN_MAX_SECONDS } from './event-tokens.ts'
 import { frameOf, ThreadEventSchema } from './thread-events.ts'
 
 const tags = ['Threads']
+
+/** A token for thread `support-42`, signed with a made-up key: only its shape is real. */
+const EXAMPLE_TOKEN =
+  'est_eyJwIjoicHJqXzAxamRxM3Y1azdtOXAycjR0Nnc4eTBhMmM0IiwiayI6ImtleV8wMWpkcTN2NWs3bTlwMnI0dDZ3OHkwYTJjNCIsInQiOiJzdXBwb3J0LTQyIiwieCI6MTc5NTM0OTEwMH0.8c0cc17a.z1PUTrbfUIR4zLYjsQDxX66ZMP6dkYPuqnW01Bq3pbc'
 
 const ResumeQuery = z.object({
   last_event_id: z.string().optional().openapi({
     description:
       'Extension: the same as the `Last-Event-ID` header, for clients that cannot set headers. The header wins when both are present (EventSource sends it on every reconnection, while the URL keeps its first value).',
     example: '1042',
+  }),
+  token: z.string().optional().openapi({
+    description:
+      'Extension, public API only: an event-stream token from `POST /threads/events/tokens`, for browsers, whose EventSource cannot send `Authorization`. Accepted on the event streams and nowhere else; an `sk-` key is never read from a URL.',
+    example: EXAMPLE_TOKEN,
   }),
 })
 const ResumeHeaders = z.object({
@@ -54,6 +65,32 @@ const threadEvents = createRoute({
   responses: { 200: eventStream("The thread's events"), ...errorResponses(400, 404) },
 })
 
+const TokenRequest = z.object({
+  thread_id: z.string().regex(ID_PATTERN, 'must be a thread id').optional().openapi({
+    description: "Limit the token to this thread's stream (`GET /threads/events/{thread_id}`); without it, the token opens the project's stream and any of its threads'.",
+    example: 'support-42',
+  }),
+  expires_in: z.number().int().min(10).max(EVENT_TOKEN_MAX_SECONDS).optional().openapi({
+    description: `Seconds until the token stops opening streams (10–${EVENT_TOKEN_MAX_SECONDS}; default ${EVENT_TOKEN_DEFAULT_SECONDS}). A stream it opened stays open; reconnecting after expiry needs a new token.`,
+    example: EVENT_TOKEN_DEFAULT_SECONDS,
+  }),
+}).strict().openapi('EventTokenRequest', { example: { thread_id: 'support-42', expires_in: EVENT_TOKEN_DEFAULT_SECONDS } })
+
+const EventTokenSchema = z.object({
+  token: z.string().openapi({ description: 'Pass as `?token=` to the event streams.', example: EXAMPLE_TOKEN }),
+  expires_at: z.string().openapi({ format: 'date-time', example: '2026-11-22T12:05:00.000Z' }),
+  thread_id: z.string().nullable().openapi({ description: 'The thread it is limited to, or null for the whole project.', example: 'support-42' }),
+}).openapi('EventToken', { example: { token: EXAMPLE_TOKEN, expires_at: '2026-11-22T12:05:00.000Z', thread_id: 'support-42' } })
+
+const createToken = createRoute({
+  method: 'post', path: '/threads/events/tokens', tags, operationId: 'threads.events.tokens.create',
+  summary: 'A short-lived token for the event streams (browsers)',
+  description:
+    "Extension, public API only. A browser's EventSource cannot send `Authorization`, and an API key must never be put in a URL: a server holding the key mints this token and hands it to the page, which opens `GET /threads/events?token=…` (or a thread's stream). The token opens the event streams of the key's project (or of one thread) and nothing else, expires, and dies with the key that issued it. See docs/events.md.",
+  request: { body: { required: false, content: { 'application/json': { schema: TokenRequest } } } },
+  responses: { 200: jsonContent(EventTokenSchema, 'The token'), ...errorResponses(400, 404, 422) },
+})
+
 /** A seq: a non-negative integer JavaScript holds exactly (bigserial goes far beyond what any table reaches). */
 const SEQ = /^\d{1,16}$/
 
@@ -72,10 +109,18 @@ function nodeResponse(c: Context<AppEnv<ConversationServices>>): ServerResponse 
   return outgoing && typeof (outgoing as ServerResponse).writableLength === 'number' ? (outgoing as ServerResponse) : undefined
 }
 
-/** Whether the caller of this request may still read its project: its key is not deleted, its membership not removed. */
+/**
+ * Whether the caller of this request may still read its project: its key is not deleted, its
+ * membership not removed. A token's stream lives as long as the key that issued the token
+ * (not merely as long as the token: expiry only stops it opening new streams).
+ */
 function authorizationCheck(c: Context<AppEnv<ConversationServices>>): () => Promise<boolean> {
   const services = c.get('services')
   const principal = c.get('principal')
+  if (principal.streamToken) {
+    const keyId = principal.apiKeyId!
+    return async () => (await services.apiKeys.principalOfKey(keyId))?.projectId === principal.projectId
+  }
   if (principal.apiKeyId !== null) {
     const key = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? ''
     return async () => (await services.apiKeys.authenticate(key))?.projectId === principal.projectId
@@ -112,15 +157,32 @@ async function stream(c: Context<AppEnv<ConversationServices>>, threadId: string
  */
 export const eventRoutes = createRouter<ConversationServices>()
   .openapi(projectEvents, async (c) => {
+    // A token limited to one thread opens that thread's stream only.
+    if (c.get('principal').streamToken?.threadId) throw AppError.unauthorized()
     const position = resumePosition(c.req.valid('header')['last-event-id'], c.req.valid('query').last_event_id)
     return stream(c, null, position)
   })
   .openapi(threadEvents, async (c) => {
     const position = resumePosition(c.req.valid('header')['last-event-id'], c.req.valid('query').last_event_id)
     const { thread_id } = c.req.valid('param')
+    const scope = c.get('principal').streamToken?.threadId
+    if (scope && scope !== thread_id) throw AppError.unauthorized()
     // Scoped to the caller's project: another project's thread is as unknown as a missing one.
     await c.get('services').threads.require(c.get('principal').projectId, thread_id)
     return stream(c, thread_id, position)
   })
 
 eventRoutes.openAPIRegistry.register('ThreadEvent', ThreadEventSchema)
+
+/**
+ * Minting tokens: on the public API only (the app mounts it there), since a token stands in for
+ * the key that asked for it. Not under `eventRoutes`, whose streams both listeners serve.
+ */
+export const eventTokenRoutes = createRouter<ConversationServices>()
+  .openapi(createToken, async (c) => {
+    const body = c.req.valid('json') ?? {}
+    const token = await c.get('services').eventTokens.issue(c.get('principal'), body)
+    // A credential: no cache, no proxy, may keep a copy.
+    c.header('cache-control', 'no-store')
+    return c.json(token, 200)
+  })

@@ -7,6 +7,7 @@ import type { BotService } from '../bots/index.ts'
 import type { Embedder, KnowledgeSearch } from '../knowledge/index.ts'
 import type { ReplyDeps } from './reply.ts'
 import type { ChatService } from './chats.ts'
+import type { EventTokens } from './event-tokens.ts'
 import type { OperatorService } from './operator.ts'
 import type { ThreadService } from './threads.ts'
 
@@ -28,6 +29,8 @@ export type ConversationServices = {
   eventsMaxBufferBytes: number
   eventsReauthorizeMs: number
   /** Re-checks an open event stream's caller (a deleted key or membership ends it). */
-  apiKeys: { authenticate(apiKey: string): Promise<Principal | null> }
+  apiKeys: { authenticate(apiKey: string): Promise<Principal | null>; principalOfKey(keyId: string): Promise<Principal | null> }
+  /** Short-lived `?token=` credentials for the event streams (browsers' EventSource). */
+  eventTokens: EventTokens
   projects: { resolveMember(organizationId: string, projectId: string, userId: string): Promise<Principal | null> }
 }

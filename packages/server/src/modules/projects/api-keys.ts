@@ -21,6 +21,8 @@ type CachedKey = { principal: Principal; keyHash: string; expiresAt: number }
 
 export class ApiKeyService {
   private readonly cache = new Map<string, CachedKey>()
+  /** The same entries by key id, for credentials that name their key instead of carrying it (event-stream tokens). */
+  private readonly cacheById = new Map<string, CachedKey>()
   private readonly lastTouched = new Map<string, number>()
   private readonly pendingTouches = new Set<Promise<void>>()
   private readonly db: Database
@@ -35,7 +37,7 @@ export class ApiKeyService {
 
   /** Subscribes to revocations from other processes. */
   async start(): Promise<void> {
-    await this.handle.listen(REVOKED_CHANNEL, (keyHash) => this.cache.delete(keyHash))
+    await this.handle.listen(REVOKED_CHANNEL, (keyHash) => this.forget(keyHash))
   }
 
   async create(projectId: string, name: string, options: { key?: string; createdByUserId?: string | null; db?: Database } = {}): Promise<ApiKeyCreated> {
@@ -80,7 +82,8 @@ export class ApiKeyService {
       .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId), isNull(apiKeys.deletedAt)))
       .returning({ keyHash: apiKeys.keyHash })
     if (!row) return false
-    this.cache.delete(row.keyHash)
+    this.forget(row.keyHash)
+    this.cacheById.delete(keyId)
     await this.handle.notify(REVOKED_CHANNEL, row.keyHash).catch((error: unknown) => {
       this.logger.warn({ err: error }, 'could not broadcast key revocation; other processes drop it within the cache TTL')
     })
@@ -105,14 +108,52 @@ export class ApiKeyService {
     // The lookup is by hash, so its timing says nothing about the key; the final
     // comparison is constant-time all the same.
     if (!row || !sameHash(row.keyHash, keyHash)) {
-      this.cache.delete(keyHash)
+      this.forget(keyHash)
       return null
     }
-    const principal: Principal = { organizationId: row.organizationId, projectId: row.projectId, apiKeyId: row.id, userId: null }
-    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear()
-    this.cache.set(keyHash, { principal, keyHash, expiresAt: now + CACHE_TTL_MS })
+    const principal = this.remember(row, now)
     this.touch(row.id, now)
     return principal
+  }
+
+  /**
+   * The principal of a live key, by its id: for a credential the key issued (an event-stream
+   * token), which must die with it. Cached and evicted exactly like `authenticate`.
+   */
+  async principalOfKey(keyId: string): Promise<Principal | null> {
+    const now = Date.now()
+    const cached = this.cacheById.get(keyId)
+    if (cached && cached.expiresAt > now) return cached.principal
+    const [row] = await this.db
+      .select({ id: apiKeys.id, keyHash: apiKeys.keyHash, projectId: apiKeys.projectId, organizationId: projects.organizationId })
+      .from(apiKeys)
+      .innerJoin(projects, eq(projects.id, apiKeys.projectId))
+      .where(and(eq(apiKeys.id, keyId), isNull(apiKeys.deletedAt)))
+    if (!row) {
+      this.cacheById.delete(keyId)
+      return null
+    }
+    return this.remember(row, now)
+  }
+
+  private remember(row: { id: string; keyHash: string; projectId: string; organizationId: string }, now: number): Principal {
+    const principal: Principal = { organizationId: row.organizationId, projectId: row.projectId, apiKeyId: row.id, userId: null }
+    // Both maps are cleared together, so an entry found by hash always finds its twin by id.
+    if (this.cache.size >= CACHE_MAX_ENTRIES || this.cacheById.size >= CACHE_MAX_ENTRIES) {
+      this.cache.clear()
+      this.cacheById.clear()
+    }
+    const entry = { principal, keyHash: row.keyHash, expiresAt: now + CACHE_TTL_MS }
+    this.cache.set(row.keyHash, entry)
+    this.cacheById.set(row.id, entry)
+    return principal
+  }
+
+  /** Drops a key (by hash, as revocations are broadcast) from both caches. */
+  private forget(keyHash: string): void {
+    const entry = this.cache.get(keyHash)
+    this.cache.delete(keyHash)
+    if (entry) this.cacheById.delete(entry.principal.apiKeyId!)
   }
 
   /** Records use without a write per request: at most one UPDATE per key per interval, off the request path. */

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -17,6 +17,7 @@ import path from 'node:path'
  */
 export class SecretBox {
   private readonly keys: Array<{ id: string; key: Buffer }>
+  private readonly signingKeys = new Map<string, Buffer>()
 
   constructor(keys: Buffer[]) {
     if (keys.length === 0) throw new Error('SecretBox needs at least one key')
@@ -42,6 +43,39 @@ export class SecretBox {
     decipher.setAAD(Buffer.from(context, 'utf8'))
     decipher.setAuthTag(Buffer.from(tag, 'base64url'))
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8')
+  }
+
+  /**
+   * A MAC of `message` for one purpose, `<key id>.<HMAC-SHA256, base64url>`, for values the
+   * server hands out and must later recognise as its own (event-stream tokens). Any process
+   * with the same WORKEN_ENCRYPTION_KEY verifies it; the first key signs, every key verifies,
+   * as for encryption. The HMAC key is derived (HKDF) from the encryption key and the purpose,
+   * so the AES key is never used for anything else and a MAC for one purpose proves nothing
+   * for another.
+   */
+  sign(message: string, purpose: string): string {
+    const { id } = this.keys[0]!
+    return `${id}.${this.mac(id, message, purpose).toString('base64url')}`
+  }
+
+  /** Whether `signature` is `sign(message, purpose)` under one of the configured keys. */
+  verify(message: string, signature: string, purpose: string): boolean {
+    const match = /^([0-9a-f]{8})\.([A-Za-z0-9_-]{43})$/.exec(signature)
+    if (!match || !this.keys.some((entry) => entry.id === match[1])) return false
+    const given = Buffer.from(match[2]!, 'base64url')
+    const expected = this.mac(match[1]!, message, purpose)
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  }
+
+  private mac(id: string, message: string, purpose: string): Buffer {
+    const cacheKey = `${id}:${purpose}`
+    let key = this.signingKeys.get(cacheKey)
+    if (!key) {
+      const entry = this.keys.find((candidate) => candidate.id === id)!
+      key = Buffer.from(hkdfSync('sha256', entry.key, Buffer.alloc(0), `worken-sign:${purpose}`, 32))
+      this.signingKeys.set(cacheKey, key)
+    }
+    return createHmac('sha256', key).update(message, 'utf8').digest()
   }
 }
 

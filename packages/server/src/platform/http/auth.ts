@@ -15,9 +15,29 @@ function bearerToken(header: string | undefined): string | null {
  */
 export function publicAuth(authenticate: (apiKey: string) => Promise<Principal | null>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // Already established by `streamTokenAuth`, which only the event-stream routes mount.
+    if (c.get('principal')?.streamToken) return next()
     const token = bearerToken(c.req.header('authorization'))
     const principal = token ? await authenticate(token) : null
     if (!principal) throw AppError.unauthorized()
+    c.set('principal', principal)
+    await next()
+  }
+}
+
+/**
+ * The event streams' other credential: a browser's `EventSource` cannot send headers, so a
+ * short-lived token minted with a key comes as `?token=`. Mounted on those routes only (the
+ * app decides where), for GET and HEAD only, and only when no `Authorization` header is sent
+ * (a key then wins, as everywhere). The `sk-` key itself is never read from a URL.
+ */
+export function streamTokenAuth(verify: (token: string) => Promise<Principal | null>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if ((c.req.method !== 'GET' && c.req.method !== 'HEAD') || c.req.header('authorization') !== undefined) return next()
+    const token = c.req.query('token')
+    if (token === undefined) return next()
+    const principal = await verify(token)
+    if (!principal?.streamToken) throw AppError.unauthorized()
     c.set('principal', principal)
     await next()
   }

@@ -8,6 +8,11 @@ export type Principal = {
   apiKeyId: string | null
   /** Set on the internal API: the `Worken-User` header. */
   userId: string | null
+  /**
+   * Set when the request authenticated with an event-stream token (`?token=`, accepted on the
+   * event streams only) rather than a key: the one thread it may read, or null for the project's.
+   */
+  streamToken?: { threadId: string | null }
 }
 
 /**
