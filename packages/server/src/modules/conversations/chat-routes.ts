@@ -37,8 +37,10 @@ const listThreads = createRoute({
 })
 const listMessages = createRoute({
   method: 'get', path: '/chats/{chat_id}/threads/{thread_id}/messages', tags, summary: 'Get thread messages',
-  request: { params: ThreadParams },
-  responses: { 200: jsonContent(z.array(MessageSchema), 'The whole history, oldest first'), ...errorResponses(404) },
+  operationId: 'chats.threads.messages.list',
+  description: 'Oldest first. Without `limit`, the whole history (as the specification says); with `limit`/`offset`, a page of it.',
+  request: { params: ThreadParams, query: OptionalPage },
+  responses: { 200: jsonContent(z.array(MessageSchema), 'The history (or the page), oldest first'), ...errorResponses(404, 422) },
 })
 const deleteThread = createRoute({
   method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/delete', tags, summary: 'Delete a thread',
@@ -91,7 +93,7 @@ export const chatRoutes = createRouter<Services>()
   })
   .openapi(listMessages, async (c) => {
     const { chat_id, thread_id } = c.req.valid('param')
-    return c.json(await c.get('services').threads.messages(c.get('principal').projectId, chat_id, thread_id), 200)
+    return c.json(await c.get('services').threads.messages(c.get('principal').projectId, chat_id, thread_id, c.req.valid('query')), 200)
   })
   .openapi(deleteThread, async (c) => {
     const { chat_id, thread_id } = c.req.valid('param')
