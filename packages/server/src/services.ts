@@ -88,7 +88,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     apiKeys: new ApiKeyService(database, logger),
     projects: new ProjectService(database.db),
     bots: new BotService(database.db),
-    chats: new ChatService(database.db),
+    chats: new ChatService(database),
     threads,
     operators: new OperatorService(database, threads),
     models: new ModelRegistry(options.providers ?? NO_PROVIDERS),
