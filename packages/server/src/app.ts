@@ -8,6 +8,7 @@ import { requestId } from 'hono/request-id'
 import type { Logger } from 'pino'
 import { botRoutes } from './modules/bots/routes.ts'
 import { chatRoutes } from './modules/conversations/chat-routes.ts'
+import { chatManagementRoutes } from './modules/conversations/chat-management-routes.ts'
 import { eventRoutes, eventTokenRoutes } from './modules/conversations/event-routes.ts'
 import { internalAuth, publicAuth, streamTokenAuth } from './platform/http/auth.ts'
 import { publicCors } from './platform/http/cors.ts'
@@ -145,6 +146,7 @@ export function createApp(options: AppOptions) {
   app.route('/', botRoutes)
   app.route('/', projectRoutes)
   app.route('/', chatRoutes)
+  app.route('/', chatManagementRoutes)
   // Before the thread routes, so that `/threads/events` is never taken for a thread id.
   app.route('/', eventRoutes)
   if (options.kind === 'public') app.route('/', eventTokenRoutes)

@@ -128,7 +128,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     apiKeys,
     projects: new ProjectService(database.db),
     bots: new BotService(database.db),
-    chats: new ChatService(database.db),
+    chats: new ChatService(database),
     threads,
     operators,
     models,

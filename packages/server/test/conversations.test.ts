@@ -63,7 +63,7 @@ describe('chats', () => {
   it('creates an API chat and lists and gets it with events_24h', async () => {
     const { botId, chatId } = await newChat()
     const chat = (await api('GET', `/chats/${chatId}`)).body
-    assert.deepEqual(Object.keys(chat).sort(), ['bot_id', 'created_at', 'events_24h', 'id', 'integration_id', 'name', 'project_id', 'status', 'updated_at'])
+    assert.deepEqual(Object.keys(chat).sort(), ['bot_id', 'created_at', 'events_24h', 'id', 'integration_id', 'name', 'project_id', 'settings', 'status', 'updated_at'])
     assert.equal(chat.bot_id, botId)
     assert.equal(chat.integration_id, null)
     assert.equal(chat.events_24h, 0)

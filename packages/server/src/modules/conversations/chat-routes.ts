@@ -36,9 +36,11 @@ const listThreads = createRoute({
   responses: { 200: jsonContent(z.array(ThreadSchema), 'The threads'), ...errorResponses(404) },
 })
 const listMessages = createRoute({
-  method: 'get', path: '/chats/{chat_id}/threads/{thread_id}/messages', operationId: 'chats.threads.messages.list', tags, summary: 'Get thread messages',
-  request: { params: ThreadParams },
-  responses: { 200: jsonContent(z.array(MessageSchema), 'The whole history, oldest first'), ...errorResponses(404) },
+  method: 'get', path: '/chats/{chat_id}/threads/{thread_id}/messages', tags, summary: 'Get thread messages',
+  operationId: 'chats.threads.messages.list',
+  description: 'Oldest first. Without `limit`, the whole history (as the specification says); with `limit`/`offset`, a page of it.',
+  request: { params: ThreadParams, query: OptionalPage },
+  responses: { 200: jsonContent(z.array(MessageSchema), 'The history (or the page), oldest first'), ...errorResponses(404, 422) },
 })
 const deleteThread = createRoute({
   method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/delete', operationId: 'chats.threads.delete', tags, summary: 'Delete a thread',
@@ -106,7 +108,7 @@ export const chatRoutes = createRouter<Services>()
   })
   .openapi(listMessages, async (c) => {
     const { chat_id, thread_id } = c.req.valid('param')
-    return c.json(await c.get('services').threads.messages(c.get('principal').projectId, chat_id, thread_id), 200)
+    return c.json(await c.get('services').threads.messages(c.get('principal').projectId, chat_id, thread_id, c.req.valid('query')), 200)
   })
   .openapi(deleteThread, async (c) => {
     const { chat_id, thread_id } = c.req.valid('param')

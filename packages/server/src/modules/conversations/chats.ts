@@ -1,9 +1,12 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
-import type { Database } from '../../platform/db/client.ts'
+import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
+import { isUniqueViolation } from '../../platform/db/errors.ts'
 import { newId } from '../../platform/db/ids.ts'
+import { announceEvents, appendEvents } from '../../platform/events/outbox.ts'
 import { chats, threads } from './tables.ts'
 import { bots } from '../bots/index.ts'
 import { AppError } from '../../platform/errors.ts'
+import { mergeChatSettings, requireSettingsSize, type ChatSettings } from './chat-settings.ts'
 
 export type ChatStatus = 'active' | 'disabled' | 'error'
 
@@ -17,6 +20,7 @@ export type Chat = {
   created_at: string
   updated_at: string
   events_24h: number
+  settings: ChatSettings
 }
 
 type ChatRow = typeof chats.$inferSelect
@@ -44,14 +48,17 @@ export function toChat(row: ChatRow, eventsLast24h: number): Chat {
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     events_24h: eventsLast24h,
+    settings: row.settings,
   }
 }
 
 export class ChatService {
+  private readonly handle: DatabaseHandle
   private readonly db: Database
 
-  constructor(db: Database) {
-    this.db = db
+  constructor(handle: DatabaseHandle) {
+    this.handle = handle
+    this.db = handle.db
   }
 
   async list(projectId: string, page: { limit?: number; offset?: number }): Promise<Chat[]> {
@@ -99,10 +106,86 @@ export class ChatService {
   }
 
   /** An API chat (no integration): the way a conversation exists before channels are connected. */
-  async create(projectId: string, input: { bot_id: string; name: string }): Promise<Chat> {
+  async create(projectId: string, input: { bot_id: string; name: string; settings?: ChatSettings | undefined }): Promise<Chat> {
     const [bot] = await this.db.select({ id: bots.id }).from(bots).where(and(eq(bots.id, input.bot_id), eq(bots.projectId, projectId)))
     if (!bot) throw AppError.validation([{ path: 'bot_id', message: `no bot '${input.bot_id}' in this project` }])
-    const [row] = await this.db.insert(chats).values({ id: newId('chat'), projectId, botId: bot.id, name: input.name }).returning()
+    const settings = mergeChatSettings({}, input.settings ?? {})
+    requireSettingsSize(settings)
+    const [row] = await this.db
+      .insert(chats)
+      .values({ id: newId('chat'), projectId, botId: bot.id, name: input.name, settings })
+      .returning()
+      .catch(nameTaken(input.name, bot.id))
     return toChat(row!, 0)
+  }
+
+  /**
+   * `POST /chats/:chat_id`: a new name and/or settings merged into the stored
+   * ones (RFC 7386). The row is locked for the read-merge-write, so concurrent
+   * patches to different keys both survive.
+   */
+  async update(projectId: string, chatId: string, input: { name?: string | undefined; settings?: ChatSettings | undefined }): Promise<Chat> {
+    return this.change(projectId, chatId, (row) => {
+      const settings = input.settings === undefined ? undefined : mergeChatSettings(row.settings, input.settings)
+      if (settings) requireSettingsSize(settings)
+      return {
+        ...(input.name !== undefined && input.name !== row.name ? { name: input.name } : {}),
+        ...(settings && JSON.stringify(settings) !== JSON.stringify(row.settings) ? { settings } : {}),
+      }
+    }).catch(nameTaken(input.name ?? '', null))
+  }
+
+  /**
+   * `POST /chats/:chat_id/status`. A disabled chat refuses new messages
+   * (`requireConversable`: 409 `chat_disabled`); its threads and history stay
+   * readable and operators can still answer in them.
+   */
+  async setStatus(projectId: string, chatId: string, status: 'active' | 'disabled'): Promise<Chat> {
+    return this.change(projectId, chatId, (row) => (row.status === status ? {} : { status }))
+  }
+
+  /**
+   * Removes the chat; its threads go with it (foreign-key cascade), and with
+   * them their messages, embeddings, approvals, scheduled operator messages
+   * and working memory. Persons are the project's and stay. One `chat.deleted`
+   * event is written in the same transaction, whatever the number of threads.
+   */
+  async delete(projectId: string, chatId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [deleted] = await tx
+        .delete(chats)
+        .where(and(eq(chats.id, chatId), eq(chats.projectId, projectId)))
+        .returning({ id: chats.id, name: chats.name, botId: chats.botId, integrationId: chats.integrationId })
+      if (!deleted) throw AppError.notFound('Chat', chatId)
+      await appendEvents(tx, projectId, [
+        { type: 'chat.deleted', chatId, threadId: null, data: { bot_id: deleted.botId, integration_id: deleted.integrationId, name: deleted.name } },
+      ])
+    })
+    announceEvents(this.handle, projectId)
+  }
+
+  /**
+   * Locks the chat row, applies the changes `decide` returns (none: the chat
+   * is answered as it is, `updated_at` untouched) and answers the chat.
+   */
+  private async change(projectId: string, chatId: string, decide: (row: ChatRow) => Partial<Pick<ChatRow, 'name' | 'status' | 'settings'>>): Promise<Chat> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(chats).where(and(eq(chats.id, chatId), eq(chats.projectId, projectId))).for('update')
+      if (!row) throw AppError.notFound('Chat', chatId)
+      const changes = decide(row)
+      if (Object.keys(changes).length > 0) await tx.update(chats).set({ ...changes, updatedAt: sql`now()` }).where(eq(chats.id, row.id))
+      const [current] = await tx.select({ chat: chats, events24h }).from(chats).where(eq(chats.id, row.id))
+      return toChat(current!.chat, current!.events24h)
+    })
+  }
+}
+
+/** The unique index on a bot's chat names, turned from a database error into the API's 409. */
+function nameTaken(name: string, botId: string | null) {
+  return (error: unknown): never => {
+    if (isUniqueViolation(error, 'chats_bot_name_key')) {
+      throw AppError.conflict(`A chat named '${name}' already exists for ${botId ? `bot '${botId}'` : 'this bot'} (names are compared case-insensitively)`, 'name_taken')
+    }
+    throw error
   }
 }

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { ID_PATTERN } from '../../platform/db/ids.ts'
 import { idParam, nameField, safeText, timestamp } from '../../platform/http/fields.ts'
+import { ChatSettingsField } from './chat-settings.ts'
 
 export const ChatSchema = z
   .object({
@@ -13,6 +14,7 @@ export const ChatSchema = z
     created_at: timestamp(),
     updated_at: timestamp(),
     events_24h: z.number().int().openapi({ description: 'Message events in the last 24 hours.' }),
+    settings: z.record(z.string(), z.unknown()).openapi({ description: 'Extension: your settings for this chat, as stored.' }),
   })
   .openapi('Chat', {
     example: {
@@ -25,12 +27,25 @@ export const ChatSchema = z
       created_at: '2026-11-22T12:00:00.000Z',
       updated_at: '2026-11-22T12:00:00.000Z',
       events_24h: 37,
+      settings: { locale: 'en' },
     },
   })
 
+const chatName = () => nameField().openapi({ description: "Unique among the bot's chats, compared case-insensitively (409 `name_taken`).", example: 'Website' })
+
 export const CreateChatBody = z
-  .strictObject({ bot_id: z.string().min(1).max(128), name: nameField() })
-  .openapi('CreateChatBody', { example: { bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4', name: 'Website support' } })
+  .strictObject({ bot_id: z.string().min(1).max(128), name: chatName(), settings: ChatSettingsField().optional() })
+  .openapi('CreateChatBody', { example: { bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4', name: 'Website', settings: { locale: 'en' } } })
+
+/** `POST /chats/:chat_id`: fields left out keep their values. */
+export const UpdateChatBody = z
+  .strictObject({ name: chatName().optional(), settings: ChatSettingsField().optional() })
+  .openapi('UpdateChatBody', { example: { name: 'Website (EU)', settings: { locale: 'de', greeting: null } } })
+
+/** `error` is the server's to set (a channel that stopped working), so a client can only switch between these two. */
+export const UpdateChatStatusBody = z
+  .strictObject({ status: z.enum(['active', 'disabled']) })
+  .openapi('UpdateChatStatusBody', { example: { status: 'disabled' } })
 
 export const ThreadMode = z.enum(['auto', 'manual', 'operator', 'blocked']).openapi('ThreadMode')
 

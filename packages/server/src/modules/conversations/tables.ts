@@ -11,11 +11,16 @@ export const chats = pgTable('chats', {
   integrationId: text('integration_id'),
   name: text('name').notNull(),
   status: text('status').notNull().default('active'),
+  /** The caller's own settings for the chat (the spec's `settings?: object`): stored and returned, not read by the server. */
+  settings: jsonb('settings').$type<Record<string, unknown>>().notNull().default({}),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 }, (t) => [
   index('chats_project_idx').on(t.projectId, t.createdAt, t.id),
-  index('chats_bot_idx').on(t.botId),
+  // A bot's chats have distinct names, compared case-insensitively; the index is what makes
+  // concurrent creates and renames safe (the losing one gets 23505 → 409 name_taken). It also
+  // serves the bot's cascade, so chats_bot_idx is no longer needed.
+  uniqueIndex('chats_bot_name_key').on(t.botId, sql`lower(${t.name})`),
   check('chats_status_check', sql`${t.status} in ('active', 'disabled', 'error')`),
 ])
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, ne, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { messages, persons, threads } from './tables.ts'
@@ -87,14 +87,23 @@ export class ThreadService {
     return row
   }
 
-  async messages(projectId: string, chatId: string, threadId: string): Promise<Message[]> {
+  /**
+   * The history, oldest first; all of it unless `limit` is given (the spec
+   * calls it "the full message history"). System rows are left out in SQL, so
+   * `offset` counts the messages the API shows. Writers append under the
+   * thread's row lock, so `seq` order is commit order and offset pages walk
+   * the history without gaps or repeats while messages arrive at its end.
+   */
+  async messages(projectId: string, chatId: string, threadId: string, page: { limit?: number | undefined; offset?: number | undefined } = {}): Promise<Message[]> {
     await this.requireInChat(projectId, chatId, threadId)
     const rows = await this.db
       .select()
       .from(messages)
-      .where(and(eq(messages.projectId, projectId), eq(messages.threadId, threadId)))
+      .where(and(eq(messages.projectId, projectId), eq(messages.threadId, threadId), ne(messages.role, 'system')))
       .orderBy(asc(messages.seq))
-    return rows.filter((row) => row.role !== 'system').map(toMessage)
+      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
+      .offset(page.offset ?? 0)
+    return rows.map(toMessage)
   }
 
   /**

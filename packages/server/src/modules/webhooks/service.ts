@@ -18,6 +18,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'thread.deleted',
   'thread.approval.requested',
   'thread.approval.decided',
+  'chat.deleted',
 ] as const satisfies readonly EventType[]
 
 export const TEST_EVENT_TYPE = 'webhook.test'

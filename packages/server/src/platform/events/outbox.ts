@@ -12,6 +12,7 @@ export type EventType =
   | 'thread.deleted'
   | 'thread.approval.requested'
   | 'thread.approval.decided'
+  | 'chat.deleted'
 
 export type OutboxEvent = {
   type: EventType
