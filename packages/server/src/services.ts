@@ -81,12 +81,13 @@ const NO_PROVIDERS: ProviderConfig = { openai: undefined, anthropic: undefined, 
 export function createServices(database: DatabaseHandle, logger: Logger, options: ServiceOptions = {}): Services {
   const secrets = options.secrets ?? new SecretBox([randomBytes(32)])
   const threads = new ThreadService(database)
+  const apiKeys = new ApiKeyService(database, logger)
   const files = new FileService(database, new PostgresBlobStore(database.db))
   const vectorStores = new KnowledgeBaseService(database, files)
   return {
     database,
-    apiKeys: new ApiKeyService(database, logger),
-    projects: new ProjectService(database.db),
+    apiKeys,
+    projects: new ProjectService(database.db, apiKeys),
     bots: new BotService(database.db),
     chats: new ChatService(database.db),
     threads,

@@ -32,6 +32,13 @@ const ApiKeyCreatedSchema = z
   })
   .openapi('ApiKeyCreated')
 
+const ProjectCreatedSchema = ProjectSchema.extend({
+  api_key: ApiKeyCreatedSchema.openapi({
+    description:
+      "Extension: the new project's first API key (named `default`), shown only once. A key reaches its own project only, so this is the way in to the new project on the public API.",
+  }),
+}).openapi('ProjectCreated')
+
 const ApiKeySchema = z
   .object({
     id: z.string(),
@@ -58,9 +65,10 @@ const listProjects = createRoute({
 
 const createProject = createRoute({
   method: 'post', path: '/projects', tags, summary: 'Create a project',
-  description: "`organization_id` must be the caller's own organization (else 403).",
+  description:
+    "`organization_id` must be the caller's own organization (else 403). The answer carries the project's first API key, `api_key`, shown only once: store it now.",
   request: { body: jsonBody(CreateProjectBody) },
-  responses: { 200: jsonContent(ProjectSchema, 'The new project'), ...errorResponses(400, 403, 422) },
+  responses: { 200: jsonContent(ProjectCreatedSchema, 'The new project, with its first API key'), ...errorResponses(400, 403, 422) },
 })
 
 const createApiKey = createRoute({
