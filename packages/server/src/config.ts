@@ -133,8 +133,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-/** Reads the environment once. A bad value throws a ConfigError naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Reads the environment once. A bad value throws a ConfigError naming the variable.
+ * `requireEncryptionKey: false` is for tools that touch no secret (`worken keys create`).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requireEncryptionKey?: boolean } = {}): Config {
   // An empty variable means "not set", as in most twelve-factor tooling.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''))
   const parsed = ConfigSchema.safeParse(present)
@@ -146,7 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data
   const keys = c.WORKEN_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKeys(c.WORKEN_ENCRYPTION_KEY)
   if (keys && 'problem' in keys) throw new ConfigError(`Invalid configuration:\n  WORKEN_ENCRYPTION_KEY: ${keys.problem}`)
-  if (!keys && c.DATABASE_URL) {
+  if (!keys && c.DATABASE_URL && options.requireEncryptionKey !== false) {
     throw new ConfigError(
       'Invalid configuration:\n  WORKEN_ENCRYPTION_KEY: is required with DATABASE_URL (every server process must encrypt and decrypt secrets with the same key); generate one with: openssl rand -base64 32',
     )

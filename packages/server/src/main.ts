@@ -39,5 +39,7 @@ try {
   process.on('SIGINT', stop)
 } catch (error) {
   logger.fatal({ err: error }, 'start-up failed')
+  // Also as plain text: the reason must not hide in a JSON line among the others.
+  process.stderr.write(`\nWorken did not start: ${error instanceof Error ? error.message : String(error)}\n`)
   process.exit(1)
 }

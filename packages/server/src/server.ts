@@ -1,6 +1,4 @@
-import fs from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import path from 'node:path'
 import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
@@ -8,6 +6,7 @@ import { createApp } from './app.ts'
 import { bootstrap, type BootstrapResult } from './modules/projects/bootstrap.ts'
 import type { Config } from './config.ts'
 import { openDatabase, type DatabaseHandle } from './platform/db/client.ts'
+import { lockDataDir } from './platform/db/data-dir-lock.ts'
 import { answerClientErrorsAsJson } from './platform/http/client-errors.ts'
 import { migrate } from './platform/db/migrate.ts'
 import { createServices, type Services } from './services.ts'
@@ -69,48 +68,65 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   await webhookSender.start()
   if (config.webhooks.allowPrivate) logger.warn('WORKEN_WEBHOOKS_ALLOW_PRIVATE is on: webhooks may reach loopback and private addresses over plain http')
   logger.info({ embeddingModel: config.embeddingModel, semanticRecall: migration.vector, modelProviders: services.models.configuredProviders() }, 'agent ready')
-  const bootstrapped = await bootstrap(database.db, services.apiKeys, { apiKey: config.bootstrapApiKey })
 
   const common = { services, logger, bodyLimit: config.bodyLimit }
   const publicApp = createApp({ ...common, kind: 'public', corsOrigins: config.corsOrigins })
   const internalApp = createApp({ ...common, kind: 'internal', internalToken: config.internalToken })
-  const publicServer = await listen(publicApp.fetch, config.port, config.host)
-  const internalServer = await listen(internalApp.fetch, config.internalPort, config.internalHost)
+  const servers: Server[] = []
+
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      const draining = Promise.all(servers.map((server) => drain(server, config.shutdownTimeoutMs)))
+      // Event streams never end by themselves: end them (clients resume elsewhere with
+      // Last-Event-ID) once no new connection can come in, or the drain waits for its timeout.
+      await services.events.stop()
+      await draining
+      await webhookSender.stop(config.shutdownTimeoutMs)
+      await jobs.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs })
+      await services.apiKeys.flush()
+      await database.close()
+      releaseDataDir()
+      logger.info('stopped')
+    })()
+    return closing
+  }
+
+  let bootstrapped: BootstrapResult | null
+  try {
+    // Both ports are bound before the first start's bootstrap commits its one-time
+    // key: a port in use must stop the start while the key does not exist yet, not
+    // after it was stored and never shown (later starts see a non-empty database).
+    servers.push(await listen(publicApp.fetch, config.port, config.host, { port: 'PORT', host: 'HOST' }))
+    servers.push(await listen(internalApp.fetch, config.internalPort, config.internalHost, { port: 'INTERNAL_PORT', host: 'INTERNAL_HOST' }))
+    bootstrapped = await bootstrap(database.db, services.apiKeys, { apiKey: config.bootstrapApiKey })
+  } catch (error) {
+    await close().catch((closeError: unknown) => logger.error({ err: closeError }, 'cleanup after a failed start failed'))
+    throw error
+  }
+  const [publicServer, internalServer] = servers as [Server, Server]
   const publicUrl = urlOf(publicServer, config.host)
   const internalUrl = urlOf(internalServer, config.internalHost)
   if (bootstrapped) printBootstrapBanner(bootstrapped, publicUrl, internalUrl)
   logger.info({ publicUrl, internalUrl, internalAuth: config.internalToken ? 'headers + token' : 'headers' }, 'listening')
 
-  let closing: Promise<void> | undefined
-  return {
-    publicUrl,
-    internalUrl,
-    services,
-    bootstrapped,
-    close() {
-      closing ??= (async () => {
-        const draining = Promise.all([drain(publicServer, config.shutdownTimeoutMs), drain(internalServer, config.shutdownTimeoutMs)])
-        // Event streams never end by themselves: end them (clients resume elsewhere with
-        // Last-Event-ID) once no new connection can come in, or the drain waits for its timeout.
-        await services.events.stop()
-        await draining
-        await webhookSender.stop(config.shutdownTimeoutMs)
-        await jobs.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs })
-        await services.apiKeys.flush()
-        await database.close()
-        releaseDataDir()
-        logger.info('stopped')
-      })()
-      return closing
-    },
-  }
+  return { publicUrl, internalUrl, services, bootstrapped, close }
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
+/** Binds one listener; an address that cannot be had is an error naming it and the variables that set it. */
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string, variables: { port: string; host: string }): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, port, hostname }, () => resolve(server as Server)) as Server
     answerClientErrorsAsJson(server)
-    server.once('error', reject)
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`
+      const problem =
+        error.code === 'EADDRINUSE' ? `Port ${port} (${variables.port}) on ${hostname} is already in use. Stop what holds it, or set ${variables.port} to another port (0 picks a free one).`
+        : error.code === 'EACCES' ? `Port ${port} (${variables.port}) on ${hostname} needs privileges this user lacks. Set ${variables.port} to a port above 1023.`
+        : error.code === 'EADDRNOTAVAIL' ? `${hostname} (${variables.host}) is not an address of this machine. Set ${variables.host} to one of its addresses, e.g. 127.0.0.1 or 0.0.0.0.`
+        : `Cannot listen on ${where}: ${error.message}`
+      reject(new Error(problem, { cause: error }))
+    })
   })
 }
 
@@ -131,34 +147,6 @@ function drain(server: Server, timeoutMs: number): Promise<void> {
     })
     server.closeIdleConnections()
   })
-}
-
-/**
- * PGlite is one process's database: two servers on one data directory would
- * corrupt it. A pid file refuses the second one with a clear message.
- */
-function lockDataDir(dataDir: string): () => void {
-  fs.mkdirSync(dataDir, { recursive: true })
-  const pidFile = path.join(dataDir, 'worken.pid')
-  try {
-    const holder = Number(fs.readFileSync(pidFile, 'utf8'))
-    if (holder && holder !== process.pid && isAlive(holder)) {
-      throw new Error(`The data directory ${dataDir} is in use by process ${holder}. Stop it, or set WORKEN_DATA_DIR to another directory.`)
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
-  fs.writeFileSync(pidFile, String(process.pid))
-  return () => fs.rmSync(pidFile, { force: true })
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 function printBootstrapBanner(result: BootstrapResult, publicUrl: string, internalUrl: string): void {

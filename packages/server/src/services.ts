@@ -106,6 +106,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
   const vectorEmbedder = workerOptions?.vector ? embedder : undefined
 
   const threads = new ThreadService(database)
+  const apiKeys = new ApiKeyService(database, logger)
   const files = new FileService(database, new PostgresBlobStore(database.db))
   let indexer: VectorStoreIndexer | undefined
   const enqueue: OnFilesAdded = (projectId, vectorStoreId, fileIds) => indexer?.enqueue(projectId, vectorStoreId, fileIds) ?? Promise.resolve()
@@ -120,13 +121,12 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     })
   }
   const operators = new OperatorService(database, threads, jobs)
-  const apiKeys = new ApiKeyService(database, logger)
   const afterReply = jobs ? registerFollowUps(jobs, { database, logger, models, embedder: vectorEmbedder }) : undefined
 
   const services: Services = {
     database,
     apiKeys,
-    projects: new ProjectService(database.db),
+    projects: new ProjectService(database.db, apiKeys),
     bots: new BotService(database.db),
     chats: new ChatService(database),
     threads,

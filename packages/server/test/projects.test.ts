@@ -34,7 +34,52 @@ describe('projects', () => {
     assert.match(response.body.id, /^prj_/)
     assert.equal(response.body.name, 'Staging')
     assert.equal(response.body.organization_id, owner.organizationId)
-    assert.ok((await api('GET', '/projects')).body.some((p: any) => p.id === response.body.id))
+    const listed = await api('GET', '/projects')
+    const entry = listed.body.find((p: any) => p.id === response.body.id)
+    assert.deepEqual(Object.keys(entry).sort(), ['avatar_url', 'created_at', 'id', 'name', 'organization_id'])
+    assert.ok(!listed.text.includes(response.body.api_key.key), 'the first key is shown once, in the create answer')
+  })
+
+  it("answers a new project with its first API key, which reaches that project and only it", async () => {
+    const created = await api('POST', '/projects', { name: 'Reachable', organization_id: owner.organizationId })
+    assert.equal(created.status, 200, created.text)
+    const { api_key: apiKey, ...project } = created.body
+    assert.deepEqual(Object.keys(apiKey).sort(), ['created_at', 'id', 'key', 'name', 'prefix'])
+    assert.match(apiKey.key, /^sk-[0-9a-f]{64}$/)
+    assert.equal(apiKey.name, 'default')
+    assert.equal(apiKey.prefix, apiKey.key.slice(0, 11))
+    const fresh = ctx.asKey(apiKey.key)
+
+    // The key's requests land in the new project: what it makes, the old key does not see, and back.
+    assert.deepEqual((await fresh('GET', '/bots')).body, [])
+    const bot = await fresh('POST', '/bots', { name: 'In the new project' })
+    assert.equal(bot.status, 200)
+    assert.equal(bot.body.project_id, project.id)
+    assert.equal((await api('GET', `/bots/${bot.body.id}`)).status, 404)
+    const mine = await api('POST', '/bots', { name: 'In the old project' })
+    assert.equal((await fresh('GET', `/bots/${mine.body.id}`)).status, 404)
+    assert.ok(!(await fresh('GET', '/bots')).body.some((b: any) => b.id === mine.body.id))
+
+    // It manages its own project's keys (so it can rotate itself), not the creator's project.
+    const keys = await fresh('GET', `/projects/${project.id}/api-keys`)
+    assert.equal(keys.status, 200)
+    assert.deepEqual(keys.body.map((k: any) => k.id), [apiKey.id])
+    assert.equal((await fresh('GET', `/projects/${owner.projectId}/api-keys`)).status, 403)
+    assert.equal((await api('GET', `/projects/${project.id}/api-keys`)).status, 403)
+    // Same organization: both keys list both projects.
+    assert.ok((await fresh('GET', '/projects')).body.some((p: any) => p.id === owner.projectId))
+  })
+
+  it('the internal API gets the first key of a new project too, and a refused create makes no project', async () => {
+    const member = ctx.asMember(owner)
+    const created = await member('POST', '/projects', { name: 'Dashboard project', organization_id: owner.organizationId })
+    assert.equal(created.status, 200)
+    assert.match(created.body.api_key.key, /^sk-/)
+    const keys = await member('GET', `/projects/${created.body.id}/api-keys`)
+    assert.deepEqual(keys.body.map((k: any) => k.name), ['default'])
+    const before = (await api('GET', '/projects')).body.length
+    assert.equal((await api('POST', '/projects', { name: 'x', organization_id: 'org_elsewhere' })).status, 403)
+    assert.equal((await api('GET', '/projects')).body.length, before)
   })
 
   it('refuses another organization with 403 whether or not it exists, and validates', async () => {

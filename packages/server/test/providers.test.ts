@@ -68,7 +68,7 @@ describe('model providers from configuration', () => {
     const registry = new ModelRegistry(loadConfig({}).providers)
     assert.throws(() => registry.languageModel('anthropic/claude-3-5-haiku'), /not configured: set ANTHROPIC_API_KEY/)
     assert.throws(() => registry.languageModel('openrouter/x'), /set OPENROUTER_API_KEY/)
-    assert.throws(() => registry.languageModel('vllm/x'), /Unknown model provider 'vllm'.*no model provider is configured/)
+    assert.throws(() => registry.languageModel('vllm/x'), /Unknown model provider 'vllm'.*configured providers: local/)
     assert.throws(() => registry.embedder('openai/text-embedding-3-small'), /set OPENAI_API_KEY/)
   })
 

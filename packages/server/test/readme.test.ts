@@ -31,15 +31,57 @@ it("the README's walk-through works when pasted", () => {
     .replace(/^export WORKEN_URL=.*$/m, `export WORKEN_URL=${server.publicUrl}`)
     .replace(/^export WORKEN_API_KEY=.*$/m, `export WORKEN_API_KEY=${KEY}`)
   const output = execFileSync('bash', ['-e', '-o', 'pipefail', '-c', script], { encoding: 'utf8' })
-  const lines = output.trim().split('\n')
-  assert.match(lines[0]!, /^bot: bot_[0-9a-z]{26}$/)
-  const botId = lines[0]!.slice(5)
-  const json = lines.slice(1).map((line) => JSON.parse(line))
-  const [list, settings, updated, clone, disabled, apiKey, keys, invalid, deleted] = json
+  // The output interleaves echo lines, JSON answers, and two Server-Sent Event streams (the reply, the events feed).
+  const labels: Record<string, string> = {}
+  const json: any[] = []
+  const data: any[] = []
+  for (const line of output.split('\n')) {
+    if (line === '' || /^(id|retry): \d+$/.test(line)) continue
+    const label = /^(bot|chat): (\S+)$/.exec(line)
+    if (label) labels[label[1]!] = label[2]!
+    else if (line.startsWith('data: ')) data.push(line === 'data: [DONE]' ? '[DONE]' : JSON.parse(line.slice(6)))
+    else json.push(JSON.parse(line))
+  }
+  const botId = labels.bot!
+  assert.match(botId, /^bot_[0-9a-z]{26}$/)
+  assert.match(labels.chat!, /^chat_[0-9a-z]{26}$/)
+  const [list, settings, updated, mode, sent, history, clone, disabled, apiKey, keys, invalid, deleted] = json
+  assert.equal(json.length, 12)
   assert.ok(list.some((bot: any) => bot.id === botId))
   assert.equal(settings.ai.model.id, 'openai/gpt-4o-mini')
-  assert.equal(updated.ai.model.id, 'openai/gpt-4o')
+  assert.equal(updated.ai.model.id, 'local/echo')
   assert.equal(updated.ai.instruction, 'You are a sales assistant.')
+
+  // The reply streamed from local/echo: several text deltas, a finish with usage, then [DONE].
+  const reply = data.filter((frame) => frame === '[DONE]' || !('thread_id' in frame))
+  const deltas = reply.filter((frame) => frame.type === 'text-delta').map((frame) => frame.textDelta)
+  assert.ok(deltas.length > 1, 'streamed in pieces')
+  assert.equal(deltas.join(''), 'You said: What is your return policy?')
+  assert.deepEqual(reply.at(-2), { type: 'finish', finishReason: 'stop', usage: { inputTokens: 10, outputTokens: 7 } })
+  assert.equal(reply.at(-1), '[DONE]')
+
+  // The operator: manual mode, then a message in person; the history has all three voices.
+  assert.equal(mode.id, 'my-first-thread')
+  assert.equal(mode.mode, 'manual')
+  assert.equal(sent.author, 'operator')
+  assert.equal(sent.content, 'Hi, this is Anna from support.')
+  assert.deepEqual(history.map((message: any) => [message.author, message.content]), [
+    ['user', 'What is your return policy?'],
+    ['bot', 'You said: What is your return policy?'],
+    ['operator', 'Hi, this is Anna from support.'],
+  ])
+
+  // The events feed replayed all of it, in order (the title arrives whenever its job runs).
+  const events = data.filter((frame) => frame !== '[DONE]' && 'thread_id' in frame && frame.type !== 'title_changed')
+  assert.ok(events.every((event) => event.thread_id === 'my-first-thread' && event.chat_id === labels.chat))
+  assert.deepEqual(events.map((event) => [event.type, event.message?.author ?? event.mode ?? null]), [
+    ['thread_created', null],
+    ['message_created', 'user'],
+    ['message_created', 'bot'],
+    ['mode_changed', 'manual'],
+    ['message_created', 'operator'],
+  ])
+
   assert.equal(clone.name, 'Sales Bot (copy)')
   assert.equal(disabled.status, 'disabled')
   assert.match(apiKey.key, /^sk-[0-9a-f]{64}$/)

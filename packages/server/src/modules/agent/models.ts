@@ -4,6 +4,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible'
 import { embedMany, type EmbeddingModel, type LanguageModel } from 'ai'
 import { AppError } from '../../platform/errors.ts'
 import { createLocalEmbedder, type Embedder } from '../knowledge/index.ts'
+import { localLanguageModel } from './local-models.ts'
 
 const OPENROUTER_BASE_URL = 'https://openrouter.ai/api/v1'
 
@@ -26,7 +27,8 @@ export type ProviderConfig = {
 /**
  * Turns `provider/model` ids into AI SDK models from the configured providers:
  * openai, anthropic, openrouter and any number of OpenAI-compatible endpoints
- * (WORKEN_PROVIDER_<NAME>_BASE_URL). Providers are built once.
+ * (WORKEN_PROVIDER_<NAME>_BASE_URL), and the built-in offline `local` models
+ * (`local/echo`, `local/demo`), which need no configuration. Providers are built once.
  */
 export class ModelRegistry {
   private readonly providers = new Map<string, ProviderFactory>()
@@ -34,6 +36,8 @@ export class ModelRegistry {
   private readonly unconfigured = new Map<string, string>()
 
   constructor(config: ProviderConfig) {
+    // Always there: a new server can hold a conversation before anyone has an LLM account.
+    this.providers.set('local', { chat: (id) => localLanguageModel(id), embedding: () => undefined })
     if (config.openai) {
       const openai = createOpenAI({ apiKey: config.openai.apiKey, baseURL: config.openai.baseUrl })
       // Chat Completions rather than the Responses API: every OpenAI-compatible gateway speaks it.
@@ -85,7 +89,7 @@ export class ModelRegistry {
 
   private providerError(provider: string, modelId: string): AppError {
     const variable = this.unconfigured.get(provider)
-    if (variable) return new AppError('model_unavailable', `Model provider '${provider}' is not configured: set ${variable} to use '${modelId}'`)
+    if (variable) return new AppError('model_unavailable', `Model provider '${provider}' is not configured: set ${variable} to use '${modelId}' (or use the offline model local/echo to try things out)`)
     const known = this.configuredProviders()
     return new AppError('model_unavailable', `Unknown model provider '${provider}' in '${modelId}'${known.length ? `; configured providers: ${known.join(', ')}` : '; no model provider is configured'}`)
   }

@@ -42,6 +42,22 @@ const ApiKeyCreatedSchema = z
     },
   })
 
+const ProjectCreatedSchema = ProjectSchema.extend({
+  api_key: ApiKeyCreatedSchema.openapi({
+    description:
+      "Extension: the new project's first API key (named `default`), shown only once. A key reaches its own project only, so this is the way in to the new project on the public API.",
+  }),
+}).openapi('ProjectCreated', {
+  example: {
+    id: 'prj_01jdq3v5k7m9p2r4t6w8y0a2c4',
+    name: 'Production',
+    organization_id: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4',
+    avatar_url: null,
+    created_at: '2026-11-22T12:00:00.000Z',
+    api_key: { id: 'key_01jdq3v5k7m9p2r4t6w8y0a2c5', name: 'default', key: 'sk-3f9a1b2c4d5e6f708192a3b4c5d6e7f8', prefix: 'sk-3f9a1b2c', created_at: '2026-11-22T12:00:00.000Z' },
+  },
+})
+
 const ApiKeySchema = z
   .object({
     id: z.string(),
@@ -70,9 +86,10 @@ const listProjects = createRoute({
 
 const createProject = createRoute({
   method: 'post', path: '/projects', operationId: 'projects.create', tags, summary: 'Create a project',
-  description: "`organization_id` must be the caller's own organization (else 403).",
+  description:
+    "`organization_id` must be the caller's own organization (else 403). The answer carries the project's first API key, `api_key`, shown only once: store it now.",
   request: { body: jsonBody(CreateProjectBody) },
-  responses: { 200: jsonContent(ProjectSchema, 'The new project'), ...errorResponses(400, 403, 422) },
+  responses: { 200: jsonContent(ProjectCreatedSchema, 'The new project, with its first API key'), ...errorResponses(400, 403, 422) },
 })
 
 const createApiKey = createRoute({

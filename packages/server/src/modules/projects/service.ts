@@ -4,6 +4,7 @@ import { newId } from '../../platform/db/ids.ts'
 import { memberships, projects } from './tables.ts'
 import type { Principal } from '../../platform/http/context.ts'
 import { AppError } from '../../platform/errors.ts'
+import type { ApiKeyCreated, ApiKeyService } from './api-keys.ts'
 
 export type Project = {
   id: string
@@ -12,6 +13,12 @@ export type Project = {
   avatar_url: string | null
   created_at: string
 }
+
+/** A new project with its first API key, the only way in to it on the public API (shown once). */
+export type ProjectCreated = Project & { api_key: ApiKeyCreated }
+
+/** The name of the key a new project starts with. */
+export const FIRST_KEY_NAME = 'default'
 
 type ProjectRow = typeof projects.$inferSelect
 
@@ -27,9 +34,11 @@ export function toProject(row: ProjectRow): Project {
 
 export class ProjectService {
   private readonly db: Database
+  private readonly apiKeys: ApiKeyService
 
-  constructor(db: Database) {
+  constructor(db: Database, apiKeys: ApiKeyService) {
     this.db = db
+    this.apiKeys = apiKeys
   }
 
   /** The projects of the caller's organization. */
@@ -44,16 +53,25 @@ export class ProjectService {
     return rows.map(toProject)
   }
 
-  /** Creates a project in the caller's own organization; any other organization is 403. */
-  async create(principal: Principal, input: { name: string; organization_id: string }): Promise<Project> {
+  /**
+   * Creates a project in the caller's own organization (any other organization
+   * is 403) together with its first API key. A key reaches its own project only,
+   * so without one in this answer nobody on the public API could ever use the
+   * new project. Both rows commit together: no project without its key.
+   */
+  async create(principal: Principal, input: { name: string; organization_id: string }): Promise<ProjectCreated> {
     if (input.organization_id !== principal.organizationId) {
       throw AppError.forbidden(`You do not have access to organization '${input.organization_id}'`)
     }
-    const [row] = await this.db
-      .insert(projects)
-      .values({ id: newId('prj'), organizationId: principal.organizationId, name: input.name })
-      .returning()
-    return toProject(row!)
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(projects)
+        .values({ id: newId('prj'), organizationId: principal.organizationId, name: input.name })
+        .returning()
+      const project = toProject(row!)
+      const apiKey = await this.apiKeys.create(project.id, FIRST_KEY_NAME, { createdByUserId: principal.userId, db: tx as unknown as Database })
+      return { ...project, api_key: apiKey }
+    })
   }
 
   /**
