@@ -62,6 +62,15 @@ describe('generateTitle', () => {
     assert.equal((await api('GET', `/chats/${chatId}/threads`)).body[0].title, 'Return policy question')
   })
 
+  it('titles a thread of an offline local/ model by the first words of its user, not by asking the model', async () => {
+    const chatId = await newChat({ ai: { model: { id: 'local/echo' }, memory: { generateTitle: true } } })
+    const response = await send(chatId, 't-local-title', 'Where is my parcel from last Tuesday, please?')
+    assert.equal(response.status, 200)
+    const thread = await waitFor(async () => (await api('GET', `/chats/${chatId}/threads`)).body[0], (t: any) => t.title !== null)
+    assert.equal(thread.title, 'Where is my parcel from last')
+    assert.equal(llm.chatRequests().length, 0)
+  })
+
   it('leaves the title null when generateTitle is off', async () => {
     const chatId = await newChat({ ai: { memory: { generateTitle: false } } })
     llm.replyWith({ text: 'hello' })

@@ -7,7 +7,7 @@ import { bots } from '../bots/index.ts'
 import { announceEvents, appendEvents } from '../../platform/events/outbox.ts'
 import type { JobQueue } from '../../platform/jobs/queue.ts'
 import type { Embedder } from '../knowledge/index.ts'
-import type { ModelRegistry } from '../agent/index.ts'
+import { splitModelId, type ModelRegistry } from '../agent/index.ts'
 import { embedNewMessages } from './recall.ts'
 import type { ReplyOutcome, ReplyRequest } from './reply.ts'
 
@@ -61,14 +61,19 @@ async function generateTitle(deps: FollowUpDeps, job: ThreadJob): Promise<void> 
     .orderBy(asc(messages.seq))
     .limit(4)
   if (opening.length === 0) return
-  const { text } = await generateText({
-    model: deps.models.languageModel(thread.settings.ai.model.id),
-    instructions: TITLE_PROMPT,
-    prompt: opening.map((message) => `${message.role}: ${message.content}`).join('\n'),
-    maxOutputTokens: 32,
-    temperature: 0.2,
-  })
-  const title = text.trim().replace(/^["'«]+|["'».!]+$/g, '').slice(0, 200)
+  const modelId = thread.settings.ai.model.id
+  // The built-in offline models cannot summarise (local/echo would title a thread "You said: user: …"):
+  // their threads are titled by the user's first words instead.
+  const text = splitModelId(modelId).provider === 'local'
+    ? firstWords(opening.find((message) => message.role === 'user')?.content ?? opening[0]!.content, 6)
+    : (await generateText({
+        model: deps.models.languageModel(modelId),
+        instructions: TITLE_PROMPT,
+        prompt: opening.map((message) => `${message.role}: ${message.content}`).join('\n'),
+        maxOutputTokens: 32,
+        temperature: 0.2,
+      })).text
+  const title = text.trim().replace(/^["'«]+|["'».!?]+$/g, '').slice(0, 200)
   if (!title) return
   const updated = await db.transaction(async (tx) => {
     const rows = await tx
@@ -80,4 +85,9 @@ async function generateTitle(deps: FollowUpDeps, job: ThreadJob): Promise<void> 
     return rows.length > 0
   })
   if (updated) announceEvents(deps.database, job.projectId)
+}
+
+/** The first `count` words of a text, on one line. */
+function firstWords(text: string, count: number): string {
+  return text.split(/\s+/).filter(Boolean).slice(0, count).join(' ')
 }
