@@ -6,6 +6,9 @@ import { registerFollowUps, registerScheduledReplies, registerScheduledSends } f
 import { VectorStoreIndexer } from './modules/knowledge/index.ts'
 import type { OnFilesAdded } from './modules/knowledge/vector-stores/store-files.ts'
 import { createJobQueue, type JobQueue } from './platform/jobs/queue.ts'
+import { Outbox } from './platform/events/outbox.ts'
+import { MessageWriter } from './modules/conversations/index.ts'
+import { webhookDeliveryWriter } from './modules/webhooks/index.ts'
 import { ApiKeyService } from './modules/projects/api-keys.ts'
 import { BotService } from './modules/bots/service.ts'
 import { ChatService } from './modules/conversations/chats.ts'
@@ -28,6 +31,10 @@ import { randomBytes } from 'node:crypto'
 /** Everything a route needs, built once per process and handed to handlers through the context. */
 export type Services = {
   database: DatabaseHandle
+  /** Where every domain event goes, in its change's transaction (webhook deliveries are its consumer). */
+  outbox: Outbox
+  /** The one writer of messages. */
+  writer: MessageWriter
   apiKeys: ApiKeyService
   projects: ProjectService
   bots: BotService
@@ -105,7 +112,10 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
   const embedder = workerOptions ? models.embedder(workerOptions.embeddingModel) : undefined
   const vectorEmbedder = workerOptions?.vector ? embedder : undefined
 
-  const threads = new ThreadService(database)
+  // Every event goes through the one outbox, with webhook deliveries written as its consumer.
+  const outbox = new Outbox(database, [webhookDeliveryWriter])
+  const writer = new MessageWriter(outbox)
+  const threads = new ThreadService(database, writer)
   const apiKeys = new ApiKeyService(database, logger)
   const files = new FileService(database, new PostgresBlobStore(database.db))
   let indexer: VectorStoreIndexer | undefined
@@ -120,15 +130,17 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
       vector: workerOptions.vector,
     })
   }
-  const operators = new OperatorService(database, threads, jobs)
-  const afterReply = jobs ? registerFollowUps(jobs, { database, logger, models, embedder: vectorEmbedder }) : undefined
+  const operators = new OperatorService(database, threads, writer, jobs)
+  const afterReply = jobs ? registerFollowUps(jobs, { database, outbox, logger, models, embedder: vectorEmbedder }) : undefined
 
   const services: Services = {
     database,
+    outbox,
+    writer,
     apiKeys,
     projects: new ProjectService(database.db, apiKeys),
     bots: new BotService(database.db),
-    chats: new ChatService(database),
+    chats: new ChatService(database, outbox),
     threads,
     operators,
     models,

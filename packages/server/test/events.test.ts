@@ -12,7 +12,6 @@ import pino from 'pino'
 import { createApp, type App } from '../src/app.ts'
 import { events, memberships } from '../src/schema.ts'
 import { EventHub } from '../src/platform/events/hub.ts'
-import { appendEvents } from '../src/platform/events/outbox.ts'
 import type { Services } from '../src/services.ts'
 import { SseClient } from './events-client.ts'
 import { createTestContext, openaiAt, silentLogger, type Call, type Seeded, type TestContext } from './harness.ts'
@@ -197,7 +196,7 @@ describe('live events', () => {
     const chatId = await newThread(p, 't-quiet', 'blocked')
     const stream = await open('/threads/events', p.auth)
     // Written as producers do, but never announced: only the poll can find it.
-    await ctx.database.db.transaction((tx) => appendEvents(tx, p.projectId, [{ type: 'thread.title.changed', chatId, threadId: 't-quiet', data: { title: 'Quiet thread' } }]))
+    await ctx.database.db.transaction((tx) => ctx.services.outbox.append(tx, p.projectId, [{ type: 'thread.title.changed', chatId, threadId: 't-quiet', data: { title: 'Quiet thread' } }]))
     await stream.waitFor((c) => c.events.some((e) => e.event.type === 'title_changed'), 'title_changed')
     const { event } = stream.events[0]!
     assert.deepEqual([event.thread_id, event.type, event.title, event.chat_id], ['t-quiet', 'title_changed', 'Quiet thread', chatId])

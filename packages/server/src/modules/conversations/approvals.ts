@@ -2,8 +2,7 @@ import { and, eq, sql } from 'drizzle-orm'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { toolApprovals } from './tables.ts'
-import { writeMessages } from './message-writer.ts'
-import { announceEvents, appendEvents } from '../../platform/events/outbox.ts'
+import type { MessageWriter } from './message-writer.ts'
 import { AppError } from '../../platform/errors.ts'
 
 export type ApprovalDecision = { approved: boolean; reason?: string | undefined }
@@ -13,7 +12,7 @@ export type ApprovalDecision = { approved: boolean; reason?: string | undefined 
  * tool message carrying the AI SDK's `tool-approval-response`, so the next turn
  * runs (or refuses) the tool. Deciding twice is a 409.
  */
-export async function decideApproval(handle: DatabaseHandle, projectId: string, threadId: string, approvalId: string, decision: ApprovalDecision, decidedBy: string): Promise<void> {
+export async function decideApproval(handle: DatabaseHandle, writer: MessageWriter, projectId: string, threadId: string, approvalId: string, decision: ApprovalDecision, decidedBy: string): Promise<void> {
   await handle.db.transaction(async (tx) => {
     const [approval] = await tx
       .select()
@@ -28,7 +27,7 @@ export async function decideApproval(handle: DatabaseHandle, projectId: string, 
       .set({ status, reason: decision.reason ?? null, decidedBy, decidedAt: sql`now()` })
       .where(eq(toolApprovals.id, approvalId))
     // The decision reaches the model as a tool message; a reader of the thread sees the approval event instead.
-    await writeMessages(tx, projectId, threadId, {
+    await writer.write(tx, projectId, threadId, {
       compose: () => [{
         role: 'tool',
         author: 'system',
@@ -40,5 +39,5 @@ export async function decideApproval(handle: DatabaseHandle, projectId: string, 
       eventsAfter: (_rows: unknown, thread: { chatId: string }) => [{ type: 'thread.approval.decided', chatId: thread.chatId, threadId, data: { approval_id: approvalId, tool_name: approval.toolName, status, decided_by: decidedBy } }],
     })
   })
-  announceEvents(handle, projectId)
+  writer.outbox.announce(projectId)
 }

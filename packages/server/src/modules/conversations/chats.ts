@@ -2,7 +2,7 @@ import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { isUniqueViolation } from '../../platform/db/errors.ts'
 import { newId } from '../../platform/db/ids.ts'
-import { announceEvents, appendEvents } from '../../platform/events/outbox.ts'
+import type { Outbox } from '../../platform/events/outbox.ts'
 import { chats, threads } from './tables.ts'
 import { bots } from '../bots/index.ts'
 import { AppError } from '../../platform/errors.ts'
@@ -53,11 +53,11 @@ export function toChat(row: ChatRow, eventsLast24h: number): Chat {
 }
 
 export class ChatService {
-  private readonly handle: DatabaseHandle
+  private readonly outbox: Outbox
   private readonly db: Database
 
-  constructor(handle: DatabaseHandle) {
-    this.handle = handle
+  constructor(handle: DatabaseHandle, outbox: Outbox) {
+    this.outbox = outbox
     this.db = handle.db
   }
 
@@ -157,11 +157,11 @@ export class ChatService {
         .where(and(eq(chats.id, chatId), eq(chats.projectId, projectId)))
         .returning({ id: chats.id, name: chats.name, botId: chats.botId, integrationId: chats.integrationId })
       if (!deleted) throw AppError.notFound('Chat', chatId)
-      await appendEvents(tx, projectId, [
+      await this.outbox.append(tx, projectId, [
         { type: 'chat.deleted', chatId, threadId: null, data: { bot_id: deleted.botId, integration_id: deleted.integrationId, name: deleted.name } },
       ])
     })
-    announceEvents(this.handle, projectId)
+    this.outbox.announce(projectId)
   }
 
   /**

@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { messages, threads } from './tables.ts'
 import { bots } from '../bots/index.ts'
-import { announceEvents, appendEvents } from '../../platform/events/outbox.ts'
+import type { Outbox } from '../../platform/events/outbox.ts'
 import type { JobQueue } from '../../platform/jobs/queue.ts'
 import type { Embedder } from '../knowledge/index.ts'
 import { splitModelId, type ModelRegistry } from '../agent/index.ts'
@@ -16,7 +16,7 @@ export const JOB_EMBED = 'thread.embed-messages'
 
 type ThreadJob = { projectId: string; chatId: string; threadId: string }
 
-export type FollowUpDeps = { database: DatabaseHandle; logger: Logger; models: ModelRegistry; embedder: Embedder | undefined }
+export type FollowUpDeps = { database: DatabaseHandle; outbox: Outbox; logger: Logger; models: ModelRegistry; embedder: Embedder | undefined }
 
 /**
  * Work that follows a stored reply but must not delay it: embeddings for
@@ -81,10 +81,10 @@ async function generateTitle(deps: FollowUpDeps, job: ThreadJob): Promise<void> 
       .set({ title, updatedAt: sql`now()` })
       .where(and(eq(threads.projectId, job.projectId), eq(threads.id, job.threadId), isNull(threads.title)))
       .returning({ id: threads.id })
-    if (rows.length > 0) await appendEvents(tx, job.projectId, [{ type: 'thread.title.changed', chatId: job.chatId, threadId: job.threadId, data: { title } }])
+    if (rows.length > 0) await deps.outbox.append(tx, job.projectId, [{ type: 'thread.title.changed', chatId: job.chatId, threadId: job.threadId, data: { title } }])
     return rows.length > 0
   })
-  if (updated) announceEvents(deps.database, job.projectId)
+  if (updated) deps.outbox.announce(job.projectId)
 }
 
 /** The first `count` words of a text, on one line. */

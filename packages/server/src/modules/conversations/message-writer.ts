@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
-import { appendEvents, type OutboxEvent } from '../../platform/events/outbox.ts'
+import type { Outbox, OutboxEvent } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
 import { toMessage, toThread } from './objects.ts'
 import { messages, threads } from './tables.ts'
@@ -64,58 +64,70 @@ export async function lockThread(tx: Tx, projectId: string, threadId: string): P
 
 /**
  * The one writer of messages: every message — the user's, the bot's, a tool's,
- * an operator's — is inserted here, inside the caller's transaction. It locks the
- * thread, inserts, updates the thread's activity, pending count and person, and
- * appends the outbox events (`thread.message.created`, `thread.pending_count.changed`),
- * so a message exists exactly when its events do. A charge for a bot reply will be
- * one more write here. Throws `not_found` when the thread does not exist.
+ * an operator's — is inserted through `write`. Built once per process with the
+ * outbox its events go to.
  */
-export async function writeMessages(tx: Tx, projectId: string, threadId: string, request: WriteRequest): Promise<Written> {
-  const before = await lockThread(tx, projectId, threadId)
-  if (!before) throw AppError.notFound('Thread', threadId)
-  const list = request.compose(before)
-  const rows = list.length === 0
-    ? []
-    : await tx
-        .insert(messages)
-        .values(list.map((message) => ({
-          id: newId('msg'),
-          projectId,
-          threadId,
-          chatId: before.chatId,
-          botId: before.botId,
-          role: message.role,
-          author: message.author,
-          content: message.content,
-          parts: message.parts ?? null,
-          operatorId: message.operatorId ?? null,
-          ...(message.usage ? { model: message.usage.model, inputTokens: message.usage.inputTokens, outputTokens: message.usage.outputTokens } : {}),
-        })))
-        .returning()
+export class MessageWriter {
+  readonly outbox: Outbox
 
-  const pending = typeof request.pending === 'function' ? request.pending(before) : (request.pending ?? 'keep')
-  const pendingCount = pending === 'add' ? before.pendingCount + rows.length : pending === 'clear' ? 0 : before.pendingCount
-  const [thread] = await tx
-    .update(threads)
-    .set({
-      updatedAt: sql`now()`,
-      ...(request.activity !== false && rows.length > 0 ? { lastMessageAt: sql`now()` } : {}),
-      ...(pendingCount !== before.pendingCount ? { pendingCount } : {}),
-      ...(request.personId !== undefined && request.personId !== before.personId ? { personId: request.personId } : {}),
+  constructor(outbox: Outbox) {
+    this.outbox = outbox
+  }
+
+  /**
+   * Inside the caller's transaction: locks the
+   * thread, inserts, updates the thread's activity, pending count and person, and
+   * appends the outbox events (`thread.message.created`, `thread.pending_count.changed`),
+   * so a message exists exactly when its events do. A charge for a bot reply will be
+   * one more write here. Throws `not_found` when the thread does not exist.
+   */
+  async write(tx: Tx, projectId: string, threadId: string, request: WriteRequest): Promise<Written> {
+    const before = await lockThread(tx, projectId, threadId)
+    if (!before) throw AppError.notFound('Thread', threadId)
+    const list = request.compose(before)
+    const rows = list.length === 0
+      ? []
+      : await tx
+          .insert(messages)
+          .values(list.map((message) => ({
+            id: newId('msg'),
+            projectId,
+            threadId,
+            chatId: before.chatId,
+            botId: before.botId,
+            role: message.role,
+            author: message.author,
+            content: message.content,
+            parts: message.parts ?? null,
+            operatorId: message.operatorId ?? null,
+            ...(message.usage ? { model: message.usage.model, inputTokens: message.usage.inputTokens, outputTokens: message.usage.outputTokens } : {}),
+          })))
+          .returning()
+
+    const pending = typeof request.pending === 'function' ? request.pending(before) : (request.pending ?? 'keep')
+    const pendingCount = pending === 'add' ? before.pendingCount + rows.length : pending === 'clear' ? 0 : before.pendingCount
+    const [thread] = await tx
+      .update(threads)
+      .set({
+        updatedAt: sql`now()`,
+        ...(request.activity !== false && rows.length > 0 ? { lastMessageAt: sql`now()` } : {}),
+        ...(pendingCount !== before.pendingCount ? { pendingCount } : {}),
+        ...(request.personId !== undefined && request.personId !== before.personId ? { personId: request.personId } : {}),
+      })
+      .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
+      .returning()
+    await request.alongside?.(rows, thread!)
+
+    const scope = { chatId: before.chatId, threadId }
+    const outbox: OutboxEvent[] = [...(request.eventsBefore ?? [])]
+    rows.forEach((row, index) => {
+      if (!list[index]!.silent) outbox.push({ type: 'thread.message.created', ...scope, data: { message: toMessage(row) } })
     })
-    .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-    .returning()
-  await request.alongside?.(rows, thread!)
-
-  const scope = { chatId: before.chatId, threadId }
-  const outbox: OutboxEvent[] = [...(request.eventsBefore ?? [])]
-  rows.forEach((row, index) => {
-    if (!list[index]!.silent) outbox.push({ type: 'thread.message.created', ...scope, data: { message: toMessage(row) } })
-  })
-  if (pendingCount !== before.pendingCount) outbox.push({ type: 'thread.pending_count.changed', ...scope, data: { pending_count: pendingCount } })
-  outbox.push(...(request.eventsAfter?.(rows, thread!) ?? []))
-  await appendEvents(tx, projectId, outbox)
-  return { thread: thread!, before, rows }
+    if (pendingCount !== before.pendingCount) outbox.push({ type: 'thread.pending_count.changed', ...scope, data: { pending_count: pendingCount } })
+    outbox.push(...(request.eventsAfter?.(rows, thread!) ?? []))
+    await this.outbox.append(tx, projectId, outbox)
+    return { thread: thread!, before, rows }
+  }
 }
 
 export { toThread }

@@ -3,12 +3,11 @@ import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { messages, scheduledMessages, threads } from './tables.ts'
-import { announceEvents, appendEvents, type OutboxEvent } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
 import type { JobQueue } from '../../platform/jobs/queue.ts'
 import { toMessage, toThread, type Message, type Thread } from './objects.ts'
 import type { ThreadService } from './threads.ts'
-import { lockThread, writeMessages, type MessageRow, type ThreadRow, type Tx } from './message-writer.ts'
+import { lockThread, type MessageWriter, type MessageRow, type ThreadRow, type Tx } from './message-writer.ts'
 
 export const JOB_SCHEDULED_SEND = 'thread.scheduled-send'
 
@@ -56,9 +55,12 @@ export class OperatorService {
   /** Absent in apps built without workers: then scheduling is refused. */
   private readonly jobs: JobQueue | undefined
 
-  constructor(handle: DatabaseHandle, threads: ThreadService, jobs?: JobQueue) {
+  private readonly writer: MessageWriter
+
+  constructor(handle: DatabaseHandle, threads: ThreadService, writer: MessageWriter, jobs?: JobQueue) {
     this.handle = handle
     this.threads = threads
+    this.writer = writer
     this.jobs = jobs
   }
 
@@ -69,9 +71,9 @@ export class OperatorService {
    */
   async send(projectId: string, threadId: string, text: string, operatorId: OperatorId): Promise<{ message: Message; thread: Thread }> {
     const result = await this.handle.db.transaction(async (tx) => {
-      return storeOperatorMessage(tx, projectId, threadId, text, operatorId, requireManual)
+      return storeOperatorMessage(this.writer, tx, projectId, threadId, text, operatorId, requireManual)
     })
-    announceEvents(this.handle, projectId)
+    this.writer.outbox.announce(projectId)
     return result
   }
 
@@ -153,11 +155,11 @@ export class OperatorService {
           .where(eq(scheduledMessages.id, row.id))
         return
       }
-      await storeOperatorMessage(tx, projectId, thread.id, row.text, row.operatorId, () => {}, async (message) => {
+      await storeOperatorMessage(this.writer, tx, projectId, thread.id, row.text, row.operatorId, () => {}, async (message) => {
         await tx.update(scheduledMessages).set({ status: 'sent', messageId: message.id, updatedAt: sql`now()` }).where(eq(scheduledMessages.id, row.id))
       })
     })
-    announceEvents(this.handle, projectId)
+    this.writer.outbox.announce(projectId)
   }
 
   /** Scheduled messages whose time has passed but that are still waiting (their job was never queued): queue them now. */
@@ -196,6 +198,7 @@ function requireManual(thread: ThreadRow): void {
 
 /** An operator's message through the message writer: it answers what was pending. */
 async function storeOperatorMessage(
+  writer: MessageWriter,
   tx: Tx,
   projectId: string,
   threadId: string,
@@ -205,7 +208,7 @@ async function storeOperatorMessage(
   /** Other writes of the same transaction, before the outbox lock is taken. */
   alongside?: (message: Message) => Promise<void>,
 ): Promise<{ message: Message; thread: Thread }> {
-  const written = await writeMessages(tx, projectId, threadId, {
+  const written = await writer.write(tx, projectId, threadId, {
     compose: (thread) => {
       check(thread)
       return [{ role: 'assistant', author: 'operator', operatorId, content: text }]

@@ -2,13 +2,12 @@ import type { LanguageModel, ModelMessage } from 'ai'
 import { and, eq } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
-import { announceEvents } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
 import { runTurn, type PendingApproval, type StreamEvent, type TurnContext, type Usage } from '../agent/index.ts'
 import type { BotSettings } from '../bots/index.ts'
 import type { Embedder, KnowledgeSearch } from '../knowledge/index.ts'
 import { loadHistory } from './history.ts'
-import { writeMessages, type NewMessage } from './message-writer.ts'
+import type { MessageWriter, NewMessage } from './message-writer.ts'
 import { recallSimilar } from './recall.ts'
 import { threads, toolApprovals } from './tables.ts'
 import type { ThreadService } from './threads.ts'
@@ -37,6 +36,8 @@ export type Reply = {
 /** What producing replies needs, from the container built at start-up. */
 export type ReplyDeps = {
   database: DatabaseHandle
+  /** Stores the reply (the one writer of messages). */
+  writer: MessageWriter
   threads: ThreadService
   logger: Logger
   modelMaxRetries: number
@@ -108,7 +109,7 @@ async function run(deps: ReplyDeps, request: ReplyRequest, signal: AbortSignal, 
   }
   // The user's messages must be stored before the reply that answers them.
   if (request.storedFirst) await request.storedFirst
-  const messageIds = await storeReply(deps.database, request, result.replies, result.usage, result.approvals)
+  const messageIds = await storeReply(deps.database, deps.writer, request, result.replies, result.usage, result.approvals)
   emit({ type: 'finish', finishReason: result.finishReason, usage: result.usage })
   return { status: 'completed', finishReason: result.finishReason, messageIds, usage: result.usage }
 }
@@ -134,13 +135,13 @@ async function recall(deps: ReplyDeps, request: ReplyRequest, context: StoredCon
 }
 
 /** The reply's messages, usage on the last assistant message, pending approvals and their events; one transaction. */
-async function storeReply(database: DatabaseHandle, request: ReplyRequest, replies: ModelMessage[], usage: Usage, approvals: PendingApproval[]): Promise<string[]> {
+async function storeReply(database: DatabaseHandle, writer: MessageWriter, request: ReplyRequest, replies: ModelMessage[], usage: Usage, approvals: PendingApproval[]): Promise<string[]> {
   if (replies.length === 0) return []
   const lastAssistant = replies.map((message) => message.role).lastIndexOf('assistant')
   const modelId = request.settings.ai.model.id
   const stored = await database.db.transaction(async (tx) => {
     try {
-      const written = await writeMessages(tx, request.projectId, request.threadId, {
+      const written = await writer.write(tx, request.projectId, request.threadId, {
         compose: () => replies.map((message, index): NewMessage => ({
           role: message.role as 'assistant' | 'tool',
           author: 'bot',
@@ -174,7 +175,7 @@ async function storeReply(database: DatabaseHandle, request: ReplyRequest, repli
       throw error
     }
   })
-  announceEvents(database, request.projectId)
+  writer.outbox.announce(request.projectId)
   return stored
 }
 

@@ -7,6 +7,7 @@ import type { BotService } from '../bots/index.ts'
 import type { Embedder, KnowledgeSearch } from '../knowledge/index.ts'
 import type { ReplyDeps } from './reply.ts'
 import type { ChatService } from './chats.ts'
+import type { MessageWriter } from './message-writer.ts'
 import type { EventTokens } from './event-tokens.ts'
 import type { OperatorService } from './operator.ts'
 import type { ThreadService } from './threads.ts'
@@ -14,6 +15,7 @@ import type { ThreadService } from './threads.ts'
 /** What the conversations module's routes and jobs use, from the container built at start-up. */
 export type ConversationServices = {
   database: DatabaseHandle
+  writer: MessageWriter
   bots: BotService
   chats: ChatService
   threads: ThreadService

@@ -167,7 +167,7 @@ export const threadRoutes = createRouter<ConversationServices>()
     if (thread.mode !== 'auto') throw AppError.conflict(`Thread '${thread.id}' is in ${thread.mode} mode; the AI resumes only in auto mode`, 'mode_forbids_reply')
     const model = services.models.languageModel(bot.settings.ai.model.id)
     const decidedBy = principal.userId ?? principal.apiKeyId ?? 'unknown'
-    await decideApproval(services.database, projectId, thread.id, approval_id, c.req.valid('json'), decidedBy)
+    await decideApproval(services.database, services.writer, projectId, thread.id, approval_id, c.req.valid('json'), decidedBy)
     const newMessages = await countCurrentTurnMessages(services.database.db, projectId, thread.id)
     const reply = produceReply({ ...services, logger: c.get('logger') }, { projectId, chatId: chat.id, threadId: thread.id, settings: bot.settings, model, newMessages })
     return replyResponse(reply, { keepaliveMs: services.streamKeepaliveMs, requestId: c.get('requestId') })

@@ -2,11 +2,11 @@ import { and, asc, eq, ne, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { messages, persons, threads } from './tables.ts'
-import { announceEvents, appendEvents, type OutboxEvent } from '../../platform/events/outbox.ts'
+import type { Outbox, OutboxEvent } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
 import { toMessage, toThread, type Message, type Thread, type ThreadMode } from './objects.ts'
 import type { ThreadActions } from '../agent/index.ts'
-import { lockThread, writeMessages, type Tx } from './message-writer.ts'
+import { lockThread, type MessageWriter, type Tx } from './message-writer.ts'
 
 export { toMessage, toThread, type Message, type Thread, type ThreadMode } from './objects.ts'
 
@@ -26,12 +26,14 @@ export type Stored = { thread: ThreadRow; created: boolean; messageIds: string[]
 export type PersonInput = { external_id?: string | undefined; name?: string | undefined; avatar_url?: string | undefined }
 
 export class ThreadService {
-  private readonly handle: DatabaseHandle
   private readonly db: Database
+  private readonly writer: MessageWriter
+  private readonly outbox: Outbox
 
-  constructor(handle: DatabaseHandle) {
-    this.handle = handle
+  constructor(handle: DatabaseHandle, writer: MessageWriter) {
     this.db = handle.db
+    this.writer = writer
+    this.outbox = writer.outbox
   }
 
   async listInChat(projectId: string, chatId: string): Promise<Thread[]> {
@@ -123,7 +125,7 @@ export class ThreadService {
       const current = await lockThread(tx, projectId, threadId)
       if (current && current.chatId !== chat.id) throw AppError.conflict(`Thread id '${threadId}' is already used by another chat of this project`, 'thread_id_taken')
       const personId = person ? await upsertPerson(tx, projectId, current?.personId ?? null, person) : undefined
-      const written = await writeMessages(tx, projectId, threadId, {
+      const written = await this.writer.write(tx, projectId, threadId, {
         compose: () => texts.map((content) => ({ role: 'user' as const, author: 'user' as const, content })),
         // A person owes an answer in `manual` and `operator` mode; the AI answers in `auto`, nobody in `blocked`.
         pending: (thread) => (thread.mode === 'manual' || thread.mode === 'operator' ? 'add' : 'keep'),
@@ -132,7 +134,7 @@ export class ThreadService {
       })
       return { thread: written.thread, created, messageIds: written.rows.map((row) => row.id) }
     })
-    announceEvents(this.handle, projectId)
+    this.outbox.announce(projectId)
     return result
   }
 
@@ -155,10 +157,10 @@ export class ThreadService {
       const scope = { chatId, threadId }
       const outbox: OutboxEvent[] = [{ type: 'thread.mode.changed', ...scope, data: { mode, previous_mode: current.mode } }]
       if (clearsPending) outbox.push({ type: 'thread.pending_count.changed', ...scope, data: { pending_count: 0 } })
-      await appendEvents(tx, projectId, outbox)
+      await this.outbox.append(tx, projectId, outbox)
       return updated!
     })
-    announceEvents(this.handle, projectId)
+    this.outbox.announce(projectId)
     return toThread(row)
   }
 
@@ -170,9 +172,9 @@ export class ThreadService {
         .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId), eq(threads.chatId, chatId)))
         .returning({ id: threads.id })
       if (deleted.length === 0) throw AppError.notFound('Thread', threadId)
-      await appendEvents(tx, projectId, [{ type: 'thread.deleted', chatId, threadId, data: {} }])
+      await this.outbox.append(tx, projectId, [{ type: 'thread.deleted', chatId, threadId, data: {} }])
     })
-    announceEvents(this.handle, projectId)
+    this.outbox.announce(projectId)
   }
 
   /**
@@ -188,11 +190,11 @@ export class ThreadService {
           const before = await lockThread(tx, projectId, threadId)
           if (!before || before.mode === 'manual') return
           await tx.update(threads).set({ mode: 'manual', updatedAt: sql`now()` }).where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
-          await appendEvents(tx, projectId, [
+          await this.outbox.append(tx, projectId, [
             { type: 'thread.mode.changed', chatId: before.chatId, threadId, data: { mode: 'manual', previous_mode: before.mode, reason, by: 'bot' } },
           ])
         })
-        announceEvents(this.handle, projectId)
+        this.outbox.announce(projectId)
       },
       updateWorkingMemory: async (markdown) => {
         await ready

@@ -4,7 +4,7 @@ import type { SecretBox } from '../../platform/crypto/secrets.ts'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { webhookDeliveries, webhookEndpoints } from './tables.ts'
-import { EVENTS_CHANNEL, type EventType } from '../../platform/events/outbox.ts'
+import { EVENTS_CHANNEL } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
 import { checkedAddresses, urlProblem, type Resolver } from './transport.ts'
 
@@ -19,7 +19,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'thread.approval.requested',
   'thread.approval.decided',
   'chat.deleted',
-] as const satisfies readonly EventType[]
+] as const
 
 export const TEST_EVENT_TYPE = 'webhook.test'
 

@@ -1,21 +1,10 @@
-import { sql } from 'drizzle-orm'
+import { sql, type SQL } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
 
-/** Event types written to the outbox. The first three are the spec's webhook events. */
-export type EventType =
-  | 'thread.created'
-  | 'thread.message.created'
-  | 'thread.mode.changed'
-  | 'thread.pending_count.changed'
-  | 'thread.title.changed'
-  | 'thread.deleted'
-  | 'thread.approval.requested'
-  | 'thread.approval.decided'
-  | 'chat.deleted'
-
+/** An event to append; its `type` is the owning module's (`thread.created`, `chat.deleted`, …). */
 export type OutboxEvent = {
-  type: EventType
+  type: string
   chatId?: string | null
   threadId?: string | null
   data: Record<string, unknown>
@@ -39,47 +28,66 @@ export const EVENTS_CHANNEL = 'worken_events'
 const OUTBOX_LOCK_CLASS = 0x576f7574
 
 /**
- * Appends events inside the caller's transaction, so they exist exactly when
- * the change that caused them does. Call `announceEvents` after the commit.
- *
- * Within a project, `seq` order is commit order: the transaction takes the
- * project's outbox lock before its rows get their `seq` and keeps it until it
- * commits. Without it a reader could see seq 11 committed while seq 10 is still
- * in flight, move its cursor past 10 and never deliver it (SSE resume, webhooks).
- * Call this last in the transaction: the lock serialises the rest of it.
+ * Something more that must happen exactly when events are appended, in the
+ * same transaction — a webhook delivery per subscribed endpoint, a channel
+ * send. Its statement reads the new rows from `appended` (`id`, `type`,
+ * `chat_id`, `thread_id`, `data`, `created_at`) and writes its own table; it
+ * runs inside the statement that inserts the events, so the consumer costs no
+ * round trip. Consumers are given to the `Outbox` when the process is built.
  */
-export async function appendEvents(tx: Database, projectId: string, list: OutboxEvent[]): Promise<void> {
-  if (list.length === 0) return
-  await tx.execute(sql`select pg_advisory_xact_lock(${OUTBOX_LOCK_CLASS}, hashtext(${projectId}))`)
-  const rows = list.map((event) => sql`(${newId('evt')}, ${projectId}, ${event.type}, ${event.chatId ?? null}, ${event.threadId ?? null}, ${JSON.stringify(event.data)}::jsonb)`)
-  // One statement: the events, and a webhook delivery for each active endpoint of the project
-  // that wants the type (none when the project has no endpoints: one index probe).
-  await tx.execute(sql`
-    with appended as (
-      insert into events (id, project_id, type, chat_id, thread_id, data)
-      values ${sql.join(rows, sql`, `)}
-      returning id, type, chat_id, thread_id, data, created_at
-    )
-    insert into webhook_deliveries (id, project_id, endpoint_id, event_id, event_type, payload)
-    select 'whd_' || substr(md5(endpoint.id || ':' || appended.id), 1, 26), ${projectId}, endpoint.id, appended.id, appended.type,
-      ${webhookPayloadSql}
-    from appended
-    join webhook_endpoints endpoint
-      on endpoint.project_id = ${projectId} and endpoint.status = 'active'
-      and (endpoint.event_types is null or appended.type = any(endpoint.event_types))`)
+export type OutboxConsumer = {
+  /** For logs and errors. */
+  name: string
+  /** A data-modifying statement (an `insert … select … from appended …`) for one project's new events. */
+  statement(projectId: string): SQL
 }
 
 /**
- * The spec's WebhookEvent, `{ id, type, created_at, data }`, built where the
- * event is appended; `data` is the outbox data plus its `chat_id` and `thread_id`.
+ * The outbox: every domain event, written in the transaction of the change that
+ * caused it, in one order per project, with its consumers; then one NOTIFY
+ * wakes the live feeds of every process. Built once per process.
+ *
+ * @example
+ *   const outbox = new Outbox(database, [webhookDeliveryWriter])
+ *   await database.db.transaction(async (tx) => { …; await outbox.append(tx, projectId, [event]) })
+ *   outbox.announce(projectId)
  */
-const webhookPayloadSql = sql.raw(`jsonb_build_object(
-        'id', appended.id,
-        'type', appended.type,
-        'created_at', to_char(appended.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-        'data', jsonb_build_object('chat_id', appended.chat_id, 'thread_id', appended.thread_id) || appended.data)`)
+export class Outbox {
+  private readonly handle: DatabaseHandle
+  private readonly consumers: readonly OutboxConsumer[]
 
-/** Tells listeners (SSE subscribers, other processes) that a project has new events; best effort. */
-export function announceEvents(handle: DatabaseHandle, projectId: string): void {
-  handle.notify(EVENTS_CHANNEL, projectId).catch(() => {})
+  constructor(handle: DatabaseHandle, consumers: readonly OutboxConsumer[] = []) {
+    this.handle = handle
+    this.consumers = consumers
+  }
+
+  /**
+   * Appends events inside the caller's transaction, so they exist exactly when
+   * the change that caused them does, and runs the consumers on them in the same
+   * statement. Call `announce` after the commit.
+   *
+   * Within a project, `seq` order is commit order: the transaction takes the
+   * project's outbox lock before its rows get their `seq` and keeps it until it
+   * commits. Without it a reader could see seq 11 committed while seq 10 is still
+   * in flight, move its cursor past 10 and never deliver it (SSE resume, webhooks).
+   * Call this last in the transaction: the lock serialises the rest of it.
+   */
+  async append(tx: Database, projectId: string, list: OutboxEvent[]): Promise<void> {
+    if (list.length === 0) return
+    await tx.execute(sql`select pg_advisory_xact_lock(${OUTBOX_LOCK_CLASS}, hashtext(${projectId}))`)
+    const rows = list.map((event) => sql`(${newId('evt')}, ${projectId}, ${event.type}, ${event.chatId ?? null}, ${event.threadId ?? null}, ${JSON.stringify(event.data)}::jsonb)`)
+    const appended = sql`appended as (
+      insert into events (id, project_id, type, chat_id, thread_id, data)
+      values ${sql.join(rows, sql`, `)}
+      returning id, type, chat_id, thread_id, data, created_at
+    )`
+    const consumers = this.consumers.map((consumer, index) => sql`${sql.raw(`consumer_${index}`)} as (${consumer.statement(projectId)})`)
+    // Data-modifying CTEs all run, whether or not the final select reads them.
+    await tx.execute(sql`with ${sql.join([appended, ...consumers], sql`, `)} select count(*) from appended`)
+  }
+
+  /** Tells listeners (SSE subscribers, other processes) that a project has new events; best effort. */
+  announce(projectId: string): void {
+    this.handle.notify(EVENTS_CHANNEL, projectId).catch(() => {})
+  }
 }
