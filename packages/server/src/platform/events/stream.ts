@@ -1,6 +1,9 @@
 import type { Logger } from 'pino'
 import type { EventHub, EventListener } from './hub.ts'
 import type { OutboxRow } from './outbox.ts'
+import { EVENT_STREAM_HEADERS, SseWriter } from '../http/sse.ts'
+
+export { EVENT_STREAM_HEADERS }
 
 export type EventStreamOptions = {
   hub: EventHub
@@ -34,13 +37,6 @@ const BACKLOG_PAGE = 100
 const SLOW_CHECK_MS = 1000
 /** The stream's queue above which the backlog waits for the client to read (at most half the cap). */
 const BACKLOG_HIGH_WATER_MARK = 64 * 1024
-
-export const EVENT_STREAM_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
-  'x-accel-buffering': 'no',
-}
 
 const encoder = new TextEncoder()
 const batchChunks = new WeakMap<readonly OutboxRow[], Uint8Array | null>()
@@ -88,7 +84,7 @@ export async function openEventStream(options: EventStreamOptions): Promise<Resp
 class EventStreamSession implements EventListener {
   private readonly options: EventStreamOptions
   private readonly highWaterMark: number
-  private controller!: ReadableStreamDefaultController<Uint8Array>
+  private sse: SseWriter | undefined
   private state: 'catching-up' | 'live' | 'closed' = 'catching-up'
   /** Live batches that arrive while the backlog is read. */
   private pending: Array<readonly OutboxRow[]> = []
@@ -96,9 +92,7 @@ class EventStreamSession implements EventListener {
   /** The seq of the last row sent (or the start position): nothing at or before it is sent again. */
   private lastSent = 0
   private unsubscribe: () => void = () => {}
-  private keepaliveTimer: NodeJS.Timeout | undefined
   private reauthorizeTimer: NodeJS.Timeout | undefined
-  private lastWrite = performance.now()
   private wakeBacklog: (() => void) | undefined
   private slowCheck: NodeJS.Timeout | undefined
   private unreadAtCheck = 0
@@ -127,30 +121,28 @@ class EventStreamSession implements EventListener {
     }
     this.lastSent = start
 
-    const body = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.controller = controller
-        },
-        pull: () => this.wakeBacklog?.(),
-        cancel: () => this.finish(),
-      },
-      new ByteLengthQueuingStrategy({ highWaterMark: this.highWaterMark }),
-    )
+    const sse = new SseWriter({
+      keepaliveMs: this.options.keepaliveMs,
+      highWaterMark: this.highWaterMark,
+      onPull: () => this.wakeBacklog?.(),
+      onCancel: () => this.finish(),
+      // Unread data is as good as a comment for keeping proxies from timing out; don't add to it.
+      keepaliveAllowed: () => this.buffered() === 0,
+    })
+    this.sse = sse
     const first = encoder.encode(`retry: ${retryHintMs()}\nid: ${start}\n\n`)
     if (this.state === 'closed') {
       // Ended before it began (the hub stopped, or a flood went past the cap meanwhile):
       // end at once, and the client reconnects from `start`.
-      this.controller.enqueue(first)
-      this.controller.close()
+      sse.write(first)
+      sse.close()
     } else {
       this.write(first)
-      this.armKeepalive(this.options.keepaliveMs)
       this.armReauthorize()
       if (lastEventId === null) this.goLive()
       else void this.catchUp()
     }
-    return new Response(body, { status: 200, headers: EVENT_STREAM_HEADERS })
+    return sse.response
   }
 
   deliver(batch: readonly OutboxRow[]): void {
@@ -220,7 +212,7 @@ class EventStreamSession implements EventListener {
 
   /** Resolves when the client has read the queue below the high-water mark (the stream calls `pull`). */
   private roomToWrite(): Promise<void> {
-    if (this.state === 'closed' || (this.controller.desiredSize ?? 0) > 0) return Promise.resolve()
+    if (this.state === 'closed' || (this.sse?.desiredSize ?? 0) > 0) return Promise.resolve()
     return new Promise((resolve) => {
       this.wakeBacklog = () => {
         this.wakeBacklog = undefined
@@ -231,7 +223,7 @@ class EventStreamSession implements EventListener {
 
   /** Everything held for this client: live batches waiting for the backlog, and what was written but not sent. */
   private unread(): number {
-    return this.pendingBytes + (this.controller ? this.buffered() : 0)
+    return this.pendingBytes + (this.sse ? this.buffered() : 0)
   }
 
   /**
@@ -257,29 +249,13 @@ class EventStreamSession implements EventListener {
 
   /** Bytes written but not yet taken by the kernel: the stream's queue plus the transport's buffers. */
   private buffered(): number {
-    const queue = this.highWaterMark - (this.controller?.desiredSize ?? this.highWaterMark)
+    const queue = this.highWaterMark - (this.sse?.desiredSize ?? this.highWaterMark)
     return queue + (this.options.transportBuffered?.() ?? 0)
   }
 
   private write(bytes: Uint8Array): void {
     if (this.state === 'closed') return
-    try {
-      this.controller.enqueue(bytes)
-    } catch {
-      this.finish()
-    }
-    // A timestamp per frame; one timer checks it (re-arming a timer per frame costs more than the frame).
-    this.lastWrite = performance.now()
-  }
-
-  private armKeepalive(delay: number): void {
-    this.keepaliveTimer = setTimeout(() => {
-      if (this.state === 'closed') return
-      const silent = performance.now() - this.lastWrite
-      // Unread data is as good as a comment for keeping proxies from timing out; don't add to it.
-      if (silent >= this.options.keepaliveMs && this.buffered() === 0) this.write(encoder.encode(': keepalive\n\n'))
-      this.armKeepalive(silent >= this.options.keepaliveMs ? this.options.keepaliveMs : this.options.keepaliveMs - silent)
-    }, delay)
+    this.sse?.write(bytes)
   }
 
   /**
@@ -313,27 +289,26 @@ class EventStreamSession implements EventListener {
       'event stream cut: the client does not read fast enough',
     )
     this.finish()
-    if (!this.controller) return
-    if (this.options.abortConnection) this.options.abortConnection()
-    else this.controller.error(new Error('The client does not keep up'))
+    if (!this.sse) return
+    if (this.options.abortConnection) {
+      this.options.abortConnection()
+      this.sse.close()
+    } else {
+      this.sse.error(new Error('The client does not keep up'))
+    }
   }
 
   /** Ends the response cleanly: what is queued is still sent. */
   private end(): void {
     if (this.state === 'closed') return
     this.finish()
-    try {
-      this.controller.close()
-    } catch {
-      // already closed or cancelled by the client
-    }
+    this.sse?.close()
   }
 
   private finish(): void {
     this.state = 'closed'
     this.pending = []
     this.pendingBytes = 0
-    clearTimeout(this.keepaliveTimer)
     clearTimeout(this.reauthorizeTimer)
     clearTimeout(this.slowCheck)
     this.unsubscribe()
