@@ -84,3 +84,27 @@ describe('Markdown links in README.md and docs/', () => {
     assert.deepEqual(broken, [])
   })
 })
+
+describe('source paths named in the docs', () => {
+  it('every `src/….ts` a document names exists (the layout moves; the docs must follow)', () => {
+    const missing: string[] = []
+    for (const file of markdownFiles()) {
+      if (file.includes(`${path.sep}spec${path.sep}`)) continue
+      const text = fs.readFileSync(file, 'utf8')
+      for (const match of text.matchAll(/\bsrc\/[\w./-]+\.ts\b/g)) {
+        if (!fs.existsSync(path.join(ROOT, 'packages/server', match[0]))) missing.push(`${path.relative(ROOT, file)}: ${match[0]}`)
+      }
+    }
+    assert.deepEqual(missing, [])
+  })
+})
+
+describe('error codes', () => {
+  it('every code the server can answer is documented in docs/design.md with its status', async () => {
+    const { ERROR_CODES } = await import('../src/platform/errors.ts')
+    const { STATUS_OF } = await import('../src/platform/http/errors.ts')
+    const design = fs.readFileSync(path.join(ROOT, 'docs/design.md'), 'utf8')
+    const undocumented = ERROR_CODES.filter((code) => !new RegExp(`\\|[^\\n]*\`${code}\`[^\\n]*\\| ${STATUS_OF[code]} \\|`).test(design))
+    assert.deepEqual(undocumented, [])
+  })
+})
