@@ -49,6 +49,18 @@ export const UpdateChatStatusBody = z
 
 export const ThreadMode = z.enum(['auto', 'manual', 'operator', 'blocked']).openapi('ThreadMode')
 
+/** A thread, as every example that shows one gives it. */
+export const THREAD_EXAMPLE = {
+  id: 'support-42',
+  chat_id: 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  mode: 'auto',
+  title: 'Return policy',
+  last_message_at: '2026-11-22T12:05:00.000Z',
+  pending_count: 0,
+  created_at: '2026-11-22T12:00:00.000Z',
+} as const
+
 export const ThreadSchema = z
   .object({
     id: z.string().openapi({ example: 'support-42' }),
@@ -60,18 +72,7 @@ export const ThreadSchema = z
     pending_count: z.number().int(),
     created_at: timestamp(),
   })
-  .openapi('Thread', {
-    example: {
-      id: 'support-42',
-      chat_id: 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4',
-      bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4',
-      mode: 'auto',
-      title: 'Return policy',
-      last_message_at: '2026-11-22T12:05:00.000Z',
-      pending_count: 0,
-      created_at: '2026-11-22T12:00:00.000Z',
-    },
-  })
+  .openapi('Thread', { example: THREAD_EXAMPLE })
 
 export const MessageSchema = z
   .object({

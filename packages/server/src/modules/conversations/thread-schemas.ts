@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi'
 import { ID_PATTERN } from '../../platform/db/ids.ts'
-import { ThreadSchema } from './schemas.ts'
+import { THREAD_EXAMPLE, ThreadSchema } from './schemas.ts'
 import { idParam, safeText, timestamp } from '../../platform/http/fields.ts'
 
 export const ThreadIdParams = z.object({ thread_id: idParam('thread_id', 'support-42') })
@@ -29,16 +29,7 @@ export const ThreadListSchema = z
   .object({ data: z.array(ThreadSchema), next_cursor: z.string().nullable() })
   .openapi('ThreadList', {
     example: {
-      data: [{
-        id: 'support-42',
-        chat_id: 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4',
-        bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4',
-        mode: 'auto',
-        title: 'Return policy',
-        last_message_at: '2026-11-22T12:05:00.000Z',
-        pending_count: 0,
-        created_at: '2026-11-22T12:00:00.000Z',
-      }],
+      data: [THREAD_EXAMPLE],
       next_cursor: 'eyJ2IjoxLCJzbmFwc2hvdCI6IjIwMjYtMTEtMjJUMTI6MTA6MDAuMDAwMDAwWiIsImtleSI6WzE3OTUzNDkxMDAwMDAsInN1cHBvcnQtNDIiXSwiZmlsdGVycyI6e319',
     },
   })

@@ -79,6 +79,24 @@ const UpdateBody = z
   .refine((body) => Object.keys(body).length > 0, { message: 'nothing to update' })
   .openapi('UpdateWebhookEndpointBody', { example: { status: 'active' } })
 
+/** One delivery, as the examples of the delivery routes show it. */
+const DELIVERY_EXAMPLE = {
+  id: 'whd_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  endpoint_id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  event_id: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  event_type: 'thread.message.created',
+  status: 'succeeded',
+  attempts: 1,
+  next_attempt_at: null,
+  last_attempt_at: '2026-11-22T12:05:01.000Z',
+  response_status: 200,
+  response_body: 'ok',
+  latency_ms: 84,
+  last_error: null,
+  delivered_at: '2026-11-22T12:05:01.000Z',
+  created_at: '2026-11-22T12:05:00.000Z',
+} as const
+
 const DeliverySchema = z
   .object({
     id: z.string(),
@@ -96,24 +114,7 @@ const DeliverySchema = z
     delivered_at: timestamp().nullable(),
     created_at: timestamp(),
   })
-  .openapi('WebhookDelivery', {
-    example: {
-      id: 'whd_01jdq3v5k7m9p2r4t6w8y0a2c4',
-      endpoint_id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
-      event_id: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c4',
-      event_type: 'thread.message.created',
-      status: 'succeeded',
-      attempts: 1,
-      next_attempt_at: null,
-      last_attempt_at: '2026-11-22T12:05:01.000Z',
-      response_status: 200,
-      response_body: 'ok',
-      latency_ms: 84,
-      last_error: null,
-      delivered_at: '2026-11-22T12:05:01.000Z',
-      created_at: '2026-11-22T12:05:00.000Z',
-    },
-  })
+  .openapi('WebhookDelivery', { example: DELIVERY_EXAMPLE })
 
 const EndpointParams = z.object({ id: idParam('id', 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4') })
 const DeliveryParams = EndpointParams.extend({ delivery_id: idParam('delivery_id', 'whd_01jdq3v5k7m9p2r4t6w8y0a2c4') })
@@ -158,22 +159,7 @@ const deliveries = createRoute({
     200: jsonContent(
       z.object({ data: z.array(DeliverySchema), has_more: z.boolean() }).openapi('WebhookDeliveryList', {
         example: {
-          data: [{
-            id: 'whd_01jdq3v5k7m9p2r4t6w8y0a2c4',
-            endpoint_id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
-            event_id: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c4',
-            event_type: 'thread.message.created',
-            status: 'succeeded',
-            attempts: 1,
-            next_attempt_at: null,
-            last_attempt_at: '2026-11-22T12:05:01.000Z',
-            response_status: 200,
-            response_body: 'ok',
-            latency_ms: 84,
-            last_error: null,
-            delivered_at: '2026-11-22T12:05:01.000Z',
-            created_at: '2026-11-22T12:05:00.000Z',
-          }],
+          data: [DELIVERY_EXAMPLE],
           has_more: false,
         },
       }),
