@@ -226,6 +226,31 @@ describe('chat status', () => {
 })
 
 describe('deleting a chat', () => {
+  it('a reply whose thread was deleted mid-turn, and its id taken by another chat, is not stored in the new thread', async () => {
+    const { botId, chatId } = await newChat('First home')
+    const { chatId: otherChatId } = await newChat('Second home', botId)
+    llm.replyWith({ text: 'Late answer', delayMs: 400 })
+    const streaming = send(chatId, 'wanderer', 'hello')
+    // While the model thinks: the thread goes, and another chat starts a thread with the same id.
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    assert.equal((await api('POST', `/chats/${chatId}/threads/wanderer/delete`)).status, 200)
+    await ctx.database.db.insert(threads).values({ projectId: owner.projectId, id: 'wanderer', chatId: otherChatId, botId, mode: 'blocked' })
+    await streaming
+    const kept = await ctx.database.db.select().from(messages).where(and(eq(messages.projectId, owner.projectId), eq(messages.threadId, 'wanderer')))
+    assert.deepEqual(kept, [])
+  })
+
+  it('a message for a chat deleted after it was checked is a 404, not a 500, and stores nothing', async () => {
+    const { botId, chatId } = await newChat('Gone soon')
+    assert.equal((await api('DELETE', `/chats/${chatId}`)).status, 200)
+    // What the stream route does after requireConversable passed: the chat vanished in between.
+    await assert.rejects(
+      ctx.services.threads.storeUserMessages(owner.projectId, { id: chatId, botId }, 'orphan', ['hello']),
+      (error: Error & { code?: string }) => error.name === 'AppError' && error.code === 'not_found',
+    )
+    assert.equal((await ctx.database.db.select().from(threads).where(eq(threads.id, 'orphan'))).length, 0)
+  })
+
   it('removes the chat, its threads and messages, and writes one chat.deleted event (delivered to webhooks)', async () => {
     const hook = await api('POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/hook', secret: 'a-long-enough-secret-value', event_types: ['chat.deleted'] })
     assert.equal(hook.status, 200, hook.text)

@@ -142,13 +142,17 @@ async function storeReply(database: DatabaseHandle, writer: MessageWriter, reque
   const stored = await database.db.transaction(async (tx) => {
     try {
       const written = await writer.write(tx, request.projectId, request.threadId, {
-        compose: () => replies.map((message, index): NewMessage => ({
-          role: message.role as 'assistant' | 'tool',
-          author: 'bot',
-          content: textOf(message),
-          parts: typeof message.content === 'string' ? undefined : message.content,
-          ...(index === lastAssistant ? { usage: { model: modelId, ...usage } } : {}),
-        })),
+        compose: (thread) => {
+          // Deleted during the turn and its id taken by another chat's thread: not this conversation any more.
+          if (thread.chatId !== request.chatId) throw AppError.notFound('Thread', request.threadId)
+          return replies.map((message, index): NewMessage => ({
+            role: message.role as 'assistant' | 'tool',
+            author: 'bot',
+            content: textOf(message),
+            parts: typeof message.content === 'string' ? undefined : message.content,
+            ...(index === lastAssistant ? { usage: { model: modelId, ...usage } } : {}),
+          }))
+        },
         alongside: async () => {
           if (approvals.length === 0) return
           await tx.insert(toolApprovals).values(approvals.map((approval) => ({

@@ -4,6 +4,7 @@ import { newId } from '../../platform/db/ids.ts'
 import { messages, persons, threads } from './tables.ts'
 import type { Outbox, OutboxEvent } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
+import { isForeignKeyViolation } from '../../platform/db/errors.ts'
 import { toMessage, toThread, type Message, type Thread, type ThreadMode } from './objects.ts'
 import type { ThreadActions } from '../agent/index.ts'
 import { lockThread, type MessageWriter, type Tx } from './message-writer.ts'
@@ -120,6 +121,11 @@ export class ThreadService {
         .values({ projectId, id: threadId, chatId: chat.id, botId: chat.botId })
         .onConflictDoNothing()
         .returning()
+        .catch((error: unknown) => {
+          // The chat was deleted after the caller checked it: the message has nowhere to go.
+          if (isForeignKeyViolation(error, 'threads_chat_id_chats_id_fk')) throw AppError.notFound('Chat', chat.id)
+          throw error
+        })
       const created = inserted.length > 0
       // Locked before the person is chosen, so two first messages of one thread agree on it (the writer locks it again: a no-op).
       const current = await lockThread(tx, projectId, threadId)
