@@ -9,14 +9,15 @@ import { joinChunks, resolveChunkingStrategy, type ChunkingStrategy } from './ch
 import { batchStatus, CANCELLED, toVectorStoreFileObject, type FileBatchObject, type VectorStoreFileObject, type Vocabulary } from './objects.ts'
 import { keyset, toCursorList, type CursorList, type CursorParams } from '../../../platform/http/paging.ts'
 import { fileCountColumns, isCancelledFile, toFileCounts, type VectorStoreService } from './stores.ts'
-import type { DeletedVectorStoreFileSchema, FILE_STATUS_FILTERS } from './schemas.ts'
+import type { DeletedVectorStoreFileSchema, FILE_STATUS_FILTERS, FileContentPageSchema } from './schemas.ts'
 
 export type FileToAdd = { fileId: string; attributes?: Attributes | null | undefined; chunkingStrategy?: ChunkingStrategy | undefined }
 
 export type FileStatusFilter = (typeof FILE_STATUS_FILTERS)[number]
 
-/** The answer of removing a file from a store, typed from its schema. */
+/** The answers of removing a file from a store and of reading its text, typed from their schemas. */
 export type DeletedVectorStoreFile = z.infer<typeof DeletedVectorStoreFileSchema>
+export type FileContentPage = z.infer<typeof FileContentPageSchema>
 
 type FileRow = typeof vectorStoreFiles.$inferSelect
 
@@ -161,7 +162,7 @@ export class VectorStoreFileService {
   }
 
   /** The file's extracted text, put back together from its chunks (empty until it is processed). */
-  async content(projectId: string, vectorStoreId: string, fileId: string) {
+  async content(projectId: string, vectorStoreId: string, fileId: string): Promise<FileContentPage> {
     const file = await this.require(projectId, vectorStoreId, fileId)
     const chunks = await this.db
       .select({ text: vectorStoreChunks.content, byteStart: vectorStoreChunks.byteStart, byteEnd: vectorStoreChunks.byteEnd })

@@ -10,7 +10,8 @@ import type { DeletedVectorStoreSchema } from './schemas.ts'
 
 export type StoreRow = typeof vectorStores.$inferSelect
 
-export type ExpiresAfter = { anchor: 'last_active_at'; days: number }
+/** A store's `expires_after`, as the VectorStore object has it. */
+export type ExpiresAfter = NonNullable<VectorStoreObject['expires_after']>
 
 /** The answer of deleting a store, typed from its schema. */
 export type DeletedVectorStore = z.infer<typeof DeletedVectorStoreSchema>
