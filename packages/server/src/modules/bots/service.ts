@@ -1,22 +1,16 @@
+import type { z } from '@hono/zod-openapi'
 import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { bots } from './tables.ts'
+import type { BotSchema, BotStatusSchema } from './schemas.ts'
 import { AppError } from '../../platform/errors.ts'
 import { liveStoreIds } from '../knowledge/index.ts'
 import { applySettingsPatch, BotSettingsSchema, defaultBotSettings, type BotSettings, type BotSettingsPatch } from './settings.ts'
 
-export type BotStatus = 'active' | 'disabled' | 'error'
-
-export type Bot = {
-  id: string
-  name: string
-  description: string | null
-  status: BotStatus
-  project_id: string
-  created_at: string
-  updated_at: string
-}
+/** API objects of this module, typed once from their schemas. */
+export type BotStatus = z.infer<typeof BotStatusSchema>
+export type Bot = z.infer<typeof BotSchema>
 
 type BotRow = typeof bots.$inferSelect
 

@@ -1,11 +1,14 @@
+import type { z } from '@hono/zod-openapi'
 import { and, eq, sql } from 'drizzle-orm'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { toolApprovals } from './tables.ts'
 import type { MessageWriter } from './message-writer.ts'
+import type { ApprovalBody } from './schemas.ts'
 import { AppError } from '../../platform/errors.ts'
 
-export type ApprovalDecision = { approved: boolean; reason?: string | undefined }
+/** A person's decision on a tool call (the API object `ApprovalDecision`), typed once from its schema. */
+export type ApprovalDecision = z.infer<typeof ApprovalBody>
 
 /**
  * Records a person's decision on a pending tool call: the approval row and a

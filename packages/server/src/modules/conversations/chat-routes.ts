@@ -2,14 +2,14 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { ingest } from './ingest.ts'
 import { replyResponse } from './reply-stream.ts'
 import type { ConversationServices as Services } from './services.ts'
-import type { PersonInput } from './threads.ts'
+import type { PersonInput, ThreadMode } from './threads.ts'
 import { AppError } from '../../platform/errors.ts'
 import { Deleted, OptionalPage, parseScheduledAt, storableTextProblem } from '../../platform/http/fields.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent, validationHook } from '../../platform/http/router.ts'
 import { fieldProblems } from '../../platform/http/errors.ts'
 import type { Context } from 'hono'
 import type { ZodError } from 'zod'
-import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, StreamBody, StreamQuery, ThreadParams, ThreadSchema, UiChatBody } from './schemas.ts'
+import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, StreamAcceptedSchema, StreamBody, StreamQuery, ThreadParams, ThreadSchema, UiChatBody } from './schemas.ts'
 
 const tags = ['Chats']
 
@@ -54,19 +54,6 @@ const setMode = createRoute({
   responses: { 200: jsonContent(ThreadSchema, 'The thread'), ...errorResponses(400, 404, 422) },
 })
 
-const Accepted = z
-  .object({
-    status: z.enum(['pending_operator', 'stored', 'scheduled']),
-    mode: z.enum(['auto', 'manual', 'operator', 'blocked']),
-    thread_id: z.string(),
-    message_ids: z.array(z.string()),
-    pending_count: z.number().int(),
-    scheduled_at: z.string().nullable(),
-  })
-  .openapi('StreamAccepted', {
-    example: { status: 'pending_operator', mode: 'manual', thread_id: 'support-42', message_ids: ['msg_01jdq3v5k7m9p2r4t6w8y0a2c4'], pending_count: 1, scheduled_at: null },
-  })
-
 const stream = createRoute({
   method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/stream', operationId: 'chats.threads.stream', tags, summary: 'Stream a response (SSE)',
   description: [
@@ -91,7 +78,7 @@ const stream = createRoute({
         },
       },
     },
-    202: jsonContent(Accepted, 'Stored; no reply in this response'),
+    202: jsonContent(StreamAcceptedSchema, 'Stored; no reply in this response'),
     ...errorResponses(400, 404, 409, 422),
   },
 })
@@ -139,7 +126,7 @@ export const chatRoutes = createRouter<Services>()
     }
     return c.json({
       status: result.status,
-      mode: result.thread.mode as 'auto' | 'manual' | 'operator' | 'blocked',
+      mode: result.thread.mode as ThreadMode,
       thread_id: result.thread.id,
       message_ids: result.messageIds,
       pending_count: result.thread.pendingCount,

@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi'
 import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { isUniqueViolation } from '../../platform/db/errors.ts'
@@ -7,21 +8,11 @@ import { chats, threads } from './tables.ts'
 import { bots } from '../bots/index.ts'
 import { AppError } from '../../platform/errors.ts'
 import { mergeChatSettings, requireSettingsSize, type ChatSettings } from './chat-settings.ts'
+import type { ChatSchema } from './schemas.ts'
 
-export type ChatStatus = 'active' | 'disabled' | 'error'
-
-export type Chat = {
-  id: string
-  name: string
-  bot_id: string
-  integration_id: string | null
-  status: ChatStatus
-  project_id: string
-  created_at: string
-  updated_at: string
-  events_24h: number
-  settings: ChatSettings
-}
+/** The API object of a chat, typed once from its schema. */
+export type Chat = z.infer<typeof ChatSchema>
+export type ChatStatus = Chat['status']
 
 type ChatRow = typeof chats.$inferSelect
 

@@ -3,38 +3,13 @@ import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import type { AppEnv } from '../../platform/http/context.ts'
 import { AppError } from '../../platform/errors.ts'
-import { ID_PATTERN } from '../../platform/db/ids.ts'
-import { idParam } from '../../platform/http/fields.ts'
 import type { ConversationServices } from './services.ts'
 import { createRouter, errorResponses, jsonContent } from '../../platform/http/router.ts'
 import { EVENT_STREAM_HEADERS, openEventStream } from '../../platform/events/stream.ts'
-import { EVENT_TOKEN_DEFAULT_SECONDS, EVENT_TOKEN_MAX_SECONDS } from './event-tokens.ts'
-import { frameOf, ThreadEventSchema } from './thread-events.ts'
+import { EventTokenRequest, EventTokenSchema, ResumeHeaders, ResumeQuery, ThreadEventSchema, ThreadIdParams } from './schemas.ts'
+import { frameOf } from './thread-events.ts'
 
 const tags = ['Threads']
-
-/** A token for thread `support-42`, signed with a made-up key: only its shape is real. */
-const EXAMPLE_TOKEN =
-  'est_eyJwIjoicHJqXzAxamRxM3Y1azdtOXAycjR0Nnc4eTBhMmM0IiwiayI6ImtleV8wMWpkcTN2NWs3bTlwMnI0dDZ3OHkwYTJjNCIsInQiOiJzdXBwb3J0LTQyIiwieCI6MTc5NTM0OTEwMH0.8c0cc17a.z1PUTrbfUIR4zLYjsQDxX66ZMP6dkYPuqnW01Bq3pbc'
-
-const ResumeQuery = z.object({
-  last_event_id: z.string().optional().openapi({
-    description:
-      'Extension: the same as the `Last-Event-ID` header, for clients that cannot set headers. The header wins when both are present (EventSource sends it on every reconnection, while the URL keeps its first value).',
-    example: '1042',
-  }),
-  token: z.string().optional().openapi({
-    description:
-      'Extension, public API only: an event-stream token from `POST /threads/events/tokens`, for browsers, whose EventSource cannot send `Authorization`. Accepted on the event streams and nowhere else; an `sk-` key is never read from a URL.',
-    example: EXAMPLE_TOKEN,
-  }),
-})
-const ResumeHeaders = z.object({
-  'last-event-id': z.string().optional().openapi({
-    description: 'Resume: every event after this one (the `id:` of the last frame received) is sent first, then live events.',
-    example: '1042',
-  }),
-})
 
 const eventStream = (description: string) => ({
   description,
@@ -61,33 +36,16 @@ const projectEvents = createRoute({
 const threadEvents = createRoute({
   method: 'get', path: '/threads/events/{thread_id}', operationId: 'threads.events.streamThread', tags, summary: 'Real-time events of one thread (SSE)',
   description: `${DESCRIPTION} The thread id \`events\` is reserved: \`GET /threads/events\` is always the project's stream.`,
-  request: { params: z.object({ thread_id: idParam('thread_id', 'support-42') }), query: ResumeQuery, headers: ResumeHeaders },
+  request: { params: ThreadIdParams, query: ResumeQuery, headers: ResumeHeaders },
   responses: { 200: eventStream("The thread's events"), ...errorResponses(400, 404) },
 })
-
-const TokenRequest = z.object({
-  thread_id: z.string().regex(ID_PATTERN, 'must be a thread id').optional().openapi({
-    description: "Limit the token to this thread's stream (`GET /threads/events/{thread_id}`); without it, the token opens the project's stream and any of its threads'.",
-    example: 'support-42',
-  }),
-  expires_in: z.number().int().min(10).max(EVENT_TOKEN_MAX_SECONDS).optional().openapi({
-    description: `Seconds until the token stops opening streams (10–${EVENT_TOKEN_MAX_SECONDS}; default ${EVENT_TOKEN_DEFAULT_SECONDS}). A stream it opened stays open; reconnecting after expiry needs a new token.`,
-    example: EVENT_TOKEN_DEFAULT_SECONDS,
-  }),
-}).strict().openapi('EventTokenRequest', { example: { thread_id: 'support-42', expires_in: EVENT_TOKEN_DEFAULT_SECONDS } })
-
-const EventTokenSchema = z.object({
-  token: z.string().openapi({ description: 'Pass as `?token=` to the event streams.', example: EXAMPLE_TOKEN }),
-  expires_at: z.string().openapi({ format: 'date-time', example: '2026-11-22T12:05:00.000Z' }),
-  thread_id: z.string().nullable().openapi({ description: 'The thread it is limited to, or null for the whole project.', example: 'support-42' }),
-}).openapi('EventToken', { example: { token: EXAMPLE_TOKEN, expires_at: '2026-11-22T12:05:00.000Z', thread_id: 'support-42' } })
 
 const createToken = createRoute({
   method: 'post', path: '/threads/events/tokens', tags, operationId: 'threads.events.tokens.create',
   summary: 'A short-lived token for the event streams (browsers)',
   description:
     "Extension, public API only. A browser's EventSource cannot send `Authorization`, and an API key must never be put in a URL: a server holding the key mints this token and hands it to the page, which opens `GET /threads/events?token=…` (or a thread's stream). The token opens the event streams of the key's project (or of one thread) and nothing else, expires, and dies with the key that issued it. See docs/events.md.",
-  request: { body: { required: false, content: { 'application/json': { schema: TokenRequest } } } },
+  request: { body: { required: false, content: { 'application/json': { schema: EventTokenRequest } } } },
   responses: { 200: jsonContent(EventTokenSchema, 'The token'), ...errorResponses(400, 404, 422) },
 })
 

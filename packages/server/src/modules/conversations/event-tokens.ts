@@ -3,10 +3,7 @@ import { ID_PATTERN } from '../../platform/db/ids.ts'
 import { AppError } from '../../platform/errors.ts'
 import type { Principal } from '../../platform/http/context.ts'
 import type { ThreadService } from './threads.ts'
-
-/** Lifetimes of an event-stream token, in seconds: how long its URL can be replayed if it leaks. */
-export const EVENT_TOKEN_DEFAULT_SECONDS = 300
-export const EVENT_TOKEN_MAX_SECONDS = 3600
+import { EVENT_TOKEN_DEFAULT_SECONDS, type EventTokenSchema } from './schemas.ts'
 
 /** The HMAC purpose: a signature made for anything else never verifies as a token. */
 const PURPOSE = 'event-stream-token'
@@ -22,7 +19,8 @@ const Payload = z.object({
   x: z.number().int().positive(),
 })
 
-export type EventToken = { token: string; expires_at: string; thread_id: string | null }
+/** The API object a token is handed out as, typed once from its schema. */
+export type EventToken = z.infer<typeof EventTokenSchema>
 
 type Signer = { sign(message: string, purpose: string): string; verify(message: string, signature: string, purpose: string): boolean }
 type KeyLookup = { principalOfKey(keyId: string): Promise<Principal | null> }

@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi'
 import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
@@ -7,6 +8,7 @@ import { AppError } from '../../platform/errors.ts'
 import type { JobQueue } from '../../platform/jobs/queue.ts'
 import { toMessage, toThread, type Message, type Thread } from './objects.ts'
 import type { ThreadService } from './threads.ts'
+import type { ScheduledMessageSchema } from './schemas.ts'
 import { lockThread, type MessageWriter, type MessageRow, type ThreadRow, type Tx } from './message-writer.ts'
 
 export const JOB_SCHEDULED_SEND = 'thread.scheduled-send'
@@ -14,18 +16,8 @@ export const JOB_SCHEDULED_SEND = 'thread.scheduled-send'
 /** Who an operator is: the internal API's `Worken-User`, or the API key that called. */
 export type OperatorId = string
 
-export type ScheduledMessage = {
-  id: string
-  thread_id: string
-  text: string
-  operator_id: string
-  scheduled_at: string
-  status: 'scheduled' | 'sent' | 'cancelled' | 'skipped'
-  message_id: string | null
-  reason: string | null
-  created_at: string
-  updated_at: string
-}
+/** The API object of a scheduled operator message, typed once from its schema. */
+export type ScheduledMessage = z.infer<typeof ScheduledMessageSchema>
 
 type ScheduledRow = typeof scheduledMessages.$inferSelect
 

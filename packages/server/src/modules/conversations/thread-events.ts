@@ -1,10 +1,13 @@
-import { z } from '@hono/zod-openapi'
-import { MessageSchema, ThreadMode, ThreadSchema } from './schemas.ts'
-import { timestamp } from '../../platform/http/fields.ts'
+import type { z } from '@hono/zod-openapi'
+import type { ThreadEventSchema, ThreadEventTypeSchema } from './schemas.ts'
 import type { OutboxRow } from '../../platform/events/outbox.ts'
 
 /** An outbox row as the event feeds read it (`events` in src/db/schema.ts). */
 export type { OutboxRow }
+
+/** What one SSE frame carries (the API object `ThreadEvent`), typed once from its schema. */
+export type ThreadEvent = z.infer<typeof ThreadEventSchema>
+export type ThreadEventType = z.infer<typeof ThreadEventTypeSchema>
 
 /**
  * The spec's `ThreadEvent` types, then ours. Every outbox type about a thread
@@ -19,34 +22,28 @@ export const THREAD_EVENT_TYPES = {
   'thread.deleted': 'thread_deleted',
   'thread.approval.requested': 'approval_requested',
   'thread.approval.decided': 'approval_decided',
-} as const
+} as const satisfies Record<string, ThreadEventType>
 
-export type ThreadEventType = (typeof THREAD_EVENT_TYPES)[keyof typeof THREAD_EVENT_TYPES]
-
-/**
- * What one SSE frame of `/threads/events` carries: the spec's
- * `{ thread_id, type, pending_count?, mode? }`, plus, on every event,
- * `chat_id`, `event_id` and `created_at`, plus the payload of each type.
- */
-export type ThreadEvent = {
-  thread_id: string
-  type: ThreadEventType
-  [field: string]: unknown
-  chat_id: string | null
-  event_id: string
-  created_at: string
-}
+/** And every type the schema documents is sent for some outbox type: the compiler names one that is not. */
+type Unmapped = Exclude<ThreadEventType, (typeof THREAD_EVENT_TYPES)[keyof typeof THREAD_EVENT_TYPES]>
+null satisfies ([Unmapped] extends [never] ? null : Unmapped)
 
 type Data = Record<string, unknown>
 
-/** Copies only the named fields, and only those present: a field added to the outbox later is not published by accident. */
-function pick(data: Data, ...names: string[]): Data {
+/** The fields of an event that depend on its type. */
+type Payload = Omit<ThreadEvent, 'thread_id' | 'type' | 'chat_id' | 'event_id' | 'created_at'>
+
+/**
+ * Copies only the named fields, and only those present: a field added to the outbox later is not published by accident.
+ * The names are the schema's; the values are what this server's writers put in the outbox.
+ */
+function pick<K extends keyof Payload>(data: Data, ...names: K[]): Pick<Payload, K> {
   const picked: Data = {}
   for (const name of names) if (data[name] !== undefined) picked[name] = data[name]
-  return picked
+  return picked as Pick<Payload, K>
 }
 
-const PAYLOAD: Record<ThreadEventType, (data: Data) => Data> = {
+const PAYLOAD: Record<ThreadEventType, (data: Data) => Payload> = {
   pending_count: (data) => pick(data, 'pending_count'),
   mode_changed: (data) => pick(data, 'mode', 'previous_mode', 'by', 'reason'),
   message_created: (data) => pick(data, 'message'),
@@ -89,29 +86,3 @@ export function frameOf(row: OutboxRow): Uint8Array | null {
   }
   return frame
 }
-
-/** For the OpenAPI document: the JSON of each frame's `data:` line. */
-export const ThreadEventSchema = z
-  .object({
-    thread_id: z.string(),
-    type: z.enum(Object.values(THREAD_EVENT_TYPES) as [ThreadEventType, ...ThreadEventType[]]).openapi({
-      description: "The spec's `pending_count`, `mode_changed`, `message_created`; the others are extensions.",
-    }),
-    pending_count: z.number().int().optional().openapi({ description: 'On `pending_count`.' }),
-    mode: ThreadMode.optional().openapi({ description: 'On `mode_changed`: the new mode.' }),
-    previous_mode: ThreadMode.optional().openapi({ description: 'Extension, on `mode_changed`.' }),
-    by: z.string().optional().openapi({ description: 'Extension, on `mode_changed`: `bot` when the AI handed off.' }),
-    reason: z.string().optional().openapi({ description: 'Extension, on `mode_changed` by the AI: why.' }),
-    message: MessageSchema.optional().openapi({ description: 'Extension, on `message_created`: the stored message.' }),
-    thread: ThreadSchema.optional().openapi({ description: 'Extension, on `thread_created`.' }),
-    title: z.string().optional().openapi({ description: 'Extension, on `title_changed`.' }),
-    approval_id: z.string().optional().openapi({ description: 'Extension, on `approval_requested` and `approval_decided`.' }),
-    tool_name: z.string().optional(),
-    policy: z.enum(['user_approve', 'operator_approve']).optional().openapi({ description: 'On `approval_requested`.' }),
-    status: z.enum(['approved', 'denied']).optional().openapi({ description: 'On `approval_decided`.' }),
-    decided_by: z.string().optional().openapi({ description: 'On `approval_decided`: the internal user id or the API key id.' }),
-    chat_id: z.string().nullable().openapi({ description: 'Extension.' }),
-    event_id: z.string().openapi({ description: 'Extension: the outbox event id (`evt_…`).', example: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
-    created_at: timestamp().openapi({ description: 'Extension: when the change was committed.' }),
-  })
-  .openapi('ThreadEvent', { example: { thread_id: 'support-42', type: 'pending_count', pending_count: 2, chat_id: 'chat_01jdq3v5k7m9p2r4t6w8y0a2c4', event_id: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c4', created_at: '2026-11-22T12:00:00.000Z' } })

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto'
+import type { z } from '@hono/zod-openapi'
 import { sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { ID_PATTERN } from '../../platform/db/ids.ts'
 import { AppError } from '../../platform/errors.ts'
 import type { Thread, ThreadMode } from './threads.ts'
+import type { ThreadListSchema } from './schemas.ts'
 
 export type ThreadListQuery = {
   chatId?: string
@@ -14,7 +16,8 @@ export type ThreadListQuery = {
   cursor?: string
 }
 
-export type ThreadPage = { data: Thread[]; next_cursor: string | null }
+/** A page of `GET /threads` (the API object `ThreadList`), typed once from its schema. */
+export type ThreadPage = z.infer<typeof ThreadListSchema>
 
 /**
  * What a cursor remembers: the moment the first page was read (`snapshot`), the

@@ -3,14 +3,16 @@ import { countCurrentTurnMessages } from './history.ts'
 import { replyResponse } from './reply-stream.ts'
 import { produceReply } from './reply.ts'
 import { AppError } from '../../platform/errors.ts'
-import { MessageSchema } from './schemas.ts'
+import {
+  ApprovalBody, ApprovalParams, ListThreadsQuery, MessageSchema, ScheduledMessageSchema, ScheduledParams, SendMessageBody, ThreadDetailSchema, ThreadIdParams,
+  ThreadListSchema, WorkingMemorySchema,
+} from './schemas.ts'
 import type { Principal } from '../../platform/http/context.ts'
-import { idParam, parseScheduledAt, safeText } from '../../platform/http/fields.ts'
+import { parseScheduledAt } from '../../platform/http/fields.ts'
 import type { ConversationServices } from './services.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
 import { decideApproval } from './approvals.ts'
 import { listThreads } from './thread-list.ts'
-import { ListThreadsQuery, ScheduledMessageSchema, ScheduledParams, SendMessageBody, ThreadDetailSchema, ThreadIdParams, ThreadListSchema } from './thread-schemas.ts'
 
 const tags = ['Threads']
 
@@ -90,26 +92,16 @@ function operatorOf(principal: Principal): string {
 const getMemory = createRoute({
   method: 'get', path: '/threads/{thread_id}/memory', operationId: 'threads.memory.get', tags, summary: 'Get working memory',
   description: "The thread's working memory (Markdown), or null when the model has not written one.",
-  request: { params: z.object({ thread_id: idParam('thread_id', 'support-42') }) },
-  responses: {
-    200: jsonContent(
-      z.object({ content: z.string().nullable() }).openapi('WorkingMemory', { example: { content: '# Customer\n- Name: Anna Petrova\n- Order: #1187, ships tomorrow\n- Prefers email' } }),
-      'The working memory',
-    ),
-    ...errorResponses(404),
-  },
+  request: { params: ThreadIdParams },
+  responses: { 200: jsonContent(WorkingMemorySchema, 'The working memory'), ...errorResponses(404) },
 })
-
-const ApprovalBody = z
-  .strictObject({ approved: z.boolean(), reason: safeText().max(2000).optional() })
-  .openapi('ApprovalDecision', { example: { approved: true, reason: 'The customer asked for a human.' } })
 
 const decide = createRoute({
   method: 'post', path: '/threads/{thread_id}/approvals/{approval_id}', operationId: 'threads.approvals.decide', tags, summary: 'Approve or deny a tool call (extension)',
   description:
     'Decides a pending `tool-approval-request` and resumes the turn: the answer is the same SSE stream as `/stream`, with the tool\'s result (or the model learning it was denied) and the rest of the reply.',
   request: {
-    params: z.object({ thread_id: idParam('thread_id', 'support-42'), approval_id: idParam('approval_id', 'aitxt-abc123') }),
+    params: ApprovalParams,
     body: jsonBody(ApprovalBody),
   },
   responses: {

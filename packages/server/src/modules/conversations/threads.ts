@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi'
 import { and, asc, eq, ne, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
@@ -6,6 +7,7 @@ import type { Outbox, OutboxEvent } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
 import { isForeignKeyViolation } from '../../platform/db/errors.ts'
 import { toMessage, toThread, type Message, type Thread, type ThreadMode } from './objects.ts'
+import type { PersonBody, PersonSchema, ThreadDetailSchema, WorkingMemorySchema } from './schemas.ts'
 import type { ThreadActions } from '../agent/index.ts'
 import { lockThread, type MessageWriter, type Tx } from './message-writer.ts'
 
@@ -13,18 +15,16 @@ export { toMessage, toThread, type Message, type Thread, type ThreadMode } from 
 
 export type ThreadRow = typeof threads.$inferSelect
 
-export type Person = { id: string; name: string | null; avatar_url: string | null; external_id: string | null }
+/** API objects of this module, typed once from their schemas. */
+export type Person = z.infer<typeof PersonSchema>
+export type ThreadDetail = z.infer<typeof ThreadDetailSchema>
+export type WorkingMemory = z.infer<typeof WorkingMemorySchema>
 
-export type ThreadDetail = Thread & {
-  person: Person | null
-  stats: { messages_total: number; user_messages: number; bot_messages: number; operator_messages: number }
-}
-
-/** The end user, as the caller of the stream endpoint describes them (extension). */
 /** What storing a user message did: the thread as it is now, whether this created it, the new messages' ids. */
 export type Stored = { thread: ThreadRow; created: boolean; messageIds: string[] }
 
-export type PersonInput = { external_id?: string | undefined; name?: string | undefined; avatar_url?: string | undefined }
+/** The end user, as the caller of the stream endpoint describes them (extension). */
+export type PersonInput = z.infer<typeof PersonBody>
 
 export class ThreadService {
   private readonly db: Database
@@ -212,7 +212,7 @@ export class ThreadService {
     }
   }
 
-  async workingMemory(projectId: string, threadId: string): Promise<{ content: string | null }> {
+  async workingMemory(projectId: string, threadId: string): Promise<WorkingMemory> {
     return { content: (await this.require(projectId, threadId)).workingMemory }
   }
 

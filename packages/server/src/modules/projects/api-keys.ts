@@ -1,13 +1,16 @@
+import type { z } from '@hono/zod-openapi'
 import { and, asc, eq, isNull, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { apiKeys, projects } from './tables.ts'
+import type { ApiKeyCreatedSchema, ApiKeySchema } from './schemas.ts'
 import type { Principal } from '../../platform/http/context.ts'
 import { generateApiKey, hashApiKey, isWellFormedApiKey, keyPrefix, sameHash } from './key-format.ts'
 
-export type ApiKeyCreated = { id: string; name: string; key: string; prefix: string; created_at: string }
-export type ApiKeyInfo = { id: string; name: string; prefix: string; last_used_at: string | null; created_at: string }
+/** API objects of this module, typed once from their schemas. */
+export type ApiKeyCreated = z.infer<typeof ApiKeyCreatedSchema>
+export type ApiKeyInfo = z.infer<typeof ApiKeySchema>
 
 /** NOTIFY channel on which every process learns that a key was deleted (payload: its hash). */
 const REVOKED_CHANNEL = 'worken_api_key_revoked'

@@ -1,21 +1,18 @@
+import type { z } from '@hono/zod-openapi'
 import { and, asc, eq } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { memberships, projects } from './tables.ts'
 import type { Principal } from '../../platform/http/context.ts'
 import { AppError } from '../../platform/errors.ts'
-import type { ApiKeyCreated, ApiKeyService } from './api-keys.ts'
+import type { ApiKeyService } from './api-keys.ts'
+import type { ProjectCreatedSchema, ProjectSchema } from './schemas.ts'
 
-export type Project = {
-  id: string
-  name: string
-  organization_id: string
-  avatar_url: string | null
-  created_at: string
-}
+/** API objects of this module, typed once from their schemas. */
+export type Project = z.infer<typeof ProjectSchema>
 
 /** A new project with its first API key, the only way in to it on the public API (shown once). */
-export type ProjectCreated = Project & { api_key: ApiKeyCreated }
+export type ProjectCreated = z.infer<typeof ProjectCreatedSchema>
 
 /** The name of the key a new project starts with. */
 export const FIRST_KEY_NAME = 'default'

@@ -1,55 +1,22 @@
 import { randomBytes } from 'node:crypto'
+import type { z } from '@hono/zod-openapi'
 import { and, desc, eq, sql } from 'drizzle-orm'
 import type { SecretBox } from '../../platform/crypto/secrets.ts'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { webhookDeliveries, webhookEndpoints } from './tables.ts'
+import type { CreatedWebhookEndpointSchema, WebhookDeliveryListSchema, WebhookDeliverySchema, WebhookEndpointSchema } from './schemas.ts'
 import { EVENTS_CHANNEL } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
 import { checkedAddresses, urlProblem, type Resolver } from './transport.ts'
 
-/** Types an endpoint can ask for: the spec's three first, then the other outbox events, then the test event. */
-export const WEBHOOK_EVENT_TYPES = [
-  'thread.created',
-  'thread.message.created',
-  'thread.mode.changed',
-  'thread.pending_count.changed',
-  'thread.title.changed',
-  'thread.deleted',
-  'thread.approval.requested',
-  'thread.approval.decided',
-  'chat.deleted',
-] as const
-
 export const TEST_EVENT_TYPE = 'webhook.test'
 
-export type WebhookEndpoint = {
-  id: string
-  url: string
-  status: 'active' | 'disabled'
-  created_at: string
-  updated_at: string
-  event_types: string[] | null
-  description: string | null
-  disabled_reason: string | null
-}
-
-export type WebhookDelivery = {
-  id: string
-  endpoint_id: string
-  event_id: string
-  event_type: string
-  status: 'pending' | 'delivering' | 'succeeded' | 'failed' | 'cancelled'
-  attempts: number
-  next_attempt_at: string | null
-  last_attempt_at: string | null
-  response_status: number | null
-  response_body: string | null
-  latency_ms: number | null
-  last_error: string | null
-  delivered_at: string | null
-  created_at: string
-}
+/** API objects of this module, typed once from their schemas. */
+export type WebhookEndpoint = z.infer<typeof WebhookEndpointSchema>
+export type CreatedWebhookEndpoint = z.infer<typeof CreatedWebhookEndpointSchema>
+export type WebhookDelivery = z.infer<typeof WebhookDeliverySchema>
+export type WebhookDeliveryList = z.infer<typeof WebhookDeliveryListSchema>
 
 type EndpointRow = typeof webhookEndpoints.$inferSelect
 type DeliveryRow = typeof webhookDeliveries.$inferSelect
@@ -114,7 +81,7 @@ export class WebhookService {
   }
 
   /** Creates an endpoint; the answer carries the secret, the only time it is shown (generated when not given). */
-  async create(projectId: string, input: CreateEndpointInput): Promise<WebhookEndpoint & { secret: string }> {
+  async create(projectId: string, input: CreateEndpointInput): Promise<CreatedWebhookEndpoint> {
     const url = await this.checkUrl(input.url)
     const secret = input.secret ?? `whsec_${randomBytes(32).toString('base64')}`
     const id = newId('whe')
@@ -165,7 +132,7 @@ export class WebhookService {
   }
 
   /** Newest first, keyset-paged by `starting_after` (a delivery id of a previous page). */
-  async deliveries(projectId: string, endpointId: string, page: { limit: number; startingAfter?: string | undefined; status?: string | undefined }): Promise<{ data: WebhookDelivery[]; has_more: boolean }> {
+  async deliveries(projectId: string, endpointId: string, page: { limit: number; startingAfter?: string | undefined; status?: string | undefined }): Promise<WebhookDeliveryList> {
     await this.requireRow(projectId, endpointId)
     if (page.startingAfter !== undefined) {
       const [after] = await this.handle.db.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.id, page.startingAfter)))

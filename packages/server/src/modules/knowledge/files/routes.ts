@@ -1,36 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { AppError } from '../../../platform/errors.ts'
-import { idParam, storableTextProblem } from '../../../platform/http/fields.ts'
+import { storableTextProblem } from '../../../platform/http/fields.ts'
 import { createRouter, errorResponses, jsonContent } from '../../../platform/http/router.ts'
 import { fileTypeLabel, supportedFormat, SUPPORTED_EXTENSIONS } from '../vector-stores/extract.ts'
-import { FILE_PURPOSES, type FileService } from './service.ts'
+import type { FileService } from './service.ts'
+import { DeletedFileSchema, FileListQuery, FileListSchema, FileObjectSchema, FileParams, UploadBody } from './schemas.ts'
 
 const tags = ['Files']
-
-export const FileObjectSchema = z
-  .object({
-    id: z.string().openapi({ example: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
-    object: z.literal('file'),
-    bytes: z.number().int(),
-    created_at: z.number().int().openapi({ description: 'Unix seconds (OpenAI).' }),
-    filename: z.string(),
-    purpose: z.string(),
-    status: z.literal('processed'),
-    expires_at: z.null(),
-    status_details: z.null(),
-  })
-  .openapi('File', {
-    example: { id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4', object: 'file', bytes: 48213, created_at: 1795348800, filename: 'return-policy.pdf', purpose: 'assistants', status: 'processed', expires_at: null, status_details: null },
-  })
-
-const FileParams = z.object({ file_id: idParam('file_id', 'file_01jdq3v5k7m9p2r4t6w8y0a2c4') })
-
-export const UploadBody = z
-  .object({
-    file: z.instanceof(File).openapi({ type: 'string', format: 'binary' }),
-    purpose: z.enum(FILE_PURPOSES).openapi({ description: 'OpenAI\'s purposes; knowledge bases use `assistants`.' }),
-  })
-  .openapi('FileUpload')
 
 const upload = createRoute({
   method: 'post', path: '/files', operationId: 'files.create', tags, summary: 'Upload a file (OpenAI-compatible)',
@@ -40,29 +16,8 @@ const upload = createRoute({
 })
 const list = createRoute({
   method: 'get', path: '/files', operationId: 'files.list', tags, summary: 'List files (OpenAI-compatible)',
-  request: {
-    query: z.object({
-      purpose: z.string().max(64).optional(),
-      limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
-      order: z.enum(['asc', 'desc']).default('desc'),
-      after: z.string().max(128).optional(),
-    }),
-  },
-  responses: {
-    200: jsonContent(
-      z.object({ object: z.literal('list'), data: z.array(FileObjectSchema), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() }).openapi('FileList', {
-        example: {
-          object: 'list',
-          data: [{ id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4', object: 'file', bytes: 48213, created_at: 1795348800, filename: 'return-policy.pdf', purpose: 'assistants', status: 'processed', expires_at: null, status_details: null }],
-          first_id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
-          last_id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
-          has_more: false,
-        },
-      }),
-      'A page of files',
-    ),
-    ...errorResponses(422),
-  },
+  request: { query: FileListQuery },
+  responses: { 200: jsonContent(FileListSchema, 'A page of files'), ...errorResponses(422) },
 })
 const get = createRoute({
   method: 'get', path: '/files/{file_id}', operationId: 'files.get', tags, summary: 'Get a file (OpenAI-compatible)',
@@ -78,14 +33,7 @@ const remove = createRoute({
   method: 'delete', path: '/files/{file_id}', operationId: 'files.delete', tags, summary: 'Delete a file (OpenAI-compatible)',
   description: 'Also removes it from every vector store.',
   request: { params: FileParams },
-  responses: {
-    200: jsonContent(
-      z.object({ id: z.string(), object: z.literal('file'), deleted: z.literal(true) })
-        .openapi('DeletedFile', { example: { id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4', object: 'file', deleted: true } }),
-      'Deleted',
-    ),
-    ...errorResponses(404),
-  },
+  responses: { 200: jsonContent(DeletedFileSchema, 'Deleted'), ...errorResponses(404) },
 })
 
 /** The upload's checks beyond the schema: its size, a usable name and a type we can index. */

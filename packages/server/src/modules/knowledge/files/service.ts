@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { z } from '@hono/zod-openapi'
 import { and, eq, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../../platform/db/client.ts'
 import { newId } from '../../../platform/db/ids.ts'
@@ -6,22 +7,11 @@ import { files } from '../tables.ts'
 import { AppError } from '../../../platform/errors.ts'
 import { keyset, toCursorList, type CursorList } from '../../../platform/http/paging.ts'
 import type { BlobStore } from './blob-store.ts'
+import type { DeletedFileSchema, FileObjectSchema } from './schemas.ts'
 
-/** OpenAI's purposes; knowledge bases use `assistants` (any is accepted, as OpenAI does for vector stores). */
-export const FILE_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] as const
-
-/** OpenAI's `file` object. */
-export type FileObject = {
-  id: string
-  object: 'file'
-  bytes: number
-  created_at: number
-  filename: string
-  purpose: string
-  status: 'processed'
-  expires_at: null
-  status_details: null
-}
+/** API objects of this module, typed once from their schemas. */
+export type FileObject = z.infer<typeof FileObjectSchema>
+export type DeletedFile = z.infer<typeof DeletedFileSchema>
 
 type FileRow = typeof files.$inferSelect
 
@@ -109,7 +99,7 @@ export class FileService {
   }
 
   /** Removes the file and its bytes (and, through foreign keys, its place in every vector store). */
-  async delete(projectId: string, id: string): Promise<{ id: string; object: 'file'; deleted: true }> {
+  async delete(projectId: string, id: string): Promise<DeletedFile> {
     await this.handle.db.transaction(async (tx) => {
       const deleted = await tx.delete(files).where(and(eq(files.projectId, projectId), eq(files.id, id))).returning({ id: files.id })
       if (deleted.length === 0) throw AppError.notFound('File', id)

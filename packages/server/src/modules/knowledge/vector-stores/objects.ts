@@ -1,4 +1,6 @@
+import type { z } from '@hono/zod-openapi'
 import type { vectorStoreFiles, vectorStores } from '../tables.ts'
+import type { FileBatchSchema, FileCountsSchema, VectorStoreFileSchema, VectorStoreSchema } from './schemas.ts'
 
 /**
  * The objects of the vector store API: the spec's fields and OpenAI's, one
@@ -15,7 +17,11 @@ import type { vectorStoreFiles, vectorStores } from '../tables.ts'
  */
 export type Vocabulary = 'spec' | 'openai'
 
-export type FileCounts = { in_progress: number; completed: number; failed: number; cancelled: number; total: number }
+/** API objects of this module, typed once from their schemas. */
+export type FileCounts = z.infer<typeof FileCountsSchema>
+export type VectorStoreObject = z.infer<typeof VectorStoreSchema>
+export type VectorStoreFileObject = z.infer<typeof VectorStoreFileSchema>
+export type FileBatchObject = z.infer<typeof FileBatchSchema>
 
 export type StoreStats = { fileCounts: FileCounts; usageBytes: number }
 
@@ -23,46 +29,6 @@ export const EMPTY_STATS: StoreStats = { fileCounts: { in_progress: 0, completed
 
 export type VectorStoreStatus = 'ready' | 'indexing' | 'error'
 export type VectorStoreFileStatus = 'pending' | 'processed' | 'error'
-
-export type VectorStoreObject = {
-  id: string
-  object: 'vector_store'
-  name: string
-  description: string | null
-  status: string
-  file_count: number
-  file_counts: FileCounts
-  usage_bytes: number
-  created_at: string
-  last_active_at: string
-  metadata: Record<string, string>
-  expires_after: { anchor: 'last_active_at'; days: number } | null
-  expires_at: string | null
-}
-
-export type VectorStoreFileObject = {
-  id: string
-  object: 'vector_store.file'
-  vector_store_id: string
-  filename: string
-  status: string
-  created_at: string
-  usage_bytes: number
-  chunk_count: number
-  last_error: { code: string; message: string } | null
-  attributes: Record<string, string | number | boolean>
-  chunking_strategy: { type: 'static'; static: { max_chunk_size_tokens: number; chunk_overlap_tokens: number } }
-  batch_id: string | null
-}
-
-export type FileBatchObject = {
-  id: string
-  object: 'vector_store.files_batch'
-  vector_store_id: string
-  status: 'in_progress' | 'completed' | 'cancelled' | 'failed'
-  file_counts: FileCounts
-  created_at: string
-}
 
 /** Indexing is in progress while any file is pending; `error` once it is done and some file could not be indexed. */
 export function storeStatus(counts: FileCounts): VectorStoreStatus {

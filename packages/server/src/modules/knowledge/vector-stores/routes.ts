@@ -10,13 +10,12 @@ import { ChunkingStrategySchema } from './chunking.ts'
 import { AttributesSchema } from './filters.ts'
 import type { Vocabulary } from './objects.ts'
 import {
-  AddFileBody, AddFileUpload, BatchParams, CreateBatchBody, CreateStoreBody, FileBatchSchema, FileContentPageSchema, FileListQuery, ListQuery,
+  AddFileBody, AddFileUpload, BatchParams, CreateBatchBody, CreateStoreBody, DeletedVectorStoreFileSchema, DeletedVectorStoreSchema, FileBatchSchema, FileContentPageSchema, FileListQuery, ListQuery,
   SearchBody, SearchPageSchema, StoreFileParams, StoreParams, UpdateFileBody, UpdateStoreBody, VectorStoreFileListSchema, VectorStoreFileSchema,
   VectorStoreListSchema, VectorStoreSchema,
 } from './schemas.ts'
 
 const tags = ['Vector stores']
-const deleted = (object: string) => z.object({ id: z.string(), object: z.literal(object), deleted: z.literal(true) })
 
 const createStore = createRoute({
   method: 'post', path: '/vector_stores', operationId: 'vectorStores.create', tags, summary: 'Create a vector store',
@@ -43,10 +42,7 @@ const deleteStore = createRoute({
   method: 'delete', path: '/vector_stores/{vector_store_id}', operationId: 'vectorStores.delete', tags, summary: 'Delete a vector store',
   description: 'The store, its chunks and embeddings. The files themselves stay (see `DELETE /files/:id`).',
   request: { params: StoreParams },
-  responses: {
-    200: jsonContent(deleted('vector_store.deleted').openapi('DeletedVectorStore', { example: { id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4', object: 'vector_store.deleted', deleted: true } }), 'Deleted'),
-    ...errorResponses(404),
-  },
+  responses: { 200: jsonContent(DeletedVectorStoreSchema, 'Deleted'), ...errorResponses(404) },
 })
 const search = createRoute({
   method: 'post', path: '/vector_stores/{vector_store_id}/search', operationId: 'vectorStores.search', tags, summary: 'Search a vector store',
@@ -82,13 +78,7 @@ const removeFile = createRoute({
   method: 'delete', path: '/vector_stores/{vector_store_id}/files/{file_id}', operationId: 'vectorStores.files.delete', tags, summary: 'Remove a file from a vector store',
   description: 'Its chunks go; the file stays in `/files`.',
   request: { params: StoreFileParams },
-  responses: {
-    200: jsonContent(
-      deleted('vector_store.file.deleted').openapi('DeletedVectorStoreFile', { example: { id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4', object: 'vector_store.file.deleted', deleted: true } }),
-      'Removed',
-    ),
-    ...errorResponses(404),
-  },
+  responses: { 200: jsonContent(DeletedVectorStoreFileSchema, 'Removed'), ...errorResponses(404) },
 })
 const fileContent = createRoute({
   method: 'get', path: '/vector_stores/{vector_store_id}/files/{file_id}/content', operationId: 'vectorStores.files.content.get', tags, summary: 'The text indexed for a file',

@@ -3,7 +3,6 @@ import { ID_PATTERN } from '../../../platform/db/ids.ts'
 import { idParam, safeText, timestamp } from '../../../platform/http/fields.ts'
 import { ChunkingStrategySchema } from './chunking.ts'
 import { AttributeFilterSchema, AttributesSchema } from './filters.ts'
-import { FILE_STATUS_FILTERS } from './store-files.ts'
 
 const StaticStrategy = z.object({ type: z.literal('static'), static: z.object({ max_chunk_size_tokens: z.number().int(), chunk_overlap_tokens: z.number().int() }) })
 
@@ -132,6 +131,16 @@ export const VectorStoreFileListSchema = listOf(VectorStoreFileSchema, 'VectorSt
   batch_id: null,
 })
 
+const deleted = <T extends string>(object: T) => z.object({ id: z.string(), object: z.literal(object), deleted: z.literal(true) })
+
+export const DeletedVectorStoreSchema = deleted('vector_store.deleted')
+  .openapi('DeletedVectorStore', { example: { id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4', object: 'vector_store.deleted', deleted: true } })
+export const DeletedVectorStoreFileSchema = deleted('vector_store.file.deleted')
+  .openapi('DeletedVectorStoreFile', { example: { id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4', object: 'vector_store.file.deleted', deleted: true } })
+
+/** The `filter` of file lists: the spec's statuses and OpenAI's words for them. */
+export const FILE_STATUS_FILTERS = ['pending', 'processed', 'error', 'in_progress', 'completed', 'failed', 'cancelled'] as const
+
 const cursorId = z.string().max(128)
 /** OpenAI's list parameters. */
 export const ListQuery = z.object({
@@ -217,13 +226,16 @@ export const SearchBody = z
     example: { query: 'How long do I have to return an item?', max_num_results: 5, filters: { type: 'eq', key: 'region', value: 'eu' } },
   })
 
+/** A matching chunk, in OpenAI's search result shape (`vector_store.search_results.page` items). */
 export const SearchResultSchema = z
   .object({
     file_id: z.string(),
     filename: z.string(),
+    /** 0–1, higher is better (see docs/knowledge-bases.md: normalised reciprocal rank fusion). */
     score: z.number(),
     attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     content: z.array(z.object({ type: z.literal('text'), text: z.string() })),
+    /** Extension: the store the chunk came from (several may be searched at once). */
     vector_store_id: z.string(),
   })
   .openapi('VectorStoreSearchResult', {

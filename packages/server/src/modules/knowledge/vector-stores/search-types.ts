@@ -1,4 +1,6 @@
+import type { z } from '@hono/zod-openapi'
 import type { AttributeFilter } from './filters.ts'
+import type { SearchPageSchema, SearchResultSchema } from './schemas.ts'
 
 /** One query of `POST /vector_stores/:id/search`, or of the `file_search` tool, over one or more stores of a project. */
 export type SearchRequest = {
@@ -18,20 +20,11 @@ export type SearchRequest = {
   weights?: { embedding: number; text: number } | undefined
 }
 
-/** A matching chunk, in OpenAI's search result shape (`vector_store.search_results.page` items). */
-export type SearchResult = {
-  file_id: string
-  filename: string
-  /** 0–1, higher is better (see docs/knowledge-bases.md: normalised reciprocal rank fusion). */
-  score: number
-  attributes: Record<string, string | number | boolean>
-  content: Array<{ type: 'text'; text: string }>
-  /** Extension: the store the chunk came from (several may be searched at once). */
-  vector_store_id: string
-}
+/** A matching chunk, in OpenAI's search result shape: an API object, typed from its schema. */
+export type SearchResult = z.infer<typeof SearchResultSchema>
 
 /** `hybrid`: vector similarity and full text fused; `full_text`: no pgvector on this database. */
-export type SearchMode = 'hybrid' | 'full_text'
+export type SearchMode = z.infer<typeof SearchPageSchema>['search_mode']
 
 export type SearchOutcome = { mode: SearchMode; results: SearchResult[] }
 

@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi'
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../../platform/db/client.ts'
 import { newId } from '../../../platform/db/ids.ts'
@@ -8,12 +9,15 @@ import { joinChunks, resolveChunkingStrategy, type ChunkingStrategy } from './ch
 import { batchStatus, CANCELLED, toVectorStoreFileObject, type FileBatchObject, type VectorStoreFileObject, type Vocabulary } from './objects.ts'
 import { keyset, toCursorList, type CursorList, type CursorParams } from '../../../platform/http/paging.ts'
 import { fileCountColumns, isCancelledFile, toFileCounts, type VectorStoreService } from './stores.ts'
+import type { DeletedVectorStoreFileSchema, FILE_STATUS_FILTERS, FileContentPageSchema } from './schemas.ts'
 
 export type FileToAdd = { fileId: string; attributes?: Attributes | null | undefined; chunkingStrategy?: ChunkingStrategy | undefined }
 
-/** The `filter` of file lists: the spec's statuses and OpenAI's words for them. */
-export const FILE_STATUS_FILTERS = ['pending', 'processed', 'error', 'in_progress', 'completed', 'failed', 'cancelled'] as const
 export type FileStatusFilter = (typeof FILE_STATUS_FILTERS)[number]
+
+/** The answers of removing a file from a store and of reading its text, typed from their schemas. */
+export type DeletedVectorStoreFile = z.infer<typeof DeletedVectorStoreFileSchema>
+export type FileContentPage = z.infer<typeof FileContentPageSchema>
 
 type FileRow = typeof vectorStoreFiles.$inferSelect
 
@@ -147,7 +151,7 @@ export class VectorStoreFileService {
   }
 
   /** Takes the file out of the store (its chunks and embeddings go with it); the file itself stays. */
-  async remove(projectId: string, vectorStoreId: string, fileId: string): Promise<{ id: string; object: 'vector_store.file.deleted'; deleted: true }> {
+  async remove(projectId: string, vectorStoreId: string, fileId: string): Promise<DeletedVectorStoreFile> {
     await this.stores.require(projectId, vectorStoreId)
     const deleted = await this.db
       .delete(vectorStoreFiles)
@@ -158,7 +162,7 @@ export class VectorStoreFileService {
   }
 
   /** The file's extracted text, put back together from its chunks (empty until it is processed). */
-  async content(projectId: string, vectorStoreId: string, fileId: string) {
+  async content(projectId: string, vectorStoreId: string, fileId: string): Promise<FileContentPage> {
     const file = await this.require(projectId, vectorStoreId, fileId)
     const chunks = await this.db
       .select({ text: vectorStoreChunks.content, byteStart: vectorStoreChunks.byteStart, byteEnd: vectorStoreChunks.byteEnd })

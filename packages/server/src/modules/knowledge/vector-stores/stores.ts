@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi'
 import { and, eq, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../../platform/db/client.ts'
 import { newId } from '../../../platform/db/ids.ts'
@@ -5,10 +6,15 @@ import { vectorStoreFiles, vectorStores } from '../tables.ts'
 import { AppError } from '../../../platform/errors.ts'
 import { EMPTY_STATS, toVectorStoreObject, type FileCounts, type StoreStats, type VectorStoreObject, type Vocabulary } from './objects.ts'
 import { keyset, toCursorList, type CursorList, type CursorParams } from '../../../platform/http/paging.ts'
+import type { DeletedVectorStoreSchema } from './schemas.ts'
 
 export type StoreRow = typeof vectorStores.$inferSelect
 
-export type ExpiresAfter = { anchor: 'last_active_at'; days: number }
+/** A store's `expires_after`, as the VectorStore object has it. */
+export type ExpiresAfter = NonNullable<VectorStoreObject['expires_after']>
+
+/** The answer of deleting a store, typed from its schema. */
+export type DeletedVectorStore = z.infer<typeof DeletedVectorStoreSchema>
 
 /** A store that has expired is gone: every read leaves it out, and the indexer's sweep deletes it. */
 export const notExpired = (): SQL => or(isNull(vectorStores.expiresAt), sql`${vectorStores.expiresAt} > now()`)!
@@ -99,7 +105,7 @@ export class VectorStoreService {
     })
   }
 
-  async delete(projectId: string, id: string): Promise<{ id: string; object: 'vector_store.deleted'; deleted: true }> {
+  async delete(projectId: string, id: string): Promise<DeletedVectorStore> {
     const deleted = await this.db
       .delete(vectorStores)
       .where(and(eq(vectorStores.projectId, projectId), eq(vectorStores.id, id), notExpired()))
