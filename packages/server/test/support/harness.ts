@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { serve } from '@hono/node-server'
 import pg from 'pg'
 import pino from 'pino'
@@ -11,21 +12,24 @@ import { migrate } from '../../src/platform/db/migrate.ts'
 import { memberships, organizations, projects, users } from '../../src/schema.ts'
 import { createServices, type ServiceOptions, type Services } from '../../src/services.ts'
 import { attachWorkers } from '../../src/workers.ts'
+import { pgliteTemplateBlob, postgresTemplate } from './template.ts'
 
 export const silentLogger = pino({ level: 'silent' })
 
 /**
  * A fresh, migrated database for one test file: in-memory PGlite by default, or
  * a new database on the server named by TEST_DATABASE_URL (dropped afterwards).
+ * Both start as a copy of the migrated template (template.ts); migrate() then
+ * finds nothing to apply and reports whether pgvector is there.
  */
 export async function freshDatabase(): Promise<{ handle: DatabaseHandle; url: string | undefined; vector: boolean; drop(): Promise<void> }> {
   const serverUrl = process.env.TEST_DATABASE_URL
   if (!serverUrl) {
-    const handle = await openDatabase({ driver: 'pglite' })
+    const handle = await openDatabase({ driver: 'pglite', loadDataDir: await pgliteTemplateBlob() })
     const { vector } = await migrate(handle)
     return { handle, url: undefined, vector, drop: () => handle.close() }
   }
-  const url = await createScratchDatabase(serverUrl)
+  const url = await createScratchDatabase(serverUrl, 'worken_test', { migrated: true })
   const handle = await openDatabase({ driver: 'postgres', url, poolSize: 5 })
   const { vector } = await migrate(handle)
   return {
@@ -39,13 +43,26 @@ export async function freshDatabase(): Promise<{ handle: DatabaseHandle; url: st
   }
 }
 
-/** Creates an empty database next to the one in `serverUrl` and returns its URL. */
-export async function createScratchDatabase(serverUrl: string, prefix = 'worken_test'): Promise<string> {
+/**
+ * Creates a database next to the one in `serverUrl` and returns its URL: empty,
+ * or with `migrated` a copy of the migrated template.
+ */
+export async function createScratchDatabase(serverUrl: string, prefix = 'worken_test', options: { migrated?: boolean } = {}): Promise<string> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`
+  const template = options.migrated ? await postgresTemplate(serverUrl) : undefined
   const admin = new pg.Client({ connectionString: serverUrl })
   await admin.connect()
   try {
-    await admin.query(`create database ${name}`)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.query(template ? `create database ${name} template ${template}` : `create database ${name}`)
+        break
+      } catch (error) {
+        // 55006: the template is in use (a copy of it being made elsewhere, say); it passes.
+        if ((error as { code?: string }).code !== '55006' || attempt === 20) throw error
+        await sleep(100 * attempt)
+      }
+    }
   } finally {
     await admin.end()
   }
