@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, it } from 'node:test'
 import { SseClient } from '../support/events-client.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../support/harness.ts'
 import { startLlmServer, type LlmServer } from '../support/llm-server.ts'
 import { startServerProcess, type ServerProcess } from '../support/process.ts'
+import { migratedDataDir } from '../support/template.ts'
 
 const serverUrl = process.env.TEST_DATABASE_URL
 const KEY = `sk-${'ab12cd'.repeat(8)}`
@@ -77,7 +76,7 @@ it(
 )
 
 it('on SIGTERM a real server ends its event streams instead of waiting out the drain timeout', { timeout: 90_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worken-events-'))
+  const dir = await migratedDataDir('worken-events')
   const key = `sk-${'e7e7e7'.repeat(8)}`
   // A drain timeout far beyond the test's: only ending the streams lets the process exit in time.
   const server = await startServerProcess({ WORKEN_DATA_DIR: dir, WORKEN_BOOTSTRAP_API_KEY: key, WORKEN_SHUTDOWN_TIMEOUT_MS: '600000' })

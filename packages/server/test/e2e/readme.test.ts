@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, it } from 'node:test'
 import { startServerProcess, type ServerProcess } from '../support/process.ts'
+import { migratedDataDir } from '../support/template.ts'
 
 const README = new URL('../../../../README.md', import.meta.url)
 const KEY = `sk-${'5eed'.repeat(12)}`
@@ -12,7 +11,7 @@ let server: ServerProcess
 let dataDir: string
 
 before(async () => {
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'worken-readme-'))
+  dataDir = await migratedDataDir('worken-readme')
   server = await startServerProcess({ WORKEN_DATA_DIR: dataDir, WORKEN_BOOTSTRAP_API_KEY: KEY })
 })
 after(async () => {

@@ -8,10 +8,17 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { createScratchDatabase, dropScratchDatabase } from '../support/harness.ts'
 import { runFailingStart, startServerProcess, type ServerProcess } from '../support/process.ts'
+import { migratedDataDir } from '../support/template.ts'
 
 const dataDirs: string[] = []
 function tempDataDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worken-test-'))
+  dataDirs.push(dir)
+  return dir
+}
+/** A data directory holding a copy of the migrated template: for tests of what follows the first start. */
+async function migratedTempDataDir(): Promise<string> {
+  const dir = await migratedDataDir('worken-test')
   dataDirs.push(dir)
   return dir
 }
@@ -120,7 +127,7 @@ describe('the server process on the embedded database', () => {
 
   it('WORKEN_BOOTSTRAP_API_KEY makes the first key a known value', async () => {
     const known = `sk-${'0123456789abcdef'.repeat(3)}`
-    const scripted = await startServerProcess({ WORKEN_DATA_DIR: tempDataDir(), WORKEN_BOOTSTRAP_API_KEY: known })
+    const scripted = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), WORKEN_BOOTSTRAP_API_KEY: known })
     try {
       assert.ok(scripted.output().includes(known))
       assert.equal((await get(`${scripted.publicUrl}/bots`, { authorization: `Bearer ${known}` })).status, 200)
@@ -130,7 +137,7 @@ describe('the server process on the embedded database', () => {
   })
 
   it('WORKEN_INTERNAL_TOKEN guards the internal listener', async () => {
-    const guarded = await startServerProcess({ WORKEN_DATA_DIR: tempDataDir(), WORKEN_INTERNAL_TOKEN: 'a-long-internal-token-value' })
+    const guarded = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), WORKEN_INTERNAL_TOKEN: 'a-long-internal-token-value' })
     try {
       const output = guarded.output()
       const headers = {
@@ -146,7 +153,8 @@ describe('the server process on the embedded database', () => {
   })
 })
 
-describe('configuration errors stop start-up with a message naming the variable', () => {
+// Independent processes that exit at once: side by side.
+describe('configuration errors stop start-up with a message naming the variable', { concurrency: true }, () => {
   for (const [name, value] of [
     ['PORT', 'not-a-port'],
     ['INTERNAL_PORT', '70000'],

@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createScratchDatabase, dropScratchDatabase } from './harness.ts'
+import { migratedDataDir } from './template.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 
@@ -23,10 +22,19 @@ export type ServerProcess = {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
+/**
+ * What a server process inherits from the test's environment: PATH, and the
+ * compile cache that the global setup turns on (it saves a fraction of each start).
+ */
+function inherited(): Record<string, string> {
+  const { PATH = '', NODE_COMPILE_CACHE } = process.env
+  return NODE_COMPILE_CACHE ? { PATH, NODE_COMPILE_CACHE } : { PATH }
+}
+
 /** Runs `node src/main.ts` as a user would, on random ports, and waits until it listens. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', INTERNAL_PORT: '0', LOG_LEVEL: 'info', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env },
+    env: { ...inherited(), PORT: '0', INTERNAL_PORT: '0', LOG_LEVEL: 'info', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -71,7 +79,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
 
 /** Runs the server expecting it to fail at start; resolves with its exit code and output. */
 export async function runFailingStart(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', PORT: '0', INTERNAL_PORT: '0', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [MAIN], { env: { ...inherited(), PORT: '0', INTERNAL_PORT: '0', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -84,16 +92,18 @@ export async function runFailingStart(env: Record<string, string>): Promise<{ co
 
 /**
  * Where server processes of a test keep their data: a scratch Postgres
- * database when TEST_DATABASE_URL is set, else a PGlite data directory.
- * `env` goes into startServerProcess; `cleanup` removes it.
+ * database when TEST_DATABASE_URL is set, else a PGlite data directory; both
+ * start as a copy of the migrated template (template.ts), so a first start
+ * skips initdb and the migrations. `env` goes into startServerProcess;
+ * `cleanup` removes it.
  */
 export async function processDatabase(prefix: string): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
   const serverUrl = process.env.TEST_DATABASE_URL
   if (serverUrl) {
-    const url = await createScratchDatabase(serverUrl)
+    const url = await createScratchDatabase(serverUrl, 'worken_test', { migrated: true })
     return { env: { DATABASE_URL: url }, cleanup: () => dropScratchDatabase(serverUrl, url) }
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`))
+  const dir = await migratedDataDir(prefix)
   return { env: { WORKEN_DATA_DIR: dir }, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) }
 }
 

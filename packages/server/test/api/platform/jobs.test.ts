@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { openDatabase, type DatabaseHandle, type OpenOptions } from '../../../src/platform/db/client.ts'
 import { createJobQueue, type JobInfo, type JobQueue } from '../../../src/platform/jobs/queue.ts'
 import { createScratchDatabase, dropScratchDatabase, silentLogger } from '../../support/harness.ts'
+import { pgliteTemplateBlob, templateDataDir } from '../../support/template.ts'
 
 // pg-boss's minimum; new jobs arrive by NOTIFY, due ones by polling at this interval.
 const pollingIntervalSeconds = 0.5
@@ -62,7 +61,8 @@ describe('job queue', { concurrency: true }, () => {
     assert.equal(waiting?.state, 'created')
     assert.equal(waiting?.startAfter.getTime(), startAfter.getTime())
 
-    await sleep(1000)
+    // Looked at 500 ms before startAfter (not a fixed time after the send, which a loaded machine may stretch past it).
+    await sleep(startAfter.getTime() - 500 - Date.now())
     assert.equal(ranAt.length, 0)
     await waitFor(() => ranAt.length === 1)
     assert.ok(ranAt[0]! >= startAfter.getTime())
@@ -249,6 +249,7 @@ test('a job deferred past a restart runs after the queue starts again', async ()
 /**
  * An empty database (pg-boss needs none of the app's tables): PGlite, in memory or
  * in a data directory that survives close(), or a scratch database on TEST_DATABASE_URL.
+ * PGlite starts from a copy of a cluster as initdb left it (template.ts), which saves initdb.
  */
 async function scratchDatabase({ durable }: { durable: boolean }): Promise<{ options: OpenOptions; cleanup(): Promise<void> }> {
   const serverUrl = process.env.TEST_DATABASE_URL
@@ -256,8 +257,8 @@ async function scratchDatabase({ durable }: { durable: boolean }): Promise<{ opt
     const url = await createScratchDatabase(serverUrl, 'worken_jobs')
     return { options: { driver: 'postgres', url, poolSize: 3 }, cleanup: () => dropScratchDatabase(serverUrl, url) }
   }
-  if (!durable) return { options: { driver: 'pglite', withVector: false }, cleanup: async () => {} }
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'worken-jobs-'))
+  if (!durable) return { options: { driver: 'pglite', withVector: false, loadDataDir: await pgliteTemplateBlob('empty') }, cleanup: async () => {} }
+  const dataDir = await templateDataDir('worken-jobs', 'empty')
   return {
     options: { driver: 'pglite', dataDir, withVector: false },
     async cleanup() {
