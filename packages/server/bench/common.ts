@@ -7,7 +7,7 @@ import { openDatabase, type DatabaseHandle } from '../src/platform/db/client.ts'
 import { newId } from '../src/platform/db/ids.ts'
 import * as schema from '../src/schema.ts'
 import type { Services } from '../src/services.ts'
-import { createScratchDatabase } from '../test/harness.ts'
+import { createScratchDatabase } from '../test/support/harness.ts'
 
 /** Stops a server at once, cutting its open connections. */
 export function closeServer(server: http.Server): Promise<void> {

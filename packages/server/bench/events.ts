@@ -41,7 +41,7 @@ import { openDatabase, type DatabaseHandle } from '../src/platform/db/client.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
 import * as schema from '../src/schema.ts'
 import { createServices } from '../src/services.ts'
-import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
+import { createScratchDatabase, dropScratchDatabase } from '../test/support/harness.ts'
 import { closeServer, listen, machineBusy, percentile, postJson, postgresAnswers, redact, runMain, seedProject } from './common.ts'
 
 const HOST = '127.0.0.1'

@@ -38,7 +38,7 @@ import { openDatabase, type Database, type DatabaseHandle } from '../src/platfor
 import { migrate } from '../src/platform/db/migrate.ts'
 import * as schema from '../src/schema.ts'
 import { createServices, type Services } from '../src/services.ts'
-import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
+import { createScratchDatabase, dropScratchDatabase } from '../test/support/harness.ts'
 import { closeServer, machineBusy, postgresAnswers, redact, runMain, seedProject } from './common.ts'
 
 const HOST = '127.0.0.1'

@@ -31,7 +31,7 @@ import { newId } from '../src/platform/db/ids.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
 import { bots, chats, projects } from '../src/schema.ts'
 import { createServices } from '../src/services.ts'
-import { dropScratchDatabase } from '../test/harness.ts'
+import { dropScratchDatabase } from '../test/support/harness.ts'
 import { closeServer, percentile, benchPostgres, redact, runMain, seedProject } from './common.ts'
 
 const { values: args } = parseArgs({

@@ -1,7 +1,7 @@
 /**
  * Streaming benchmark: bursts of concurrent streamed chat turns through Worken
  * (`POST /chats/:chat_id/threads/:thread_id/stream`) to the local OpenAI-style
- * LLM server (test/llm-server.ts), against the same streams sent straight to
+ * LLM server (test/support/llm-server.ts), against the same streams sent straight to
  * that server, on the embedded database (PGlite) and on Postgres.
  *
  *   npm run bench:streams                       # from the repo root
@@ -51,8 +51,8 @@ import { openDatabase, type DatabaseHandle } from '../src/platform/db/client.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
 import * as schema from '../src/schema.ts'
 import { createServices, type Services } from '../src/services.ts'
-import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
-import { startLlmServer, type ChatCompletionBody, type ReplyScript } from '../test/llm-server.ts'
+import { createScratchDatabase, dropScratchDatabase } from '../test/support/harness.ts'
+import { startLlmServer, type ChatCompletionBody, type ReplyScript } from '../test/support/llm-server.ts'
 import { closeServer, listen, machineBusy, percentile, postJson, postgresAnswers, redact, runMain, seedProject } from './common.ts'
 
 const HOST = '127.0.0.1'

@@ -57,7 +57,7 @@ import { VectorStoreSearch, type SearchOptions } from '../src/modules/knowledge/
 import type { SearchRequest } from '../src/modules/knowledge/vector-stores/search-types.ts'
 import type { VectorStoreIndexer } from '../src/modules/knowledge/vector-stores/indexer.ts'
 import type { Workers } from '../src/services.ts'
-import { dropScratchDatabase } from '../test/harness.ts'
+import { dropScratchDatabase } from '../test/support/harness.ts'
 import { closeServer, listen, percentile, benchPostgres, postJson, redact, runMain, seededRandom, seedProject } from './common.ts'
 
 const { values: args } = parseArgs({

@@ -35,7 +35,7 @@ import { openDatabase, type DatabaseHandle } from '../src/platform/db/client.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
 import { createServices } from '../src/services.ts'
 import { WebhookSender } from '../src/modules/webhooks/sender.ts'
-import { createScratchDatabase, dropScratchDatabase } from '../test/harness.ts'
+import { createScratchDatabase, dropScratchDatabase } from '../test/support/harness.ts'
 import { percentile, postgresAnswers, redact, runMain, seedProject } from './common.ts'
 
 const ROLE_ENV = 'WORKEN_BENCH_WEBHOOKS_ROLE'

@@ -1,6 +1,5 @@
 import pino from 'pino'
 import { ConfigError, loadConfig } from './config.ts'
-import { startServer } from './server.ts'
 
 let config
 try {
@@ -10,6 +9,9 @@ try {
   process.stderr.write(`${error.message}\n`)
   process.exit(1)
 }
+
+// The server's modules load once the configuration is known to be good: a bad variable is reported at once.
+const { startServer } = await import('./server.ts')
 
 // Synchronous writes keep log lines and the start-up banner in order, and lose nothing on exit.
 const logger = pino(

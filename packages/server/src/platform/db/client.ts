@@ -33,18 +33,25 @@ export interface DatabaseHandle {
 }
 
 export type OpenOptions =
-  | { driver: 'pglite'; dataDir?: string; withVector?: boolean }
+  | {
+      driver: 'pglite'
+      dataDir?: string
+      withVector?: boolean
+      /** Starts from this dump (PGlite's `dumpDataDir`) instead of an empty cluster: the tests' migrated template. */
+      loadDataDir?: Blob
+    }
   | { driver: 'postgres'; url: string; poolSize?: number; onError?: (error: Error) => void }
 
 export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle> {
   return options.driver === 'pglite' ? openPglite(options) : openPostgres(options)
 }
 
-async function openPglite(options: { dataDir?: string; withVector?: boolean }): Promise<DatabaseHandle> {
+async function openPglite(options: { dataDir?: string; withVector?: boolean; loadDataDir?: Blob }): Promise<DatabaseHandle> {
   if (options.dataDir) fs.mkdirSync(options.dataDir, { recursive: true })
   const client = await PGlite.create({
     dataDir: options.dataDir ? path.join(options.dataDir, 'pgdata') : undefined,
     extensions: options.withVector === false ? {} : { vector },
+    loadDataDir: options.loadDataDir,
   })
   const session: SqlSession = {
     async query(text, params) {

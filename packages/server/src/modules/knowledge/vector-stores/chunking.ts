@@ -11,7 +11,7 @@ import { encode } from 'gpt-tokenizer/encoding/cl100k_base'
 // Throughput with the auto strategy, Node 24 on a shared 2-core box: about 0.2 s per MB of
 // text, encoding dominating. 1 MB of real English (package READMEs) gives 533 chunks in
 // 0.18–0.21 s, ≈ 2,500–2,900 chunks/s; the synthetic megabyte of the "chunks a megabyte" test
-// in test/chunking.test.ts (which prints its figure) gives 1,118 chunks at ≈ 5,700 chunks/s.
+// in test/unit/chunking.test.ts (which prints its figure) gives 1,118 chunks at ≈ 5,700 chunks/s.
 // 100,000 auto chunks (≈ 40 M tokens, ≈ 190 MB of text) take about 40 s.
 
 export const AUTO_MAX_CHUNK_SIZE_TOKENS = 800

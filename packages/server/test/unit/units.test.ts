@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { applySettingsPatch, defaultBotSettings, mergePatch } from '../../src/modules/bots/settings.ts'
+import { loadConfig } from '../../src/config.ts'
+import { newId } from '../../src/platform/db/ids.ts'
+import { isWellFormedApiKey, keyPrefix, sameHash, hashApiKey } from '../../src/modules/projects/key-format.ts'
+
+describe('config', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({ INIT_CWD: '/srv/app' })
+    assert.equal(config.port, 8080)
+    assert.equal(config.host, '127.0.0.1')
+    assert.equal(config.internalPort, 8081)
+    assert.equal(config.internalHost, '127.0.0.1')
+    assert.equal(config.dataDir, '/srv/app/.worken')
+    assert.equal(config.databaseUrl, undefined)
+    assert.equal(config.bodyLimit, 1024 * 1024)
+    assert.equal(config.logLevel, 'info')
+  })
+
+  it('treats empty variables as unset and names every bad variable', () => {
+    assert.equal(loadConfig({ PORT: '' }).port, 8080)
+    assert.throws(() => loadConfig({ PORT: 'x', WORKEN_INTERNAL_TOKEN: 'short' }), (error: Error) => {
+      assert.match(error.message, /PORT: /)
+      assert.match(error.message, /WORKEN_INTERNAL_TOKEN: must be at least 16 characters/)
+      return true
+    })
+  })
+
+  it('accepts a Postgres URL with an encryption key and a well-formed bootstrap key', () => {
+    const key = Buffer.alloc(32, 1)
+    const config = loadConfig({ DATABASE_URL: 'postgres://u@db:5432/worken', WORKEN_ENCRYPTION_KEY: key.toString('base64'), WORKEN_BOOTSTRAP_API_KEY: `sk-${'a1'.repeat(16)}` })
+    assert.equal(config.databaseUrl, 'postgres://u@db:5432/worken')
+    assert.deepEqual(config.encryptionKeys, [key])
+    assert.throws(() => loadConfig({ WORKEN_BOOTSTRAP_API_KEY: 'sk-ABC' }), /WORKEN_BOOTSTRAP_API_KEY/)
+  })
+})
+
+describe('encryption keys', () => {
+  it('are required with DATABASE_URL, and must be 32 bytes in base64 or hex', () => {
+    assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://u@db:5432/worken' }), /WORKEN_ENCRYPTION_KEY: is required with DATABASE_URL.*openssl rand -base64 32/)
+    assert.throws(() => loadConfig({ WORKEN_ENCRYPTION_KEY: 'short' }), /WORKEN_ENCRYPTION_KEY: must be 32-byte keys/)
+    const hex = Buffer.alloc(32, 2)
+    const b64 = Buffer.alloc(32, 3)
+    assert.deepEqual(loadConfig({ WORKEN_ENCRYPTION_KEY: `${hex.toString('hex')}, ${b64.toString('base64')}` }).encryptionKeys, [hex, b64])
+    assert.equal(loadConfig({}).encryptionKeys, undefined, 'PGlite: the data directory key')
+  })
+})
+
+describe('ids', () => {
+  it('are prefixed, sortable by time and unique', () => {
+    const early = newId('bot', 1_700_000_000_000)
+    const late = newId('bot', 1_700_000_000_001)
+    assert.match(early, /^bot_[0-9a-z]{26}$/)
+    assert.ok(early.slice(0, 14) < late.slice(0, 14))
+    const many = new Set(Array.from({ length: 10_000 }, () => newId('key')))
+    assert.equal(many.size, 10_000)
+  })
+})
+
+describe('api key helpers', () => {
+  it('recognise the sk-<hex> shape only', () => {
+    assert.ok(isWellFormedApiKey('sk-00ff'))
+    for (const bad of ['sk-', 'sk-xyz', 'pk-00ff', '00ff', 'sk-00ff ', 'sk-00ff\n']) assert.ok(!isWellFormedApiKey(bad), bad)
+  })
+  it('show a short prefix and compare hashes', () => {
+    assert.equal(keyPrefix('sk-0123456789abcdef'), 'sk-01234567')
+    assert.ok(sameHash(hashApiKey('sk-1'), hashApiKey('sk-1')))
+    assert.ok(!sameHash(hashApiKey('sk-1'), hashApiKey('sk-2')))
+  })
+})
+
+describe('settings merge', () => {
+  it('merges objects deeply, replaces scalars, and removes keys set to null', () => {
+    assert.deepEqual(mergePatch({ a: { b: 1, c: 2 }, d: 3 }, { a: { b: 9 }, e: 4 }), { a: { b: 9, c: 2 }, d: 3, e: 4 })
+    assert.deepEqual(mergePatch({ a: { b: 1 } }, { a: null }), {})
+    assert.deepEqual(mergePatch({ a: [1, 2] }, { a: [3] }), { a: [3] })
+    assert.deepEqual(mergePatch({ a: 1 }, { a: { b: { c: null, d: 1 } } }), { a: { b: { d: 1 } } })
+  })
+
+  it('validates the merged result as a whole', () => {
+    const merged = applySettingsPatch(defaultBotSettings(), { ai: { model: { temperature: 1.2 } } })
+    assert.equal(merged.ai.model.temperature, 1.2)
+    assert.equal(merged.ai.model.id, 'openai/gpt-4o-mini')
+    // Stored settings that are somehow invalid are caught when merged.
+    const broken = { ...defaultBotSettings(), ai: { ...defaultBotSettings().ai, model: { ...defaultBotSettings().ai.model, top_p: 7 } } }
+    assert.throws(() => applySettingsPatch(broken, {}), /top_p/)
+  })
+})
