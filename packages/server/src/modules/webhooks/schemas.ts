@@ -22,7 +22,7 @@ const EventTypes = z
   .nullable()
   .openapi({ description: 'Extension: the event types this endpoint receives; null or absent = all.' })
 
-const Url = z.url({ protocol: /^https?$/ }).max(2048).openapi({ description: 'https; must resolve to a public address (see docs/webhooks.md).', example: 'https://example.com/worken/webhooks' })
+const Url = z.url({ protocol: /^https?$/ }).max(2048).openapi({ description: 'https; must resolve to a public address (see docs/webhooks.md).', example: 'https://crm.example.test/worken/webhooks' })
 const Secret = safeText().min(16, 'must be at least 16 characters').max(256).openapi({ description: 'The HMAC-SHA256 key of the signatures.' })
 
 export const WebhookEndpointSchema = z
@@ -39,7 +39,7 @@ export const WebhookEndpointSchema = z
   .openapi('WebhookEndpoint', {
     example: {
       id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
-      url: 'https://example.com/worken/webhooks',
+      url: 'https://crm.example.test/worken/webhooks',
       status: 'active',
       created_at: '2026-11-22T12:00:00.000Z',
       updated_at: '2026-11-22T12:00:00.000Z',
@@ -54,7 +54,7 @@ export const CreatedWebhookEndpointSchema = WebhookEndpointSchema.extend({
 }).openapi('CreatedWebhookEndpoint', {
   example: {
     id: 'whe_01jdq3v5k7m9p2r4t6w8y0a2c4',
-    url: 'https://example.com/worken/webhooks',
+    url: 'https://crm.example.test/worken/webhooks',
     status: 'active',
     created_at: '2026-11-22T12:00:00.000Z',
     updated_at: '2026-11-22T12:00:00.000Z',
@@ -73,7 +73,7 @@ export const CreateWebhookEndpointBody = z
     description: safeText().max(500).nullable().optional(),
   })
   .openapi('CreateWebhookEndpointBody', {
-    example: { url: 'https://example.com/worken/webhooks', event_types: ['thread.message.created', 'thread.mode.changed'], description: 'CRM sync' },
+    example: { url: 'https://crm.example.test/worken/webhooks', event_types: ['thread.message.created', 'thread.mode.changed'], description: 'CRM sync' },
   })
 
 export const UpdateWebhookEndpointBody = z

@@ -507,7 +507,7 @@ describe('formatting', () => {
   it('removes Markdown and emojis from the deltas and the stored reply alike, across split chunks', async () => {
     const { chatId } = await newChat({ ai: { formatting: { removeEmojis: true, removeMarkdown: true } } })
     const family = '\u{1F468}\u200D\u{1F469}\u200D\u{1F467}'
-    const text = `Here is **bold** and a [link](https://example.com) ${family} done 😀!`
+    const text = `Here is **bold** and a [link](https://shop.example.test) ${family} done 😀!`
     // Split inside "**", inside the link, and between the code units of a surrogate pair.
     const cuts = [10, 11, 25, text.indexOf(family) + 1, text.indexOf('😀') + 1]
     const chunks: string[] = []

@@ -259,17 +259,17 @@ describe('GET /threads/:thread_id', () => {
   it('keeps the person the caller describes, the same person across threads by external_id', async () => {
     const { chatId } = await newChat()
     llm.replyWith({ text: ['Hi'] })
-    const person = { external_id: 'crm-77', name: 'Ivan Petrov', avatar_url: 'https://example.com/ivan.png' }
+    const person = { external_id: 'crm-77', name: 'Ivan Petrov', avatar_url: 'https://cdn.example.test/ivan.png' }
     assert.equal((await say(chatId, 'person-1', 'Hi', { person })).status, 200)
     const first = (await api('GET', '/threads/person-1')).body.person
-    assert.deepEqual({ ...first, id: undefined }, { id: undefined, name: 'Ivan Petrov', avatar_url: 'https://example.com/ivan.png', external_id: 'crm-77' })
+    assert.deepEqual({ ...first, id: undefined }, { id: undefined, name: 'Ivan Petrov', avatar_url: 'https://cdn.example.test/ivan.png', external_id: 'crm-77' })
     assert.match(first.id, /^per_/)
     // Another thread, same external id: the same person; a new name updates it, the avatar stays.
     assert.equal((await say(chatId, 'person-2', 'Hi again', { person: { external_id: 'crm-77', name: 'Ivan P.' } })).status, 200)
     const second = (await api('GET', '/threads/person-2')).body.person
     assert.equal(second.id, first.id)
     assert.equal(second.name, 'Ivan P.')
-    assert.equal(second.avatar_url, 'https://example.com/ivan.png')
+    assert.equal(second.avatar_url, 'https://cdn.example.test/ivan.png')
     // Without an external id: the thread's own person.
     assert.equal((await say(chatId, 'person-3', 'Hi', { person: { name: 'Guest' } })).status, 200)
     const guest = (await api('GET', '/threads/person-3')).body.person

@@ -152,12 +152,12 @@ describe('webhook endpoints API', () => {
     const cases: Array<[string, string, unknown, number]> = [
       ['POST', '/webhook-endpoints', {}, 422],
       ['POST', '/webhook-endpoints', { url: 'not a url', secret: SECRET }, 422],
-      ['POST', '/webhook-endpoints', { url: 'ftp://example.com/x', secret: SECRET }, 422],
+      ['POST', '/webhook-endpoints', { url: 'ftp://hooks.example.test/x', secret: SECRET }, 422],
       ['POST', '/webhook-endpoints', { url: `${receiver.url}/x`, secret: 'short' }, 422],
       ['POST', '/webhook-endpoints', { url: `${receiver.url}/x`, secret: SECRET, event_types: ['thread.nope'] }, 422],
       ['POST', '/webhook-endpoints', { url: `${receiver.url}/x`, secret: SECRET, event_types: [] }, 422],
       ['POST', '/webhook-endpoints', { url: `${receiver.url}/x`, secret: SECRET, extra: 1 }, 422],
-      ['POST', '/webhook-endpoints', { url: 'https://user:pass@example.com/x', secret: SECRET }, 422],
+      ['POST', '/webhook-endpoints', { url: 'https://user:pass@hooks.example.test/x', secret: SECRET }, 422],
       ['POST', '/webhook-endpoints', 'nope', 400],
     ]
     for (const [method, path, body, status] of cases) {

@@ -10,6 +10,23 @@ export const FileCountsSchema = z
   .object({ in_progress: z.number().int(), completed: z.number().int(), failed: z.number().int(), cancelled: z.number().int(), total: z.number().int() })
   .openapi('VectorStoreFileCounts', { example: { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 } })
 
+/** One VectorStore as every example that shows one gives it. */
+const VECTOR_STORE_EXAMPLE = {
+  id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  object: 'vector_store',
+  name: 'Help center',
+  description: 'Return, delivery and warranty articles',
+  status: 'ready',
+  file_count: 2,
+  file_counts: { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 },
+  usage_bytes: 18432,
+  created_at: '2026-11-22T12:00:00.000Z',
+  last_active_at: '2026-11-22T12:30:00.000Z',
+  metadata: { team: 'support' },
+  expires_after: null,
+  expires_at: null,
+} as const
+
 export const VectorStoreSchema = z
   .object({
     id: z.string().openapi({ example: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
@@ -26,23 +43,23 @@ export const VectorStoreSchema = z
     expires_after: z.object({ anchor: z.literal('last_active_at'), days: z.number().int() }).nullable(),
     expires_at: timestamp().nullable(),
   })
-  .openapi('VectorStore', {
-    example: {
-      id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
-      object: 'vector_store',
-      name: 'Help center',
-      description: 'Return, delivery and warranty articles',
-      status: 'ready',
-      file_count: 2,
-      file_counts: { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 },
-      usage_bytes: 18432,
-      created_at: '2026-11-22T12:00:00.000Z',
-      last_active_at: '2026-11-22T12:30:00.000Z',
-      metadata: { team: 'support' },
-      expires_after: null,
-      expires_at: null,
-    },
-  })
+  .openapi('VectorStore', { example: VECTOR_STORE_EXAMPLE })
+
+/** One VectorStoreFile as every example that shows one gives it. */
+const VECTOR_STORE_FILE_EXAMPLE = {
+  id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  object: 'vector_store.file',
+  vector_store_id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
+  filename: 'return-policy.pdf',
+  status: 'processed',
+  created_at: '2026-11-22T12:00:00.000Z',
+  usage_bytes: 9216,
+  chunk_count: 12,
+  last_error: null,
+  attributes: { region: 'eu', year: 2025 },
+  chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
+  batch_id: null,
+} as const
 
 export const VectorStoreFileSchema = z
   .object({
@@ -59,22 +76,7 @@ export const VectorStoreFileSchema = z
     chunking_strategy: StaticStrategy,
     batch_id: z.string().nullable(),
   })
-  .openapi('VectorStoreFile', {
-    example: {
-      id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
-      object: 'vector_store.file',
-      vector_store_id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
-      filename: 'return-policy.pdf',
-      status: 'processed',
-      created_at: '2026-11-22T12:00:00.000Z',
-      usage_bytes: 9216,
-      chunk_count: 12,
-      last_error: null,
-      attributes: { region: 'eu', year: 2025 },
-      chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
-      batch_id: null,
-    },
-  })
+  .openapi('VectorStoreFile', { example: VECTOR_STORE_FILE_EXAMPLE })
 
 export const FileBatchSchema = z
   .object({
@@ -101,35 +103,8 @@ const listOf = <T extends z.ZodType>(item: T, name: string, example: z.infer<T> 
   z.object({ object: z.literal('list'), data: z.array(item), first_id: z.string().nullable(), last_id: z.string().nullable(), has_more: z.boolean() })
     .openapi(name, { example: { object: 'list', data: [example], first_id: example.id, last_id: example.id, has_more: false } })
 
-export const VectorStoreListSchema = listOf(VectorStoreSchema, 'VectorStoreList', {
-  id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
-  object: 'vector_store',
-  name: 'Help center',
-  description: 'Return, delivery and warranty articles',
-  status: 'ready',
-  file_count: 2,
-  file_counts: { in_progress: 0, completed: 2, failed: 0, cancelled: 0, total: 2 },
-  usage_bytes: 18432,
-  created_at: '2026-11-22T12:00:00.000Z',
-  last_active_at: '2026-11-22T12:30:00.000Z',
-  metadata: { team: 'support' },
-  expires_after: null,
-  expires_at: null,
-})
-export const VectorStoreFileListSchema = listOf(VectorStoreFileSchema, 'VectorStoreFileList', {
-  id: 'file_01jdq3v5k7m9p2r4t6w8y0a2c4',
-  object: 'vector_store.file',
-  vector_store_id: 'vs_01jdq3v5k7m9p2r4t6w8y0a2c4',
-  filename: 'return-policy.pdf',
-  status: 'processed',
-  created_at: '2026-11-22T12:00:00.000Z',
-  usage_bytes: 9216,
-  chunk_count: 12,
-  last_error: null,
-  attributes: { region: 'eu', year: 2025 },
-  chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
-  batch_id: null,
-})
+export const VectorStoreListSchema = listOf(VectorStoreSchema, 'VectorStoreList', VECTOR_STORE_EXAMPLE)
+export const VectorStoreFileListSchema = listOf(VectorStoreFileSchema, 'VectorStoreFileList', VECTOR_STORE_FILE_EXAMPLE)
 
 const deleted = <T extends string>(object: T) => z.object({ id: z.string(), object: z.literal(object), deleted: z.literal(true) })
 
