@@ -75,12 +75,15 @@ describe('job queue', { concurrency: true }, () => {
       runs += 1
     })
 
-    const id = await queue.send('cancellable', {}, { startAfter: new Date(Date.now() + 800) })
+    // Due in 2 s: time for the send and the cancel even on a loaded machine (800 ms was not always).
+    const startAfter = new Date(Date.now() + 2000)
+    const id = await queue.send('cancellable', {}, { startAfter })
     assert.ok(id)
     await queue.cancel('cancellable', id)
     assert.equal((await queue.getJob('cancellable', id))?.state, 'cancelled')
 
-    await sleep(800 + pollingMs * 2)
+    // Two polls past the time it was due.
+    await sleep(startAfter.getTime() - Date.now() + pollingMs * 2)
     assert.equal(runs, 0)
   })
 
