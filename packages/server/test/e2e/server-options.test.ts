@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { after, describe, it } from 'node:test'
+import pg from 'pg'
+import { createScratchDatabase, dropScratchDatabase } from '../support/harness.ts'
+import { runFailingStart, startServerProcess, type ServerProcess } from '../support/process.ts'
+import { migratedDataDir } from '../support/template.ts'
+
+// Start-up options and errors, each test on its own data. server.test.ts follows one data directory through its
+// life; these tests are a file of their own so that the two files run side by side.
+
+const dataDirs: string[] = []
+function tempDataDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worken-test-'))
+  dataDirs.push(dir)
+  return dir
+}
+/** A data directory holding a copy of the migrated template: these tests are not about the first start's migrations. */
+async function migratedTempDataDir(): Promise<string> {
+  const dir = await migratedDataDir('worken-test')
+  dataDirs.push(dir)
+  return dir
+}
+after(() => {
+  for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+async function get(url: string, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { headers })
+  return { status: response.status, body: (await response.json()) as any }
+}
+
+// Independent processes, each on its own data directory: side by side.
+describe('start-up options on the embedded database', { concurrency: true }, () => {
+  it('WORKEN_BOOTSTRAP_API_KEY makes the first key a known value', async () => {
+    const known = `sk-${'0123456789abcdef'.repeat(3)}`
+    const scripted = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), WORKEN_BOOTSTRAP_API_KEY: known })
+    try {
+      assert.ok(scripted.output().includes(known))
+      assert.equal((await get(`${scripted.publicUrl}/bots`, { authorization: `Bearer ${known}` })).status, 200)
+    } finally {
+      await scripted.stop()
+    }
+  })
+
+  it('WORKEN_INTERNAL_TOKEN guards the internal listener', async () => {
+    const guarded = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), WORKEN_INTERNAL_TOKEN: 'a-long-internal-token-value' })
+    try {
+      const output = guarded.output()
+      const headers = {
+        'worken-organization': output.match(/Worken-Organization: (org_\w+)/)![1]!,
+        'worken-project': output.match(/Worken-Project: (prj_\w+)/)![1]!,
+        'worken-user': output.match(/Worken-User: (usr_\w+)/)![1]!,
+      }
+      assert.equal((await get(`${guarded.internalUrl}/bots`, headers)).status, 401)
+      assert.equal((await get(`${guarded.internalUrl}/bots`, { ...headers, authorization: 'Bearer a-long-internal-token-value' })).status, 200)
+    } finally {
+      await guarded.stop()
+    }
+  })
+})
+
+// Independent processes that exit at once: side by side.
+describe('configuration errors stop start-up with a message naming the variable', { concurrency: true }, () => {
+  for (const [name, value] of [
+    ['PORT', 'not-a-port'],
+    ['INTERNAL_PORT', '70000'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['WORKEN_BOOTSTRAP_API_KEY', 'sk-xyz'],
+    ['WORKEN_BODY_LIMIT', '-5'],
+    ['LOG_LEVEL', 'loud'],
+  ] as const) {
+    it(`${name}=${value}`, async () => {
+      const result = await runFailingStart({ WORKEN_DATA_DIR: tempDataDir(), [name]: value })
+      assert.equal(result.code, 1)
+      assert.match(result.stderr, new RegExp(`^\\s+${name}: `, 'm'))
+      assert.ok(!result.stdout.includes('listening'))
+    })
+  }
+})
+
+describe('on Postgres', { skip: process.env.TEST_DATABASE_URL ? false : 'TEST_DATABASE_URL is not set' }, () => {
+  it('two processes starting at once on an empty database migrate and bootstrap exactly once', async () => {
+    const serverUrl = process.env.TEST_DATABASE_URL!
+    const url = await createScratchDatabase(serverUrl)
+    const servers: ServerProcess[] = []
+    try {
+      servers.push(...(await Promise.all([startServerProcess({ DATABASE_URL: url }), startServerProcess({ DATABASE_URL: url })])))
+      const keys = servers.map((server) => server.output().match(/^\s+(sk-[0-9a-f]{64})$/m)?.[1]).filter(Boolean)
+      assert.equal(keys.length, 1, 'exactly one process bootstraps and prints a key')
+      for (const server of servers) {
+        assert.deepEqual(await get(`${server.publicUrl}/readyz`), { status: 200, body: { status: 'ok' } })
+        assert.equal((await get(`${server.publicUrl}/bots`, { authorization: `Bearer ${keys[0]}` })).status, 200)
+      }
+      const client = new pg.Client({ connectionString: url })
+      await client.connect()
+      try {
+        const migrations = await client.query('select name from worken_migrations')
+        const names = migrations.rows.map((row) => row.name)
+        assert.equal(new Set(names).size, names.length)
+        assert.ok(names.includes('0000_foundation'))
+        assert.equal((await client.query('select count(*)::int as n from organizations')).rows[0].n, 1)
+        assert.equal((await client.query('select count(*)::int as n from api_keys')).rows[0].n, 1)
+        // Without pgvector the server still starts, and says which features are off.
+        const hasVector = (await client.query("select 1 from pg_available_extensions where name = 'vector'")).rowCount! > 0
+        const warned = servers.every((server) => server.logs().some((line) => /pgvector is not available.*semantic recall.*off.*knowledge-base search uses full-text only/.test(line.msg)))
+        assert.equal(warned, !hasVector)
+      } finally {
+        await client.end()
+      }
+    } finally {
+      for (const server of servers) assert.equal(await server.stop(), 0)
+      await dropScratchDatabase(serverUrl, url)
+    }
+  })
+})
