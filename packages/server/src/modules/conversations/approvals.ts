@@ -1,7 +1,6 @@
 import type { z } from '@hono/zod-openapi'
 import { and, eq, sql } from 'drizzle-orm'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
-import { newId } from '../../platform/db/ids.ts'
 import { toolApprovals } from './tables.ts'
 import type { MessageWriter } from './message-writer.ts'
 import type { ApprovalBody } from './schemas.ts'

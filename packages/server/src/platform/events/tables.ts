@@ -1,5 +1,4 @@
-import { sql } from 'drizzle-orm'
-import { bigint, bigserial, check, customType, foreignKey, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core'
+import { bigserial, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core'
 import { createdAt } from '../db/columns.ts'
 import { projects } from '../db/tenancy.ts'
 
