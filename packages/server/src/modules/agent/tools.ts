@@ -42,6 +42,7 @@ const REGISTRY: Record<string, (context: ToolContext, settings: BotSettings) => 
       },
     }),
   file_search: fileSearch,
+  updateWorkingMemory: (context, settings) => (settings.ai.memory.workingMemory.enabled ? updateWorkingMemory(context) : null),
 }
 
 /**
@@ -89,15 +90,28 @@ function updateWorkingMemory(context: ToolContext): ToolSet[string] {
   })
 }
 
-/** The tools of one turn: the enabled built-ins with their approval policies, and working memory when on. */
+/**
+ * Each offered tool's policy: what `ai.tools` says, or `auto` for the tools another
+ * setting turns on (`updateWorkingMemory` with working memory). Listing such a tool
+ * in `ai.tools` sets its policy, like any other.
+ */
+export function toolPolicies(settings: BotSettings): Record<string, ToolPolicy> {
+  const policies: Record<string, ToolPolicy> = { ...settings.ai.tools }
+  if (settings.ai.memory.workingMemory.enabled) policies.updateWorkingMemory ??= 'auto'
+  return policies
+}
+
+/**
+ * The tools of one turn. Every tool, built-in or switched on by another setting,
+ * passes this one policy step: nothing is offered without its policy applied.
+ */
 export function buildTools(settings: BotSettings, context: ToolContext): ToolSet {
   const tools: ToolSet = {}
-  for (const [name, policy] of Object.entries(settings.ai.tools)) {
+  for (const [name, policy] of Object.entries(toolPolicies(settings))) {
     const built = REGISTRY[name]?.(context, settings)
     if (!built) continue
     tools[name] = needsApproval(policy) ? { ...built, needsApproval: true } : built
   }
-  if (settings.ai.memory.workingMemory.enabled) tools.updateWorkingMemory = updateWorkingMemory(context)
   return tools
 }
 

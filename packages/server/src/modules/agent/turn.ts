@@ -4,7 +4,7 @@ import type { BotSettings } from '../bots/index.ts'
 import type { KnowledgeSearch } from '../knowledge/index.ts'
 import { createReplyFormatter } from './formatting.ts'
 import { recallInstruction, workingMemoryInstruction, type Recalled } from './instructions.ts'
-import { buildTools, type ThreadActions } from './tools.ts'
+import { buildTools, toolPolicies, type ThreadActions } from './tools.ts'
 
 /** The spec's stream events, plus two extensions (`tool-approval-request`, `error`). */
 export type StreamEvent =
@@ -71,6 +71,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
     .filter(Boolean)
     .join('\n\n')
   const tools = buildTools(settings, { projectId: input.projectId, thread: deps.thread, knowledge: deps.knowledge })
+  const policies = toolPolicies(settings)
 
   const result = streamText({
     model: input.model,
@@ -108,7 +109,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
         emit({ type: 'tool-result', toolCallId: part.toolCallId, toolName: part.toolName, result: { error: errorMessage(part.error) } })
         break
       case 'tool-approval-request': {
-        const policy = ai.tools[part.toolCall.toolName] ?? 'user_approve'
+        const policy = policies[part.toolCall.toolName] ?? 'user_approve'
         approvals.push({ approvalId: part.approvalId, toolCallId: part.toolCall.toolCallId, toolName: part.toolCall.toolName, input: part.toolCall.input, policy })
         emit({ type: 'tool-approval-request', approvalId: part.approvalId, toolCallId: part.toolCall.toolCallId, toolName: part.toolCall.toolName, args: part.toolCall.input, policy })
         break

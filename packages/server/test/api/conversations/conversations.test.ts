@@ -447,6 +447,20 @@ describe('tools and memory', () => {
     // Not run: the thread is still in auto mode.
     assert.equal((await api('GET', `/chats/${chatId}/threads`)).body[0].mode, 'auto')
   })
+
+  it('updateWorkingMemory goes through the same policy step: under user_approve it asks instead of writing', async () => {
+    const { chatId } = await newChat({ ai: { memory: { workingMemory: { enabled: true } }, tools: { updateWorkingMemory: 'user_approve' } } })
+    llm.replyWith({ toolCalls: [{ name: 'updateWorkingMemory', arguments: { memory: '# Ada' } }] })
+    const parts = frames((await send(chatId, 't-memory-approve', 'I am Ada')).text) as any[]
+    const request = parts.find((p) => p.type === 'tool-approval-request')
+    assert.ok(request, JSON.stringify(parts))
+    assert.equal(request.toolName, 'updateWorkingMemory')
+    assert.equal(request.policy, 'user_approve')
+    assert.ok(!parts.some((p) => p.type === 'tool-result'), 'the tool must not have run')
+    const memory = await api('GET', '/threads/t-memory-approve/memory')
+    assert.equal(memory.status, 200)
+    assert.ok(!JSON.stringify(memory.body).includes('# Ada'), JSON.stringify(memory.body))
+  })
 })
 
 describe('approvals', () => {
