@@ -58,6 +58,7 @@ const ConfigSchema = z.object({
   WORKEN_INDEXING_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   WORKEN_STREAM_KEEPALIVE_MS: z.coerce.number().int().min(100).default(15_000),
   WORKEN_EVENTS_MAX_BUFFER_BYTES: z.coerce.number().int().min(16 * 1024).default(1024 * 1024),
+  WORKEN_EVENTS_MAX_STREAMS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(100),
   WORKEN_ENCRYPTION_KEY: z.string().optional(),
   WORKEN_WEBHOOKS_ALLOW_PRIVATE: z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1').default(false),
   WORKEN_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(15_000),
@@ -120,6 +121,8 @@ export type Config = {
   streamKeepaliveMs: number
   /** Unread bytes after which an SSE event stream is cut. */
   eventsMaxBufferBytes: number
+  /** Concurrent event streams one API key (or internal user) may hold per process; 429 past it. */
+  eventsMaxStreamsPerKey: number
   /** Safety poll of the event feeds, for notifications lost while LISTEN reconnects. */
   eventsPollMs: number
   /** From WORKEN_ENCRYPTION_KEY (first encrypts, all decrypt); undefined: the data directory's key (PGlite only). */
@@ -182,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     indexingLeaseSeconds: c.WORKEN_INDEXING_LEASE_SECONDS,
     streamKeepaliveMs: c.WORKEN_STREAM_KEEPALIVE_MS,
     eventsMaxBufferBytes: c.WORKEN_EVENTS_MAX_BUFFER_BYTES,
+    eventsMaxStreamsPerKey: c.WORKEN_EVENTS_MAX_STREAMS_PER_KEY,
     eventsPollMs: c.WORKEN_EVENTS_POLL_MS,
     encryptionKeys: keys?.keys,
     webhooks: { allowPrivate: c.WORKEN_WEBHOOKS_ALLOW_PRIVATE, timeoutMs: c.WORKEN_WEBHOOK_TIMEOUT_MS, concurrency: c.WORKEN_WEBHOOK_CONCURRENCY, pollMs: c.WORKEN_WEBHOOK_POLL_MS },

@@ -49,6 +49,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     providers: config.providers,
     streamKeepaliveMs: config.streamKeepaliveMs,
     eventsMaxBufferBytes: config.eventsMaxBufferBytes,
+    eventsMaxStreamsPerKey: config.eventsMaxStreamsPerKey,
     eventsPollMs: config.eventsPollMs,
     workers: { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000 },
   })

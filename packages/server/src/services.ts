@@ -10,6 +10,7 @@ import { Outbox } from './platform/events/outbox.ts'
 import { MessageWriter } from './modules/conversations/index.ts'
 import { webhookDeliveryWriter } from './modules/webhooks/index.ts'
 import { ApiKeyService } from './modules/projects/api-keys.ts'
+import { OpenStreams } from './platform/events/open-streams.ts'
 import { BotService } from './modules/bots/service.ts'
 import { ChatService } from './modules/conversations/chats.ts'
 import type { ProviderConfig } from './config.ts'
@@ -49,6 +50,8 @@ export type Services = {
   eventsMaxBufferBytes: number
   /** How often an open event stream checks that its caller is still authorized. */
   eventsReauthorizeMs: number
+  /** The event streams open in this process, by key: the cap per key, and ending them when the key is deleted. */
+  openStreams: OpenStreams
   /** Short-lived `?token=` credentials for the event streams (browsers' EventSource). */
   eventTokens: EventTokens
   /** Webhook endpoints and their delivery log (the sender runs apart, see webhooks/sender.ts). */
@@ -82,6 +85,8 @@ export type ServiceOptions = {
   eventsPollMs?: number
   eventsMaxBufferBytes?: number
   eventsReauthorizeMs?: number
+  /** Concurrent event streams one key (or internal user) may hold in this process. */
+  eventsMaxStreamsPerKey?: number
   /** Encryption of secrets at rest; a throwaway key when absent (tests, benchmarks). */
   secrets?: SecretBox
   /** Webhooks may target loopback/private addresses and plain http (self-hosted, tests). */
@@ -117,6 +122,9 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
   const writer = new MessageWriter(outbox)
   const threads = new ThreadService(database, writer)
   const apiKeys = new ApiKeyService(database, logger)
+  const openStreams = new OpenStreams({ maxPerHolder: options.eventsMaxStreamsPerKey ?? 100 })
+  // A deleted key's streams end now, in every process (the revocation comes by NOTIFY), not at the next re-check.
+  apiKeys.onRevoked((keyId) => openStreams.closeAll(keyId))
   const files = new FileService(database, new PostgresBlobStore(database.db))
   let indexer: VectorStoreIndexer | undefined
   const enqueue: OnFilesAdded = (projectId, vectorStoreId, fileIds) => indexer?.enqueue(projectId, vectorStoreId, fileIds) ?? Promise.resolve()
@@ -148,6 +156,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     events: new EventHub(database, logger, { pollIntervalMs: options.eventsPollMs }),
     eventsMaxBufferBytes: options.eventsMaxBufferBytes ?? 1024 * 1024,
     eventsReauthorizeMs: options.eventsReauthorizeMs ?? 60_000,
+    openStreams,
     eventTokens: new EventTokens(secrets, apiKeys, threads),
     modelMaxRetries: options.modelMaxRetries ?? 2,
     secrets,

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import type { AppEnv } from '../../platform/http/context.ts'
+import type { AppEnv, Principal } from '../../platform/http/context.ts'
 import { AppError } from '../../platform/errors.ts'
 import type { ConversationServices } from './services.ts'
 import { createRouter, errorResponses, jsonContent } from '../../platform/http/router.ts'
@@ -87,6 +87,11 @@ function authorizationCheck(c: Context<AppEnv<ConversationServices>>): () => Pro
   return async () => (await services.projects.resolveMember(principal.organizationId, principal.projectId, userId)) !== null
 }
 
+/** Whose slot a stream takes: the key (a token's streams are its issuing key's), or the internal user. */
+function streamHolder(principal: Principal): string {
+  return principal.apiKeyId ?? `user:${principal.organizationId}:${principal.userId}`
+}
+
 async function stream(c: Context<AppEnv<ConversationServices>>, threadId: string | null, lastEventId: number | null): Promise<Response> {
   // Hono answers HEAD with the GET handler's headers and drops the body without cancelling
   // it: a stream opened for it would stay subscribed for ever.
@@ -105,6 +110,7 @@ async function stream(c: Context<AppEnv<ConversationServices>>, threadId: string
     abortConnection: outgoing ? () => outgoing.destroy() : undefined,
     stillAuthorized: authorizationCheck(c),
     reauthorizeMs: services.eventsReauthorizeMs,
+    admit: (close) => services.openStreams.admit(streamHolder(c.get('principal')), close),
     frameOf,
   })
 }

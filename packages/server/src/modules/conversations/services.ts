@@ -1,6 +1,7 @@
 import type { JobQueue } from '../../platform/jobs/queue.ts'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import type { EventHub } from '../../platform/events/hub.ts'
+import type { OpenStreams } from '../../platform/events/open-streams.ts'
 import type { Principal } from '../../platform/http/context.ts'
 import type { ModelRegistry } from '../agent/index.ts'
 import type { BotService } from '../bots/index.ts'
@@ -30,6 +31,7 @@ export type ConversationServices = {
   events: EventHub
   eventsMaxBufferBytes: number
   eventsReauthorizeMs: number
+  openStreams: OpenStreams
   /** Re-checks an open event stream's caller (a deleted key or membership ends it). */
   apiKeys: { authenticate(apiKey: string): Promise<Principal | null>; principalOfKey(keyId: string): Promise<Principal | null> }
   /** Short-lived `?token=` credentials for the event streams (browsers' EventSource). */

@@ -12,7 +12,7 @@ import { generateApiKey, hashApiKey, isWellFormedApiKey, keyPrefix, sameHash } f
 export type ApiKeyCreated = z.infer<typeof ApiKeyCreatedSchema>
 export type ApiKeyInfo = z.infer<typeof ApiKeySchema>
 
-/** NOTIFY channel on which every process learns that a key was deleted (payload: its hash). */
+/** NOTIFY channel on which every process learns that a key was deleted (payload: `<key id> <key hash>`). */
 const REVOKED_CHANNEL = 'worken_api_key_revoked'
 /** How long a verified key is trusted from memory. Deletions also evict at once, locally and via NOTIFY. */
 const CACHE_TTL_MS = 10_000
@@ -28,6 +28,7 @@ export class ApiKeyService {
   private readonly cacheById = new Map<string, CachedKey>()
   private readonly lastTouched = new Map<string, number>()
   private readonly pendingTouches = new Set<Promise<void>>()
+  private readonly revocationListeners = new Set<(keyId: string) => void>()
   private readonly db: Database
   private readonly handle: DatabaseHandle
   private readonly logger: Logger
@@ -40,7 +41,20 @@ export class ApiKeyService {
 
   /** Subscribes to revocations from other processes. */
   async start(): Promise<void> {
-    await this.handle.listen(REVOKED_CHANNEL, (keyHash) => this.forget(keyHash))
+    await this.handle.listen(REVOKED_CHANNEL, (payload) => {
+      // A payload of a hash alone comes from a process of the previous version, during a rolling upgrade.
+      const [first, second] = payload.split(' ')
+      this.revoked(second === undefined ? null : first!, second ?? first!)
+    })
+  }
+
+  /**
+   * Calls `listener` with the id of every key deleted, here or in another process
+   * (within a NOTIFY's delay), to end what the key holds open (event streams).
+   */
+  onRevoked(listener: (keyId: string) => void): () => void {
+    this.revocationListeners.add(listener)
+    return () => this.revocationListeners.delete(listener)
   }
 
   async create(projectId: string, name: string, options: { key?: string; createdByUserId?: string | null; db?: Database } = {}): Promise<ApiKeyCreated> {
@@ -85,9 +99,8 @@ export class ApiKeyService {
       .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId), isNull(apiKeys.deletedAt)))
       .returning({ keyHash: apiKeys.keyHash })
     if (!row) return false
-    this.forget(row.keyHash)
-    this.cacheById.delete(keyId)
-    await this.handle.notify(REVOKED_CHANNEL, row.keyHash).catch((error: unknown) => {
+    this.revoked(keyId, row.keyHash)
+    await this.handle.notify(REVOKED_CHANNEL, `${keyId} ${row.keyHash}`).catch((error: unknown) => {
       this.logger.warn({ err: error }, 'could not broadcast key revocation; other processes drop it within the cache TTL')
     })
     return true
@@ -150,6 +163,22 @@ export class ApiKeyService {
     this.cache.set(row.keyHash, entry)
     this.cacheById.set(row.id, entry)
     return principal
+  }
+
+  /** A key was deleted: out of both caches, and its holders told. Safe to run twice (locally, then on our own NOTIFY). */
+  private revoked(keyId: string | null, keyHash: string): void {
+    const cachedId = this.cache.get(keyHash)?.principal.apiKeyId ?? null
+    this.forget(keyHash)
+    const id = keyId ?? cachedId
+    if (id === null) return
+    this.cacheById.delete(id)
+    for (const listener of this.revocationListeners) {
+      try {
+        listener(id)
+      } catch (error) {
+        this.logger.error({ err: error }, 'a key revocation listener failed')
+      }
+    }
   }
 
   /** Drops a key (by hash, as revocations are broadcast) from both caches. */

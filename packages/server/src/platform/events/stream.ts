@@ -24,6 +24,12 @@ export type EventStreamOptions = {
   stillAuthorized?: () => Promise<boolean>
   reauthorizeMs?: number
   /**
+   * Called first, with a function that ends this stream: may refuse it (throw, e.g. a 429 for a
+   * credential over its cap) or keep the function to end it from outside (its key was deleted).
+   * Returns the release, called once when the stream ends for any reason.
+   */
+  admit?: (close: () => void) => () => void
+  /**
    * The SSE frame of one outbox row (`id:` + `data:`), or null for a row this
    * feed does not show. The same function for every stream, so that a batch's
    * frames are built once and shared.
@@ -92,6 +98,7 @@ class EventStreamSession implements EventListener {
   /** The seq of the last row sent (or the start position): nothing at or before it is sent again. */
   private lastSent = 0
   private unsubscribe: () => void = () => {}
+  private release: () => void = () => {}
   private reauthorizeTimer: NodeJS.Timeout | undefined
   private wakeBacklog: (() => void) | undefined
   private slowCheck: NodeJS.Timeout | undefined
@@ -104,7 +111,14 @@ class EventStreamSession implements EventListener {
 
   async open(): Promise<Response> {
     const { hub, projectId, lastEventId } = this.options
-    const subscription = await hub.subscribe(projectId, this)
+    if (this.options.admit) this.release = this.options.admit(() => this.revoke())
+    let subscription
+    try {
+      subscription = await hub.subscribe(projectId, this)
+    } catch (error) {
+      this.finish()
+      throw error
+    }
     this.unsubscribe = subscription.unsubscribe
     let start = lastEventId ?? subscription.cursor
     if (lastEventId !== null && lastEventId > subscription.cursor) {
@@ -298,6 +312,13 @@ class EventStreamSession implements EventListener {
     }
   }
 
+  /** Ended from outside (the credential was deleted): at once, with nothing more sent. */
+  private revoke(): void {
+    if (this.state === 'closed') return
+    this.options.logger.info({ projectId: this.options.projectId }, 'event stream ended: the caller is no longer authorized')
+    this.end()
+  }
+
   /** Ends the response cleanly: what is queued is still sent. */
   private end(): void {
     if (this.state === 'closed') return
@@ -312,6 +333,7 @@ class EventStreamSession implements EventListener {
     clearTimeout(this.reauthorizeTimer)
     clearTimeout(this.slowCheck)
     this.unsubscribe()
+    this.release()
     this.wakeBacklog?.()
   }
 }

@@ -9,6 +9,7 @@ import pino from 'pino'
 import { createApp, type App } from '../../../src/app.ts'
 import { events, memberships } from '../../../src/schema.ts'
 import { EventHub } from '../../../src/platform/events/hub.ts'
+import { OpenStreams } from '../../../src/platform/events/open-streams.ts'
 import type { Services } from '../../../src/services.ts'
 import { SseClient } from '../../support/events-client.ts'
 import { createTestContext, openaiAt, silentLogger, type Call, type Seeded, type TestContext } from '../../support/harness.ts'
@@ -93,6 +94,17 @@ async function outboxSeqs(projectId: string, afterSeq: number, threadId?: string
   if (threadId) conditions.push(eq(events.threadId, threadId))
   const rows = await ctx.database.db.select({ seq: events.seq }).from(events).where(and(...conditions)).orderBy(asc(events.seq))
   return rows.map((row) => row.seq)
+}
+
+/** Polls `check` until it gives a value (5 s at most). */
+async function until<T>(check: () => Promise<T | null>, what: string): Promise<T> {
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const value = await check()
+    if (value !== null) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }
 
 const seqsOf = (...lists: SseClient[]) => lists.flatMap((client) => client.events.map((e) => e.seq))
@@ -423,15 +435,49 @@ describe('the eventsource package', () => {
 })
 
 describe('stream lifecycle', () => {
-  it("deleting the key ends the streams it opened", async () => {
+  it('deleting the key ends the streams it opened within a second, without waiting for the periodic re-check', async () => {
     const p = await project()
     const second = (await p.api('POST', `/projects/${p.projectId}/api-keys`, { name: 'dashboard' })).body
-    const base = await listen(appWith({ eventsReauthorizeMs: 100 }))
-    const stream = await open('/threads/events', { authorization: `Bearer ${second.key}` }, { base })
-    const other = await open('/threads/events', p.auth, { base })
+    // The default re-check (a minute) is far beyond the test: only the revocation itself can end the streams in time.
+    const stream = await open('/threads/events', { authorization: `Bearer ${second.key}` })
+    const another = await open('/threads/events', { authorization: `Bearer ${second.key}` })
+    const other = await open('/threads/events', p.auth)
+    assert.equal(ctx.services.openStreams.count(second.id), 2)
+    const deleted = Date.now()
     assert.equal((await p.api('DELETE', `/projects/${p.projectId}/api-keys/${second.id}`)).status, 200)
-    await stream.waitFor((c) => c.ended, 'the stream to end')
+    await stream.waitFor((c) => c.ended, 'the stream to end', 1000)
+    await another.waitFor((c) => c.ended, 'the second stream to end', 1000)
+    assert.ok(Date.now() - deleted < 1000)
     assert.equal(other.ended, false)
+    assert.equal(ctx.services.openStreams.count(second.id), 0)
+  })
+
+  it('a key holds at most the configured number of streams: the next is 429 with Retry-After, a closed one frees its slot', async () => {
+    const p = await project()
+    const q = await project()
+    const base = await listen(appWith({ openStreams: new OpenStreams({ maxPerHolder: 2 }) }))
+    const first = await open('/threads/events', p.auth, { base })
+    await open('/threads/events', p.auth, { base })
+    const refused = await fetch(`${base}/threads/events`, { headers: p.auth })
+    assert.equal(refused.status, 429)
+    assert.equal(refused.headers.get('retry-after'), '5')
+    const body = await refused.json() as { error: string; code: string; message: string }
+    assert.equal(body.error, 'Too Many Requests')
+    assert.equal(body.code, 'rate_limited')
+    assert.match(body.message, /WORKEN_EVENTS_MAX_STREAMS_PER_KEY/)
+    // Another key has its own slots.
+    await open('/threads/events', q.auth, { base })
+    // A token minted by the key counts as the key.
+    const { token } = (await p.api('POST', '/threads/events/tokens')).body
+    assert.equal((await fetch(`${base}/threads/events?token=${token}`)).status, 429)
+    first.close()
+    const reopened = await until(async () => {
+      const response = await fetch(`${base}/threads/events`, { headers: p.auth })
+      if (response.status === 200) return response
+      await response.body?.cancel()
+      return null
+    }, 'a slot to be freed')
+    await reopened.body?.cancel()
   })
 
   it('the internal API streams the same events; removing the membership ends the stream', async () => {

@@ -413,7 +413,8 @@ describe('event-stream tokens', () => {
     const second = (await p.api('POST', `/projects/${p.projectId}/api-keys`, { name: 'backend' })).body
     const api = ctx.asKey(second.key)
     const { token } = (await api('POST', '/threads/events/tokens')).body
-    const base = await listen(publicApp({ services: { eventsReauthorizeMs: 100 } }))
+    // The default re-check (a minute): the revocation itself must end the stream.
+    const base = await listen(publicApp({ services: {} }))
     const received: any[] = []
     let opened = 0
     const source = new EventSource(`${base}/threads/events?token=${token}`)
@@ -424,11 +425,13 @@ describe('event-stream tokens', () => {
       await until(() => opened === 1, 'the connection')
       await say(p, chatId, 't-revoked', 'before')
       await until(() => received.some((event) => event.message?.content === 'before'), 'the message')
+      const deleted = Date.now()
       assert.equal((await p.api('DELETE', `/projects/${p.projectId}/api-keys/${second.id}`)).status, 200)
       // Refused at once (the key's cached verdict goes with it), not after a cache expiry.
       assert.equal((await ctx.publicApp.request(`/threads/events?token=${token}`, { method: 'HEAD' })).status, 401)
       // The stream ends; EventSource reconnects, gets 401, and stops for good.
       await until(() => source.readyState === EventSource.CLOSED, 'the EventSource to stop')
+      assert.ok(Date.now() - deleted < 10_000, 'ended by the revocation (then the retry hint of 1–5 s), not by the minute re-check')
       assert.equal(opened, 1)
       assert.equal(untouched.client!.ended, false, "another key's token keeps its stream")
     } finally {
