@@ -56,6 +56,7 @@ const ConfigSchema = z.object({
   WORKEN_EMBEDDING_MODEL: z.string().regex(/^[a-z0-9][a-z0-9._-]*\/\S+$/, 'must look like provider/model').optional(),
   WORKEN_JOB_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
   WORKEN_INDEXING_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
+  WORKEN_REPLY_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   WORKEN_STREAM_KEEPALIVE_MS: z.coerce.number().int().min(100).default(15_000),
   WORKEN_EVENTS_MAX_BUFFER_BYTES: z.coerce.number().int().min(16 * 1024).default(1024 * 1024),
   WORKEN_EVENTS_MAX_STREAMS_PER_KEY: z.coerce.number().int().min(1).max(100_000).default(100),
@@ -118,6 +119,8 @@ export type Config = {
   jobPollSeconds: number
   /** How long an indexing claim holds without renewal: how soon another process takes over a crashed one's file. */
   indexingLeaseSeconds: number
+  /** How long a reply's claim holds without renewal: how soon another process answers for a crashed one (Postgres). */
+  replyLeaseSeconds: number
   streamKeepaliveMs: number
   /** Unread bytes after which an SSE event stream is cut. */
   eventsMaxBufferBytes: number
@@ -183,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     embeddingModel: c.WORKEN_EMBEDDING_MODEL ?? 'local/lexical-v1',
     jobPollSeconds: c.WORKEN_JOB_POLL_SECONDS,
     indexingLeaseSeconds: c.WORKEN_INDEXING_LEASE_SECONDS,
+    replyLeaseSeconds: c.WORKEN_REPLY_LEASE_SECONDS,
     streamKeepaliveMs: c.WORKEN_STREAM_KEEPALIVE_MS,
     eventsMaxBufferBytes: c.WORKEN_EVENTS_MAX_BUFFER_BYTES,
     eventsMaxStreamsPerKey: c.WORKEN_EVENTS_MAX_STREAMS_PER_KEY,

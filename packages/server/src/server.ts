@@ -51,7 +51,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     eventsMaxBufferBytes: config.eventsMaxBufferBytes,
     eventsMaxStreamsPerKey: config.eventsMaxStreamsPerKey,
     eventsPollMs: config.eventsPollMs,
-    workers: { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000 },
+    workers: { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000, owedReplies: { leaseMs: config.replyLeaseSeconds * 1000, sweepMs: Math.min(5000, config.replyLeaseSeconds * 500) } },
   })
   await services.apiKeys.start()
   await services.events.start()

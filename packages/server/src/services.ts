@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { ModelRegistry } from './modules/agent/models.ts'
 import type { Embedder } from './modules/knowledge/local-embedder.ts'
 import type { ReplyDeps } from './modules/conversations/reply.ts'
-import { registerFollowUps, registerScheduledReplies, registerScheduledSends } from './modules/conversations/index.ts'
+import { OwedReplies, OwedReplySweeper, registerFollowUps, registerScheduledReplies, registerScheduledSends, type OwedReplyOptions } from './modules/conversations/index.ts'
 import { VectorStoreIndexer } from './modules/knowledge/index.ts'
 import type { OnFilesAdded } from './modules/knowledge/vector-stores/store-files.ts'
 import { createJobQueue, type JobQueue } from './platform/jobs/queue.ts'
@@ -52,6 +52,8 @@ export type Services = {
   eventsReauthorizeMs: number
   /** The event streams open in this process, by key: the cap per key, and ending them when the key is deleted. */
   openStreams: OpenStreams
+  /** Replies owed to stored user messages: recorded with them, paid with the reply, recovered after a crash. */
+  owedReplies: OwedReplies
   /** Short-lived `?token=` credentials for the event streams (browsers' EventSource). */
   eventTokens: EventTokens
   /** Webhook endpoints and their delivery log (the sender runs apart, see webhooks/sender.ts). */
@@ -120,6 +122,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
   // Every event goes through the one outbox, with webhook deliveries written as its consumer.
   const outbox = new Outbox(database, [webhookDeliveryWriter])
   const writer = new MessageWriter(outbox)
+  const owedReplies = new OwedReplies(database, outbox, workerOptions?.owedReplies)
   const threads = new ThreadService(database, writer)
   const apiKeys = new ApiKeyService(database, logger)
   const openStreams = new OpenStreams({ maxPerHolder: options.eventsMaxStreamsPerKey ?? 100 })
@@ -157,6 +160,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     eventsMaxBufferBytes: options.eventsMaxBufferBytes ?? 1024 * 1024,
     eventsReauthorizeMs: options.eventsReauthorizeMs ?? 60_000,
     openStreams,
+    owedReplies,
     eventTokens: new EventTokens(secrets, apiKeys, threads),
     modelMaxRetries: options.modelMaxRetries ?? 2,
     secrets,
@@ -168,13 +172,15 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     ...(jobs ? { jobs } : {}),
     ...(afterReply ? { afterReply } : {}),
     ...(vectorEmbedder ? { recallEmbedder: vectorEmbedder } : {}),
-    ...(jobs && indexer ? { workers: workersOf(database, jobs, indexer) } : {}),
   }
   if (jobs && indexer) {
     // Handlers are registered now and run once the workers start.
     indexer.register(jobs)
     registerScheduledReplies(jobs, services, logger)
     registerScheduledSends(jobs, operators)
+    // A database only this process opens (PGlite) has no other live holder of a lease: take them at once.
+    const sweeper = new OwedReplySweeper(services, logger, { takeOverAtStart: database.driver === 'pglite' })
+    services.workers = workersOf(database, jobs, indexer, sweeper)
   }
   return services
 }
@@ -187,6 +193,8 @@ export type WorkerOptions = {
   indexingLeaseMs?: number
   /** How often lapsed indexing work is queued again (default 30 s, or the lease when shorter). */
   indexingSweepMs?: number
+  /** Leases and sweeps of owed replies (defaults: 30 s lease, 5 s sweep, 3 attempts). */
+  owedReplies?: OwedReplyOptions
 }
 
 /** The background side of a process: the job queue and the indexer's sweep, started and stopped together. */
@@ -197,16 +205,18 @@ export type Workers = {
   stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>
 }
 
-function workersOf(database: DatabaseHandle, jobs: JobQueue, indexer: VectorStoreIndexer): Workers {
+function workersOf(database: DatabaseHandle, jobs: JobQueue, indexer: VectorStoreIndexer, sweeper: OwedReplySweeper): Workers {
   return {
     jobs,
     indexer,
     async start() {
       await jobs.start()
       await indexer.start({ exclusive: database.driver === 'pglite' })
+      await sweeper.start()
     },
     async stop(stopOptions) {
       indexer.stop()
+      await sweeper.stop(stopOptions?.timeoutMs)
       await jobs.stop(stopOptions)
     },
   }

@@ -69,7 +69,8 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
     stderr: () => stderr,
     logs,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode
+      // A process killed by a signal has no exit code, only a signalCode: it is gone all the same.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill(signal)
       const [code] = await once(child, 'exit')
       return code as number | null

@@ -9,6 +9,8 @@ import type { ThreadRow } from './message-writer.ts'
 import { produceReply, type Reply, type ReplyDeps, type StoredContext } from './reply.ts'
 import { JOB_SCHEDULED_REPLY, type ScheduledReply } from './scheduled-reply.ts'
 import type { PersonInput, Stored } from './threads.ts'
+import { newLeaseOwner } from './owed-replies.ts'
+import { newId } from '../../platform/db/ids.ts'
 
 /** An inbound user message, from whichever door it came through. */
 export type InboundMessage = {
@@ -53,11 +55,20 @@ export async function ingest(deps: IngestDeps, message: InboundMessage): Promise
   const model = mode === 'auto' ? deps.models.languageModel(settings.ai.model.id) : null
 
   const preloaded = model && !scheduledAt ? await preloadContext(deps.database, projectId, threadId, settings, existing, texts) : null
-  const stored = deps.threads.storeUserMessages(projectId, { id: chat.id, botId: chat.botId }, threadId, texts, message.person)
+  // The reply these messages are owed is recorded with them (when the thread is in `auto` as stored),
+  // so a crash before it is stored leaves a debt another start pays (owed-replies.ts).
+  const claim = model && deps.owedReplies ? { id: newId('owe'), owner: newLeaseOwner() } : undefined
+  const owedReplies = deps.owedReplies
+  const stored = deps.threads.storeUserMessages(projectId, { id: chat.id, botId: chat.botId }, threadId, texts, message.person, claim && owedReplies
+    ? async (tx, thread) => {
+        if (thread.mode !== 'auto') return
+        await owedReplies.owe(tx, { id: claim.id, projectId, threadId, chatId: chat.id, newMessages: texts.length, dueAt: scheduledAt, owner: scheduledAt ? undefined : claim.owner })
+      }
+    : undefined)
   stored.catch(() => {}) // awaited below or by the reply; this only keeps an early failure from going unhandled
 
   if (model && preloaded) {
-    const reply = produceReply(deps, { projectId, chatId: chat.id, threadId, settings, model, newMessages: texts.length, preloaded, storedFirst: stored })
+    const reply = produceReply(deps, { projectId, chatId: chat.id, threadId, settings, model, newMessages: texts.length, preloaded, storedFirst: stored, ...(claim ? { claim } : {}) })
     stored.then(
       (done) => {
         if (done.thread.mode !== 'auto') reply.abort(`The thread is now in ${done.thread.mode} mode; your message was stored for an operator`)
@@ -72,7 +83,7 @@ export async function ingest(deps: IngestDeps, message: InboundMessage): Promise
 
   const { thread, messageIds } = await stored
   if (scheduledAt && thread.mode === 'auto' && model && deps.jobs) {
-    const job: ScheduledReply = { projectId, chatId: chat.id, threadId: thread.id, newMessages: texts.length }
+    const job: ScheduledReply = { projectId, chatId: chat.id, threadId: thread.id, newMessages: texts.length, ...(claim ? { owedReplyId: claim.id } : {}) }
     await deps.jobs.send(JOB_SCHEDULED_REPLY, job, { startAfter: scheduledAt })
     return { status: 'scheduled', thread, messageIds, scheduledAt }
   }

@@ -7,10 +7,11 @@ import { runTurn, type PendingApproval, type StreamEvent, type TurnContext, type
 import type { BotSettings } from '../bots/index.ts'
 import type { Embedder, KnowledgeSearch } from '../knowledge/index.ts'
 import { loadHistory } from './history.ts'
-import type { MessageWriter, NewMessage } from './message-writer.ts'
+import type { MessageWriter, NewMessage, Tx } from './message-writer.ts'
 import { recallSimilar } from './recall.ts'
 import { threads, toolApprovals } from './tables.ts'
 import type { ThreadService } from './threads.ts'
+import { LeaseLostError, type OwedReplies, type OwedReplyClaim } from './owed-replies.ts'
 
 /** The context as stored: `oldestSeq` is where the history window starts (recall looks before it). */
 export type StoredContext = TurnContext & { oldestSeq: number | null }
@@ -44,6 +45,8 @@ export type ReplyDeps = {
   knowledge: KnowledgeSearch
   /** Present where semantic recall works (an embedder and pgvector). */
   recallEmbedder?: Embedder | undefined
+  /** The durable record of replies owed (required for a request with a `claim`). */
+  owedReplies?: OwedReplies | undefined
   /** Work after a stored reply (title, embeddings), off the reply's path. */
   afterReply?: ((request: ReplyRequest, outcome: ReplyOutcome) => void) | undefined
 }
@@ -60,6 +63,13 @@ export type ReplyRequest = {
   preloaded?: StoredContext
   /** Resolves once the user's messages are stored; the reply is stored only after it. */
   storedFirst?: Promise<unknown>
+  /**
+   * The owed reply this one pays (owed-replies.ts): its lease is renewed while the model runs,
+   * and the reply is stored only in the transaction that deletes it under that lease.
+   */
+  claim?: OwedReplyClaim
+  /** On failure, release the owed reply for another attempt (recovery) rather than give it up at once (a client saw the error). */
+  retryOnFailure?: boolean
 }
 
 /**
@@ -77,12 +87,28 @@ export function produceReply(deps: ReplyDeps, request: ReplyRequest): Reply {
     events.push(event)
     for (const listener of listeners) listener(event)
   }
-  const done = run(deps, request, controller.signal, emit).catch((error: unknown): ReplyOutcome => {
-    const message = controller.signal.aborted && typeof controller.signal.reason === 'string' ? controller.signal.reason : 'Internal Server Error'
-    if (!controller.signal.aborted) deps.logger.error({ err: error, threadId: request.threadId }, 'reply crashed')
-    emit({ type: 'error', error: message })
-    return { status: 'failed', error: message, messageIds: [] }
-  })
+  const stopHolding = holdClaim(deps, request, () => controller.abort(new LeaseLostError().message))
+  const done = run(deps, request, controller.signal, emit)
+    .catch((error: unknown): ReplyOutcome => {
+      const message = error instanceof LeaseLostError ? error.message
+        : controller.signal.aborted && typeof controller.signal.reason === 'string' ? controller.signal.reason
+        : 'Internal Server Error'
+      if (error instanceof LeaseLostError) deps.logger.warn({ threadId: request.threadId }, 'reply dropped: another process took over its lease')
+      else if (!controller.signal.aborted) deps.logger.error({ err: error, threadId: request.threadId }, 'reply crashed')
+      emit({ type: 'error', error: message })
+      return { status: 'failed', error: message, messageIds: [] }
+    })
+    .then(async (outcome) => {
+      stopHolding()
+      if (outcome.status === 'failed' && request.claim && deps.owedReplies) {
+        // A fast failure can come before the messages (and the owed reply) are stored: record it after them.
+        await Promise.resolve(request.storedFirst).catch(() => {})
+        await deps.owedReplies.fail(request.claim, outcome.error, { retry: request.retryOnFailure ?? false }).catch((error: unknown) => {
+          deps.logger.error({ err: error, threadId: request.threadId }, 'recording a failed reply failed; the owed reply is retried when its lease lapses')
+        })
+      }
+      return outcome
+    })
   done.then((outcome) => deps.afterReply?.(request, outcome), () => {})
   return {
     subscribe(listener) {
@@ -92,6 +118,22 @@ export function produceReply(deps: ReplyDeps, request: ReplyRequest): Reply {
     },
     done,
     abort: (reason) => controller.abort(reason ?? 'The model call was aborted'),
+  }
+}
+
+/** Renews the owed reply's lease from when the user's messages (and the owed row) are stored until the reply settles. */
+function holdClaim(deps: ReplyDeps, request: ReplyRequest, onLost: () => void): () => void {
+  const { claim } = request
+  const owed = deps.owedReplies
+  if (!claim || !owed) return () => {}
+  let stop: (() => void) | undefined
+  let stopped = false
+  void Promise.resolve(request.storedFirst).then(() => {
+    if (!stopped) stop = owed.hold(claim, onLost, deps.logger)
+  }, () => {})
+  return () => {
+    stopped = true
+    stop?.()
   }
 }
 
@@ -109,7 +151,7 @@ async function run(deps: ReplyDeps, request: ReplyRequest, signal: AbortSignal, 
   }
   // The user's messages must be stored before the reply that answers them.
   if (request.storedFirst) await request.storedFirst
-  const messageIds = await storeReply(deps.database, deps.writer, request, result.replies, result.usage, result.approvals)
+  const messageIds = await storeReply(deps, request, result.replies, result.usage, result.approvals)
   emit({ type: 'finish', finishReason: result.finishReason, usage: result.usage })
   return { status: 'completed', finishReason: result.finishReason, messageIds, usage: result.usage }
 }
@@ -135,8 +177,15 @@ async function recall(deps: ReplyDeps, request: ReplyRequest, context: StoredCon
 }
 
 /** The reply's messages, usage on the last assistant message, pending approvals and their events; one transaction. */
-async function storeReply(database: DatabaseHandle, writer: MessageWriter, request: ReplyRequest, replies: ModelMessage[], usage: Usage, approvals: PendingApproval[]): Promise<string[]> {
-  if (replies.length === 0) return []
+async function storeReply(deps: ReplyDeps, request: ReplyRequest, replies: ModelMessage[], usage: Usage, approvals: PendingApproval[]): Promise<string[]> {
+  const { database, writer } = deps
+  const settle = async (tx: Tx) => {
+    if (request.claim && deps.owedReplies) await deps.owedReplies.settle(tx, request.claim)
+  }
+  if (replies.length === 0) {
+    await database.db.transaction(settle)
+    return []
+  }
   const lastAssistant = replies.map((message) => message.role).lastIndexOf('assistant')
   const modelId = request.settings.ai.model.id
   const stored = await database.db.transaction(async (tx) => {
@@ -154,6 +203,8 @@ async function storeReply(database: DatabaseHandle, writer: MessageWriter, reque
           }))
         },
         alongside: async () => {
+          // Paid in the same transaction as the reply is stored, and only if still ours: a reply is stored once.
+          await settle(tx)
           if (approvals.length === 0) return
           await tx.insert(toolApprovals).values(approvals.map((approval) => ({
             id: approval.approvalId,

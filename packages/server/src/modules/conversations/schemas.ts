@@ -307,6 +307,7 @@ export const ThreadEventTypeSchema = z.enum([
   'thread_deleted',
   'approval_requested',
   'approval_decided',
+  'reply_failed',
 ])
 
 /**
@@ -333,6 +334,8 @@ export const ThreadEventSchema = z
     policy: z.enum(['user_approve', 'operator_approve']).optional().openapi({ description: 'On `approval_requested`.' }),
     status: z.enum(['approved', 'denied']).optional().openapi({ description: 'On `approval_decided`.' }),
     decided_by: z.string().optional().openapi({ description: 'On `approval_decided`: the internal user id or the API key id.' }),
+    error: z.string().optional().openapi({ description: 'Extension, on `reply_failed`: why the bot could not answer.' }),
+    attempts: z.number().int().optional().openapi({ description: 'Extension, on `reply_failed`: how many times it was tried.' }),
     chat_id: z.string().nullable().openapi({ description: 'Extension.' }),
     event_id: z.string().openapi({ description: 'Extension: the outbox event id (`evt_…`).', example: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
     created_at: timestamp().openapi({ description: 'Extension: when the change was committed.' }),

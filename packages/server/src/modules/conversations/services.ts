@@ -11,6 +11,7 @@ import type { ChatService } from './chats.ts'
 import type { MessageWriter } from './message-writer.ts'
 import type { EventTokens } from './event-tokens.ts'
 import type { OperatorService } from './operator.ts'
+import type { OwedReplies } from './owed-replies.ts'
 import type { ThreadService } from './threads.ts'
 
 /** What the conversations module's routes and jobs use, from the container built at start-up. */
@@ -32,6 +33,8 @@ export type ConversationServices = {
   eventsMaxBufferBytes: number
   eventsReauthorizeMs: number
   openStreams: OpenStreams
+  /** Replies owed to stored user messages, durable across crashes. */
+  owedReplies: OwedReplies
   /** Re-checks an open event stream's caller (a deleted key or membership ends it). */
   apiKeys: { authenticate(apiKey: string): Promise<Principal | null>; principalOfKey(keyId: string): Promise<Principal | null> }
   /** Short-lived `?token=` credentials for the event streams (browsers' EventSource). */

@@ -156,3 +156,30 @@ export const messageEmbeddings = pgTable('message_embeddings', {
   model: text('model').notNull(),
   embedding: vector('embedding').notNull(),
 }, (t) => [index('message_embeddings_thread_idx').on(t.projectId, t.threadId)])
+
+/**
+ * Replies the bot owes: one row per accepted batch of user messages that an `auto` thread must answer,
+ * written in the same transaction as the messages and deleted in the same transaction as the reply
+ * (or its recorded failure). A row whose lease has lapsed belongs to a process that died mid-turn:
+ * another one claims it and answers (owed-replies.ts).
+ */
+export const owedReplies = pgTable('owed_replies', {
+  id: text('id').primaryKey(),
+  projectId: text('project_id').notNull(),
+  threadId: text('thread_id').notNull(),
+  chatId: text('chat_id').notNull(),
+  /** How many of the thread's newest user messages the reply answers (they close its history). */
+  newMessages: integer('new_messages').notNull(),
+  /** When it may be answered: now, or the API's `scheduledAt`. */
+  dueAt: timestamp('due_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  /** Who is answering it, until when (renewed while the model runs); null: nobody yet. */
+  leaseOwner: text('lease_owner'),
+  leaseUntil: timestamp('lease_until', { withTimezone: true, mode: 'date' }),
+  /** Claims so far: a reply that keeps failing after a crash is given up after a few, with an event. */
+  attempts: integer('attempts').notNull().default(0),
+  createdAt: createdAt(),
+}, (t) => [
+  index('owed_replies_due_idx').on(t.dueAt),
+  index('owed_replies_thread_idx').on(t.projectId, t.threadId),
+  foreignKey({ columns: [t.projectId, t.threadId], foreignColumns: [threads.projectId, threads.id] }).onDelete('cascade'),
+])

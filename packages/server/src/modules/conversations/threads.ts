@@ -114,7 +114,8 @@ export class ThreadService {
    * the chat, with the chat's bot) and its person, pending for an operator when
    * one must answer; one transaction.
    */
-  async storeUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[], person?: PersonInput): Promise<Stored> {
+  /** `alongside` writes in the same transaction, given the thread as stored (the owed reply, in `auto`). */
+  async storeUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[], person?: PersonInput, alongside?: (tx: Tx, thread: ThreadRow) => Promise<void>): Promise<Stored> {
     const result = await this.db.transaction(async (tx) => {
       const inserted = await tx
         .insert(threads)
@@ -137,6 +138,7 @@ export class ThreadService {
         pending: (thread) => (thread.mode === 'manual' || thread.mode === 'operator' ? 'add' : 'keep'),
         ...(personId !== undefined ? { personId } : {}),
         eventsBefore: created ? [{ type: 'thread.created', chatId: chat.id, threadId, data: { thread: toThread(inserted[0]!) } }] : [],
+        ...(alongside ? { alongside: (_rows: unknown, thread: ThreadRow) => alongside(tx, thread) } : {}),
       })
       return { thread: written.thread, created, messageIds: written.rows.map((row) => row.id) }
     })

@@ -11,6 +11,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'thread.deleted',
   'thread.approval.requested',
   'thread.approval.decided',
+  'thread.reply.failed',
   'chat.deleted',
 ] as const
 
