@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { and, eq } from 'drizzle-orm'
 import { webhookDeliveries, webhookEndpoints } from '../../../src/schema.ts'
@@ -486,9 +488,45 @@ describe('SSRF protection', () => {
     await newSender().runDue(soon())
     const [row] = await ctx.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery.id))
     assert.equal(row!.status, 'pending')
-    assert.match(row!.lastError!, /rebind\.test resolves to a non-public address \(127\.0\.0\.1\); refused/)
+    assert.match(row!.lastError!, /rebind\.test resolves to a non-public address; refused/)
     assert.equal(row!.responseStatus, null)
     assert.equal(receiver.received.length, start, 'nothing was sent')
+    // The delivery log says the address is not public, not which address it is.
+    const logged = (await api('GET', `/webhook-endpoints/${endpoint.id}/deliveries/${delivery.id}`)).body
+    assert.match(logged.last_error, /non-public/)
+    assert.ok(!logged.last_error.includes('127.0.0.1'), logged.last_error)
+    await api('DELETE', `/webhook-endpoints/${endpoint.id}`)
+  })
+
+  it('does not tell which non-public address a name resolves to (no DNS oracle)', async () => {
+    ctx.services.webhooks.options.allowPrivate = false
+    fakeDns.set('oracle.test', ['10.20.30.40'])
+    fakeDns.set('oracle6.test', ['2606:4700:4700::1111', 'fd12:3456:789a::1'])
+    fakeDns.set('oracle-mapped.test', ['::ffff:a14:1e28'])
+    for (const [host, secrets] of [['oracle.test', ['10.20.30.40']], ['oracle6.test', ['fd12', '789a']], ['oracle-mapped.test', ['a14:1e28', '10.20.30.40']]] as const) {
+      const response = await api('POST', '/webhook-endpoints', { url: `https://${host}/hook`, secret: SECRET })
+      assert.equal(response.status, 422, host)
+      assert.match(response.body.message, new RegExp(`url: ${host.replace('.', '\\.')} resolves to a non-public address`))
+      for (const secret of secrets) assert.ok(!response.text.includes(secret), `${host}: ${response.text}`)
+    }
+  })
+
+  it('does not show the resolved address in connection errors of the delivery log', async () => {
+    // Private targets allowed (a self-hosted setup): the refused connection is logged without its address.
+    const closed = await new Promise<number>((resolve) => {
+      const server = http.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo
+        server.close(() => resolve(port))
+      })
+    })
+    fakeDns.set('closed.test', ['127.0.0.1'])
+    const endpoint = await createEndpoint({ url: `http://closed.test:${closed}/hook` })
+    const delivery = (await api('POST', `/webhook-endpoints/${endpoint.id}/test`)).body
+    await newSender().runDue(soon())
+    const logged = (await api('GET', `/webhook-endpoints/${endpoint.id}/deliveries/${delivery.id}`)).body
+    assert.equal(logged.status, 'pending')
+    assert.match(logged.last_error, /ECONNREFUSED/)
+    assert.ok(!logged.last_error.includes('127.0.0.1'), logged.last_error)
     await api('DELETE', `/webhook-endpoints/${endpoint.id}`)
   })
 })
