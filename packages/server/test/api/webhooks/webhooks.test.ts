@@ -370,6 +370,40 @@ describe('retry schedule (controllable clock)', () => {
     await api('DELETE', `/webhook-endpoints/${endpoint.id}`)
   })
 
+  it('sends every retry of an event with the same webhook-id, signed with the timestamp of that attempt', async () => {
+    const sender = newSender()
+    const endpoint = await createEndpoint({ event_types: ['thread.created'] })
+    await newThread('wh-retry-id')
+    let answered = 0
+    receiver.answer(() => ({ status: ++answered < 3 ? 500 : 200 }))
+    const start = receiver.received.length
+    let now = soon()
+    const attemptedAt: Date[] = []
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      assert.equal(await sender.runDue(now), 1, `attempt ${attempt}`)
+      attemptedAt.push(now)
+      const [row] = await deliveriesOf(endpoint.id)
+      assert.equal(row!.status, attempt < 3 ? 'pending' : 'succeeded')
+      now = row!.nextAttemptAt
+    }
+    const got = receiver.received.slice(start)
+    assert.equal(got.length, 3)
+    const event = JSON.parse(got[0]!.body)
+    assert.equal(event.type, 'thread.created')
+    for (const [i, request] of got.entries()) {
+      assert.equal(request.body, got[0]!.body, 'the same body')
+      // Standard Webhooks: the id stays the same across retries (receivers dedupe on it); the timestamp is the attempt's.
+      assert.equal(request.headers['webhook-id'], event.id)
+      assert.equal(request.headers['x-worken-event-id'], event.id)
+      assert.equal(request.headers['x-worken-delivery-id'], got[0]!.headers['x-worken-delivery-id'])
+      assert.equal(request.headers['x-worken-attempt'], String(i + 1))
+      assert.equal(request.headers['webhook-timestamp'], String(Math.floor(attemptedAt[i]!.getTime() / 1000)))
+      assert.ok(verifyStandard(request.headers, request.body, SECRET, attemptedAt[i]!.getTime() / 1000), `attempt ${i + 1} verifies`)
+    }
+    assert.equal(new Set(got.map((r) => r.headers['webhook-timestamp'])).size, 3, 'each attempt has its own timestamp')
+    await api('DELETE', `/webhook-endpoints/${endpoint.id}`)
+  })
+
   it('jitters each delay by at most 10%', async () => {
     const endpoint = await createEndpoint()
     receiver.answer({ status: 500 })
