@@ -36,7 +36,9 @@ export async function checkedAddresses(hostname: string, options: Pick<Transport
   if (addresses.length === 0) throw new TransportError(`${host} does not resolve`)
   if (!options.allowPrivate) {
     const refused = addresses.find((address) => !isPublicAddress(address))
-    if (refused) throw new TransportError(`${host} resolves to a non-public address (${refused}); refused`)
+    // Which address it is stays unsaid: the message reaches the tenant (422, delivery log), and naming
+    // it would make registration an oracle for the deployment's DNS.
+    if (refused) throw new TransportError(`${host} resolves to a non-public address; refused`)
   }
   return addresses
 }
@@ -121,9 +123,19 @@ export async function postWebhook(target: string, body: string, headers: Record<
       request.destroy()
       finish({ ok: false, status: null, body: null, latencyMs: elapsed(), retryAfter: null, error: `no answer within ${options.timeoutMs} ms` })
     }, options.timeoutMs)
-    request.on('error', (error) => finish({ ok: false, status: null, body: null, latencyMs: elapsed(), retryAfter: null, error: error.message || 'the connection failed' }))
+    request.on('error', (error) => finish({ ok: false, status: null, body: null, latencyMs: elapsed(), retryAfter: null, error: connectionError(error, address, url.hostname) }))
     request.end(body)
   })
+}
+
+/**
+ * A connection error for the delivery log, which the tenant reads: Node names the
+ * address it connected to (`connect ECONNREFUSED 10.1.2.3:443`), which is the
+ * address the host name resolved to. The host name the tenant gave stands in for it.
+ */
+function connectionError(error: NodeJS.ErrnoException, address: string, hostname: string): string {
+  const message = error.message || error.code || 'the connection failed'
+  return message.split(address).join(hostname)
 }
 
 /** `[::1]` → `::1`: URL keeps the brackets of an IPv6 host. */

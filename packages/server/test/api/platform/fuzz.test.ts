@@ -29,7 +29,8 @@ before(async () => {
   llm.replyWith({ text: ['fuzzed ', 'reply'] })
   ctx = await createTestContext({
     // No real DNS in the fuzz: names resolve to a public documentation-free address, `localhost` to loopback.
-    services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 0, webhooksResolve: async (host) => (host === 'localhost' ? ['127.0.0.1'] : ['93.184.216.34']) },
+    // `v6.fuzz.test` resolves to an IPv6 spelling of a loopback, private or metadata IPv4 address.
+    services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 0, webhooksResolve: async (host) => (host === 'localhost' ? ['127.0.0.1'] : host === 'v6.fuzz.test' ? [smuggledIpv6()] : ['93.184.216.34']) },
   })
   owner = await ctx.seed()
   stranger = await ctx.seed()
@@ -59,6 +60,43 @@ function prng(seed: number) {
 }
 
 const rand = prng(SEED)
+
+/**
+ * An IPv6 literal that carries a loopback, private or metadata IPv4 address, in
+ * one of the forms that embed one, spelled at random (case, padding, dotted or hex tail).
+ */
+function smuggledIpv6(): string {
+  const [a, b, c, d] = rand.pick([[127, 0, 0, 1], [10, 0, 0, 5], [192, 168, 1, 1], [169, 254, 169, 254], [172, 16, 0, 1], [100, 64, 0, 1], [0, 0, 0, 0]] as const)
+  const hex = (n: number) => {
+    const text = n.toString(16)
+    return rand.next() < 0.3 ? text.padStart(4, '0') : text
+  }
+  const high = (a << 8) | b
+  const low = (c << 8) | d
+  const tail = rand.next() < 0.5 ? `${a}.${b}.${c}.${d}` : `${hex(high)}:${hex(low)}`
+  const text = rand.pick([
+    () => `::${tail}`, // IPv4-compatible
+    () => `0:0:0:0:0:0:${tail}`,
+    () => `::ffff:${tail}`, // mapped
+    () => `0:0:0:0:0:ffff:${tail}`,
+    () => `::ffff:0:${tail}`, // translated
+    () => `64:ff9b::${tail}`, // NAT64
+    () => `64:ff9b:1::${tail}`, // NAT64 local-use
+    () => `2002:${hex(high)}:${hex(low)}::1`, // 6to4
+    () => `2001:0:${hex(high)}:${hex(low)}::1`, // Teredo server
+    () => `2001:0:4136:e378:8000:63bf:${hex(high ^ 0xffff)}:${hex(low ^ 0xffff)}`, // Teredo client
+    () => `2606:4700:4700:1:${rand.pick(['0', '200'])}:5efe:${tail}`, // ISATAP
+  ])()
+  return rand.next() < 0.3 ? text.toUpperCase() : text
+}
+
+/** Webhook URLs the fuzz made that carry a non-public address: none may be accepted. */
+const SMUGGLED = new Set<string>(['https://v6.fuzz.test/hook'])
+function smuggledUrl(): string {
+  const url = rand.next() < 0.2 ? 'https://v6.fuzz.test/hook' : `https://[${smuggledIpv6()}]/hook`
+  SMUGGLED.add(url)
+  return url
+}
 
 const NASTY_STRINGS = ['', ' ', 'a', 'x'.repeat(5000), '\u0000', 'nul\u0000inside', '😀🎉', '\ud800', 'ЗаказБот', '<script>', "'; drop table bots; --",
   '../../etc/passwd', '%00', '{}', 'null', 'sk-', 'true', '\n\r\t', 'ñ'.repeat(300), '1e309']
@@ -99,7 +137,7 @@ function nearlyValidBody(): unknown {
     () => ({ messages: [{ id: 'u1', role: rand.pick(['user', 'assistant']), parts: [{ type: 'text', text: rand.pick(['hi', '', '\u0000']) }] }] }),
     () => ({ mode: rand.pick(['auto', 'manual', 'operator', 'blocked', 'paused', null]) }),
     () => ({ messages: [{ role: 'user', content: 'hi' }], person: rand.pick([{ external_id: rand.pick(NASTY_STRINGS) }, { name: rand.pick(NASTY_STRINGS) }, { avatar_url: rand.pick(['https://a.b/c.png', 'ftp://x', 'javascript:1', ...NASTY_STRINGS]) }, null, 'me']) }),
-    () => ({ url: rand.pick(['https://hooks.example.test/hook', 'http://127.0.0.1:9/x', 'https://no-such-host.invalid/', 'https://[::1]/', 'ftp://x', 'https://u:p@hooks.example.test/', ...NASTY_STRINGS]), secret: rand.pick(['a-long-enough-secret-value', 'short', ...NASTY_STRINGS]), ...(rand.next() < 0.3 ? { event_types: rand.pick([['thread.created'], [], ['nope'], null, 'all']) } : {}) }),
+    () => ({ url: rand.pick(['https://hooks.example.test/hook', 'http://127.0.0.1:9/x', 'https://no-such-host.invalid/', 'https://[::1]/', 'ftp://x', 'https://u:p@hooks.example.test/', smuggledUrl(), smuggledUrl(), ...NASTY_STRINGS]), secret: rand.pick(['a-long-enough-secret-value', 'short', ...NASTY_STRINGS]), ...(rand.next() < 0.3 ? { event_types: rand.pick([['thread.created'], [], ['nope'], null, 'all']) } : {}) }),
     () => ({ status: rand.pick(['active', 'disabled', 'paused']), secret: rand.pick([undefined, 'another-long-secret-value', '']) }),
     () => ({ text: rand.pick(['hello', ...NASTY_STRINGS]), ...(rand.next() < 0.3 ? { scheduledAt: rand.pick(['2001-01-01T00:00:00Z', 'soon', new Date(Date.now() + 3_600_000).toISOString(), 5]) } : {}) }),
     () => ({ bot_id: rand.pick([...['bot_x', ''], ...(lastTargets?.mine ?? []), ...(lastTargets?.theirs ?? [])]), name: rand.pick(['chat', '']) }),
@@ -321,6 +359,16 @@ it(`survives ${ITERATIONS} random and malformed requests (seed ${SEED})`, { time
         assert.fail(`${description} → ${response.status} ${response.headers.get('content-type')}: not JSON: ${JSON.stringify(text.slice(0, 200))}`)
       }
     }
+    if (response.status < 400 && path.startsWith('/webhook-endpoints') && body !== undefined) {
+      const url = (() => {
+        try {
+          return (JSON.parse(body) as { url?: unknown }).url
+        } catch {
+          return undefined
+        }
+      })()
+      assert.ok(typeof url !== 'string' || !SMUGGLED.has(url), `${description} → ${response.status}: a webhook URL with a non-public address was accepted`)
+    }
     if (response.status >= 400) {
       assert.equal(typeof parsed.error, 'string', `${description}: error shape`)
       const after = await fingerprint()
@@ -336,4 +384,24 @@ it(`survives ${ITERATIONS} random and malformed requests (seed ${SEED})`, { time
   // Still up and answering.
   assert.equal((await fetch(`${base}/healthz`)).status, 200)
   assert.equal((await fetch(`${base}/bots`, { headers: { authorization: `Bearer ${owner.key}` } })).status, 200)
+})
+
+it('refuses webhook URLs whose address is an IPv6 spelling of a non-public IPv4 address, given or resolved', async () => {
+  const ids = await targets()
+  const state = await fingerprint()
+  const accepted: string[] = []
+  for (let i = 0; i < 300; i++) {
+    const url = smuggledUrl()
+    const [method, path] = rand.next() < 0.5 ? ['POST', '/webhook-endpoints'] : ['PUT', `/webhook-endpoints/${ids.endpoints[0]!}`]
+    const response = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url, secret: 'a-long-enough-secret-value' }),
+    })
+    const body = (await response.json()) as { message?: string }
+    if (response.status !== 422) accepted.push(`${method} ${url} → ${response.status}`)
+    else assert.match(body.message ?? '', /^url: (points to|v6\.fuzz\.test resolves to) a non-public address/, url)
+  }
+  assert.deepEqual(accepted, [])
+  assert.equal(await fingerprint(), state, 'nothing was written')
 })

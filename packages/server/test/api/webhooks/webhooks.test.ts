@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { and, eq } from 'drizzle-orm'
 import { webhookDeliveries, webhookEndpoints } from '../../../src/schema.ts'
-import { isPublicAddress } from '../../../src/modules/webhooks/address.ts'
 import { ATTEMPT_DELAYS_MS, DISABLE_AFTER_MS, parseRetryAfter } from '../../../src/modules/webhooks/schedule.ts'
 import { WebhookSender } from '../../../src/modules/webhooks/sender.ts'
 import { systemResolver } from '../../../src/modules/webhooks/transport.ts'
@@ -369,6 +370,40 @@ describe('retry schedule (controllable clock)', () => {
     await api('DELETE', `/webhook-endpoints/${endpoint.id}`)
   })
 
+  it('sends every retry of an event with the same webhook-id, signed with the timestamp of that attempt', async () => {
+    const sender = newSender()
+    const endpoint = await createEndpoint({ event_types: ['thread.created'] })
+    await newThread('wh-retry-id')
+    let answered = 0
+    receiver.answer(() => ({ status: ++answered < 3 ? 500 : 200 }))
+    const start = receiver.received.length
+    let now = soon()
+    const attemptedAt: Date[] = []
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      assert.equal(await sender.runDue(now), 1, `attempt ${attempt}`)
+      attemptedAt.push(now)
+      const [row] = await deliveriesOf(endpoint.id)
+      assert.equal(row!.status, attempt < 3 ? 'pending' : 'succeeded')
+      now = row!.nextAttemptAt
+    }
+    const got = receiver.received.slice(start)
+    assert.equal(got.length, 3)
+    const event = JSON.parse(got[0]!.body)
+    assert.equal(event.type, 'thread.created')
+    for (const [i, request] of got.entries()) {
+      assert.equal(request.body, got[0]!.body, 'the same body')
+      // Standard Webhooks: the id stays the same across retries (receivers dedupe on it); the timestamp is the attempt's.
+      assert.equal(request.headers['webhook-id'], event.id)
+      assert.equal(request.headers['x-worken-event-id'], event.id)
+      assert.equal(request.headers['x-worken-delivery-id'], got[0]!.headers['x-worken-delivery-id'])
+      assert.equal(request.headers['x-worken-attempt'], String(i + 1))
+      assert.equal(request.headers['webhook-timestamp'], String(Math.floor(attemptedAt[i]!.getTime() / 1000)))
+      assert.ok(verifyStandard(request.headers, request.body, SECRET, attemptedAt[i]!.getTime() / 1000), `attempt ${i + 1} verifies`)
+    }
+    assert.equal(new Set(got.map((r) => r.headers['webhook-timestamp'])).size, 3, 'each attempt has its own timestamp')
+    await api('DELETE', `/webhook-endpoints/${endpoint.id}`)
+  })
+
   it('jitters each delay by at most 10%', async () => {
     const endpoint = await createEndpoint()
     receiver.answer({ status: 500 })
@@ -486,21 +521,101 @@ describe('SSRF protection', () => {
     await newSender().runDue(soon())
     const [row] = await ctx.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery.id))
     assert.equal(row!.status, 'pending')
-    assert.match(row!.lastError!, /rebind\.test resolves to a non-public address \(127\.0\.0\.1\); refused/)
+    assert.match(row!.lastError!, /rebind\.test resolves to a non-public address; refused/)
     assert.equal(row!.responseStatus, null)
     assert.equal(receiver.received.length, start, 'nothing was sent')
+    // The delivery log says the address is not public, not which address it is.
+    const logged = (await api('GET', `/webhook-endpoints/${endpoint.id}/deliveries/${delivery.id}`)).body
+    assert.match(logged.last_error, /non-public/)
+    assert.ok(!logged.last_error.includes('127.0.0.1'), logged.last_error)
     await api('DELETE', `/webhook-endpoints/${endpoint.id}`)
+  })
+
+  it('does not tell which non-public address a name resolves to (no DNS oracle)', async () => {
+    ctx.services.webhooks.options.allowPrivate = false
+    fakeDns.set('oracle.test', ['10.20.30.40'])
+    fakeDns.set('oracle6.test', ['2606:4700:4700::1111', 'fd12:3456:789a::1'])
+    fakeDns.set('oracle-mapped.test', ['::ffff:a14:1e28'])
+    for (const [host, secrets] of [['oracle.test', ['10.20.30.40']], ['oracle6.test', ['fd12', '789a']], ['oracle-mapped.test', ['a14:1e28', '10.20.30.40']]] as const) {
+      const response = await api('POST', '/webhook-endpoints', { url: `https://${host}/hook`, secret: SECRET })
+      assert.equal(response.status, 422, host)
+      assert.match(response.body.message, new RegExp(`url: ${host.replace('.', '\\.')} resolves to a non-public address`))
+      for (const secret of secrets) assert.ok(!response.text.includes(secret), `${host}: ${response.text}`)
+    }
+  })
+
+  it('does not show the resolved address in connection errors of the delivery log', async () => {
+    // Private targets allowed (a self-hosted setup): the refused connection is logged without its address.
+    const closed = await new Promise<number>((resolve) => {
+      const server = http.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo
+        server.close(() => resolve(port))
+      })
+    })
+    fakeDns.set('closed.test', ['127.0.0.1'])
+    const endpoint = await createEndpoint({ url: `http://closed.test:${closed}/hook` })
+    const delivery = (await api('POST', `/webhook-endpoints/${endpoint.id}/test`)).body
+    await newSender().runDue(soon())
+    const logged = (await api('GET', `/webhook-endpoints/${endpoint.id}/deliveries/${delivery.id}`)).body
+    assert.equal(logged.status, 'pending')
+    assert.match(logged.last_error, /ECONNREFUSED/)
+    assert.ok(!logged.last_error.includes('127.0.0.1'), logged.last_error)
+    await api('DELETE', `/webhook-endpoints/${endpoint.id}`)
+  })
+
+  it('refuses IPv6 forms that carry a non-public IPv4 address, at registration and at delivery', async () => {
+    ctx.services.webhooks.options.allowPrivate = false
+    const forms = [
+      '::127.0.0.1', // IPv4-compatible; the URL parser writes it ::7f00:1
+      '::7f00:1',
+      '::a9fe:a9fe', // 169.254.169.254, compatible
+      '::ffff:0:127.0.0.1', // IPv4-translated (RFC 2765)
+      '::ffff:a00:5', // mapped 10.0.0.5
+      '64:ff9b::a9fe:a9fe', // NAT64 well-known prefix
+      '64:ff9b:1::a00:1', // NAT64 local-use prefix
+      '2002:7f00:1::1', // 6to4
+      '2001:0:4136:e378:8000:63bf:80ff:fffe', // Teredo, client 127.0.0.1
+      '2606:4700:4700:1:0:5efe:7f00:1', // ISATAP, 127.0.0.1
+      '2606:4700:4700:1:200:5efe:a9fe:a9fe', // ISATAP, 169.254.169.254
+    ]
+    for (const [i, form] of forms.entries()) {
+      const literal = await api('POST', '/webhook-endpoints', { url: `https://[${form}]/hook`, secret: SECRET })
+      assert.equal(literal.status, 422, `[${form}]: ${literal.text}`)
+      assert.match(literal.body.message, /url: points to a non-public address/)
+      fakeDns.set(`v6-${i}.test`, [form])
+      const named = await api('POST', '/webhook-endpoints', { url: `https://v6-${i}.test/hook`, secret: SECRET })
+      assert.equal(named.status, 422, `v6-${i}.test → ${form}: ${named.text}`)
+    }
+
+    // At delivery: a name that resolved to a public address at registration, and to an embedding form now.
+    // Only forms of 127.0.0.1 here: were the check to let one through, the attempt would go nowhere real.
+    fakeDns.set('v6-rebind.test', ['2606:4700:4700::1111'])
+    const endpoint = await createEndpoint({ url: 'https://v6-rebind.test/hook' })
+    for (const form of ['::7f00:1', '::ffff:0:7f00:1', '::ffff:7f00:1']) {
+      fakeDns.set('v6-rebind.test', [form])
+      const delivery = (await api('POST', `/webhook-endpoints/${endpoint.id}/test`)).body
+      await newSender().runDue(soon())
+      const [row] = await ctx.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery.id))
+      assert.equal(row!.status, 'pending', form)
+      assert.equal(row!.responseStatus, null, form)
+      assert.equal(row!.lastError, 'v6-rebind.test resolves to a non-public address; refused', form)
+    }
+    await api('DELETE', `/webhook-endpoints/${endpoint.id}`)
+
+    // And a literal URL stored before the filter knew the form (written directly, as an old row would be).
+    fakeDns.set('v6-rebind.test', ['2606:4700:4700::1111'])
+    const stored = await createEndpoint({ url: 'https://v6-rebind.test/hook' })
+    await ctx.database.db.update(webhookEndpoints).set({ url: 'https://[::7f00:1]/hook' }).where(eq(webhookEndpoints.id, stored.id))
+    const delivery = (await api('POST', `/webhook-endpoints/${stored.id}/test`)).body
+    await newSender().runDue(soon())
+    const [row] = await ctx.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery.id))
+    assert.equal(row!.status, 'pending')
+    assert.match(row!.lastError!, /^the URL points to a non-public address/)
+    await api('DELETE', `/webhook-endpoints/${stored.id}`)
   })
 })
 
-describe('addresses and Retry-After', () => {
-  it('tells public from non-public addresses', () => {
-    for (const address of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.0.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1', '::1', '::', 'fe80::1', 'fd00:ec2::254', '::ffff:127.0.0.1', '::ffff:7f00:1', '64:ff9b::a00:1', 'not-an-ip']) {
-      assert.equal(isPublicAddress(address), false, address)
-    }
-    for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8']) assert.equal(isPublicAddress(address), true, address)
-  })
-
+describe('Retry-After', () => {
   it('reads Retry-After as seconds or a date, capped at a day', () => {
     const now = new Date('2026-01-01T00:00:00Z')
     assert.equal(parseRetryAfter('30', now), 30_000)
