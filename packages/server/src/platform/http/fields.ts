@@ -28,6 +28,18 @@ export const nameField = () =>
 export const idParam = (name: string, example: string) =>
   z.string().regex(ID_PATTERN).openapi({ param: { name, in: 'path' }, example })
 
+/**
+ * An id given in a body or a query (`bot_id`, `file_ids[]`, `after`, …): 1–128 of
+ * `[A-Za-z0-9_.:-]`, the shape of every id. A malformed one could never name anything, and
+ * would reach the database unchecked (Postgres refuses a NUL), so it is a 422 naming the field.
+ * `what` names it in the message: `idField('a file id')` → "must be a file id (…)".
+ */
+export const idField = (what = 'an id') =>
+  z.string().regex(ID_PATTERN, `must be ${what} (1–128 characters: letters, digits, _ . : -)`)
+
+/** An http(s) URL of at most 2048 characters, with no NUL or lone surrogate in its text (the URL parser would encode them and let them through). */
+export const urlField = () => z.url({ protocol: /^https?$/ }).max(2048).superRefine(storable)
+
 export const timestamp = () => z.string().openapi({ format: 'date-time', example: '2026-11-22T12:00:00.000Z' })
 
 export const Deleted = z

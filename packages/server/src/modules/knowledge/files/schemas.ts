@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { idParam } from '../../../platform/http/fields.ts'
+import { idField, idParam, safeText } from '../../../platform/http/fields.ts'
 
 /** OpenAI's purposes; knowledge bases use `assistants` (any is accepted, as OpenAI does for vector stores). */
 export const FILE_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] as const
@@ -42,10 +42,10 @@ export const UploadBody = z
   .openapi('FileUpload')
 
 export const FileListQuery = z.object({
-  purpose: z.string().max(64).optional(),
+  purpose: safeText().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
   order: z.enum(['asc', 'desc']).default('desc'),
-  after: z.string().max(128).optional(),
+  after: idField('a file id').optional(),
 })
 
 export const FileListSchema = z

@@ -1,6 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { ID_PATTERN } from '../../../platform/db/ids.ts'
-import { idParam, safeText, timestamp } from '../../../platform/http/fields.ts'
+import { idField, idParam, safeText, timestamp } from '../../../platform/http/fields.ts'
 import { ChunkingStrategySchema } from './chunking.ts'
 import { AttributeFilterSchema, AttributesSchema } from './filters.ts'
 
@@ -116,7 +115,7 @@ export const DeletedVectorStoreFileSchema = deleted('vector_store.file.deleted')
 /** The `filter` of file lists: the spec's statuses and OpenAI's words for them. */
 export const FILE_STATUS_FILTERS = ['pending', 'processed', 'error', 'in_progress', 'completed', 'failed', 'cancelled'] as const
 
-const cursorId = z.string().max(128)
+const cursorId = idField('an object id from a previous page')
 /** OpenAI's list parameters. */
 export const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -134,7 +133,7 @@ const metadata = z
   .openapi({ description: 'Up to 16 keys (≤ 64 characters) with string values (≤ 512 characters).' })
 const expiresAfter = z.strictObject({ anchor: z.literal('last_active_at'), days: z.number().int().min(1).max(365) })
 const name = safeText().max(256, 'must be at most 256 characters')
-const fileId = z.string().regex(ID_PATTERN, 'must be a file id')
+const fileId = idField('a file id')
 
 export const CreateStoreBody = z
   .strictObject({
