@@ -134,7 +134,7 @@ export const WebhookDeliveryListSchema = z
   .openapi('WebhookDeliveryList', { example: { data: [DELIVERY_EXAMPLE], has_more: false } })
 
 export const DeliveryListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  starting_after: idField('a delivery id').optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: 'At most this many deliveries, 1–100 (default 20); `has_more` says whether more follow.' }),
+  starting_after: idField('a delivery id').optional().openapi({ description: 'The last id of the previous page.' }),
   status: DeliveryStatus.optional(),
 })

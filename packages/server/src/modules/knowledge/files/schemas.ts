@@ -42,10 +42,10 @@ export const UploadBody = z
   .openapi('FileUpload')
 
 export const FileListQuery = z.object({
-  purpose: safeText().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  after: idField('a file id').optional(),
+  purpose: safeText().max(64).optional().openapi({ description: 'Only files with this purpose.' }),
+  limit: z.coerce.number().int().min(1).max(10_000).default(10_000).openapi({ description: "At most this many files, 1–10,000 (default 10,000, as OpenAI's); `has_more` says whether more follow." }),
+  order: z.enum(['asc', 'desc']).default('desc').openapi({ description: 'By creation time (default `desc`).' }),
+  after: idField('a file id').optional().openapi({ description: 'The `last_id` of the previous page: the files after it.' }),
 })
 
 export const FileListSchema = z

@@ -118,10 +118,10 @@ export const FILE_STATUS_FILTERS = ['pending', 'processed', 'error', 'in_progres
 const cursorId = idField('an object id from a previous page')
 /** OpenAI's list parameters. */
 export const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  after: cursorId.optional(),
-  before: cursorId.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: 'At most this many objects, 1–100 (default 20); `has_more` says whether more follow.' }),
+  order: z.enum(['asc', 'desc']).default('desc').openapi({ description: 'By creation time (default `desc`).' }),
+  after: cursorId.optional().openapi({ description: 'The `last_id` of the previous page: the objects after it.' }),
+  before: cursorId.optional().openapi({ description: 'The `first_id` of the next page: the objects before it.' }),
 })
 export const FileListQuery = ListQuery.extend({
   filter: z.enum(FILE_STATUS_FILTERS).optional().openapi({ description: 'By status: the spec\'s `pending`/`processed`/`error` or OpenAI\'s `in_progress`/`completed`/`failed`/`cancelled`.' }),
