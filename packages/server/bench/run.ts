@@ -34,6 +34,7 @@ import pg from 'pg'
 import pino from 'pino'
 import { createApp } from '../src/app.ts'
 import { BotService } from '../src/modules/bots/service.ts'
+import { DEFAULT_PAGE_SIZE } from '../src/platform/http/fields.ts'
 import { openDatabase, type Database, type DatabaseHandle } from '../src/platform/db/client.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
 import * as schema from '../src/schema.ts'
@@ -236,7 +237,7 @@ const capturingLogger = { logQuery: (sql: string, params: unknown[]) => void cap
  */
 async function captureListQuery(db: Database, projectId: string): Promise<{ sql: string; params: unknown[] }> {
   captured.length = 0
-  await new BotService(db).list(projectId, {})
+  await new BotService(db).list(projectId, { limit: DEFAULT_PAGE_SIZE, offset: 0 })
   const queries = captured.splice(0)
   if (queries.length !== 1) throw new Error(`expected BotService.list to issue one query, saw ${queries.length}`)
   return queries[0]!

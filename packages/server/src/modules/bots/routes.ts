@@ -1,6 +1,7 @@
-import { createRoute, z } from '@hono/zod-openapi'
-import { Deleted, OptionalPage } from '../../platform/http/fields.ts'
-import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
+import { createRoute } from '@hono/zod-openapi'
+import { Deleted, Page } from '../../platform/http/fields.ts'
+import { totalHeader } from '../../platform/http/paging.ts'
+import { createRouter, errorResponses, jsonBody, jsonContent, listContent } from '../../platform/http/router.ts'
 import type { BotService } from './service.ts'
 import { BotParams, BotSchema, CreateBotBody, UpdateBotBody, UpdateBotStatusBody } from './schemas.ts'
 import { BotSettingsPatchSchema, BotSettingsSchema } from './settings.ts'
@@ -9,9 +10,9 @@ const tags = ['Bots']
 
 const listBots = createRoute({
   method: 'get', path: '/bots', operationId: 'bots.list', tags, summary: 'List bots',
-  description: 'All bots of the project, oldest first. `limit` and `offset` are optional.',
-  request: { query: OptionalPage },
-  responses: { 200: jsonContent(z.array(BotSchema), 'The bots'), ...errorResponses(422) },
+  description: 'The bots of the project, oldest first, a page at a time: 100 without `limit` (at most 1000); `X-Total-Count` says how many there are.',
+  request: { query: Page },
+  responses: { 200: listContent(BotSchema, 'A page of bots'), ...errorResponses(422) },
 })
 
 const createBot = createRoute({
@@ -71,8 +72,8 @@ export type BotRouteServices = { bots: BotService }
 
 export const botRoutes = createRouter<BotRouteServices>()
   .openapi(listBots, async (c) => {
-    const bots = await c.get('services').bots.list(c.get('principal').projectId, c.req.valid('query'))
-    return c.json(bots, 200)
+    const page = await c.get('services').bots.list(c.get('principal').projectId, c.req.valid('query'))
+    return c.json(page.data, 200, totalHeader(page))
   })
   .openapi(createBot, async (c) => {
     const bot = await c.get('services').bots.create(c.get('principal').projectId, c.req.valid('json'))

@@ -1,10 +1,11 @@
 import type { z } from '@hono/zod-openapi'
-import { and, asc, eq, sql } from 'drizzle-orm'
+import { and, asc, count, eq, sql } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { bots } from './tables.ts'
 import type { BotSchema, BotStatusSchema } from './schemas.ts'
 import { AppError } from '../../platform/errors.ts'
+import { toOffsetPage, totalCount, type OffsetPage, type PageParams } from '../../platform/http/paging.ts'
 import { liveStoreIds } from '../knowledge/index.ts'
 import { applySettingsPatch, BotSettingsSchema, defaultBotSettings, type BotSettings, type BotSettingsPatch } from './settings.ts'
 
@@ -54,23 +55,25 @@ export class BotService {
   private readonly db: Database
   /** `GET /bots` is the hottest read: its SQL is built once, not per request. */
   private readonly listQuery
+  private readonly countQuery
 
   constructor(db: Database) {
     this.db = db
     this.listQuery = db
-      .select(botColumns)
+      .select({ ...botColumns, total: totalCount() })
       .from(bots)
       .where(eq(bots.projectId, sql.placeholder('projectId')))
       .orderBy(asc(bots.createdAt), asc(bots.id))
-      // LIMIT NULL is no limit in Postgres.
       .limit(sql.placeholder('limit'))
       .offset(sql.placeholder('offset'))
       .prepare('bots_list')
+    this.countQuery = db.select({ total: count() }).from(bots).where(eq(bots.projectId, sql.placeholder('projectId'))).prepare('bots_count')
   }
 
-  async list(projectId: string, page: { limit?: number; offset?: number }): Promise<Bot[]> {
-    const rows = await this.listQuery.execute({ projectId, limit: page.limit ?? null, offset: page.offset ?? 0 })
-    return rows.map(toBot)
+  /** A page of the project's bots, oldest first, and how many it has. */
+  async list(projectId: string, page: PageParams): Promise<OffsetPage<Bot>> {
+    const rows = await this.listQuery.execute({ projectId, limit: page.limit, offset: page.offset })
+    return toOffsetPage(rows, page, toBot, async () => (await this.countQuery.execute({ projectId }))[0]?.total ?? 0)
   }
 
   async create(projectId: string, input: { name: string; description?: string | null }): Promise<Bot> {

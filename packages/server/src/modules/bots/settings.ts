@@ -1,6 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { ID_PATTERN } from '../../platform/db/ids.ts'
-import { safeText } from '../../platform/http/fields.ts'
+import { idField, safeText } from '../../platform/http/fields.ts'
 
 const toolPolicy = z.enum(['user_approve', 'operator_approve', 'auto'])
 const toolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tool names are 1–64 letters, digits, _ or -')
@@ -25,7 +24,7 @@ const instruction = safeText().max(100_000, 'must be at most 100000 characters')
 
 const MAX_KNOWLEDGE_STORES = 10
 const vectorStoreIds = z
-  .array(z.string().regex(ID_PATTERN, 'is not an id'))
+  .array(idField('a vector store id'))
   .max(MAX_KNOWLEDGE_STORES, `must name at most ${MAX_KNOWLEDGE_STORES} vector stores`)
   .refine((ids) => new Set(ids).size === ids.length, 'must not name a vector store twice')
 const maxNumResults = z.number().int().min(1).max(50)

@@ -4,8 +4,9 @@ import { replyResponse } from './reply-stream.ts'
 import type { ConversationServices as Services } from './services.ts'
 import type { PersonInput, ThreadMode } from './threads.ts'
 import { AppError } from '../../platform/errors.ts'
-import { Deleted, OptionalPage, parseScheduledAt, storableTextProblem } from '../../platform/http/fields.ts'
-import { createRouter, errorResponses, jsonBody, jsonContent, validationHook } from '../../platform/http/router.ts'
+import { Deleted, Page, parseScheduledAt, storableTextProblem } from '../../platform/http/fields.ts'
+import { totalHeader } from '../../platform/http/paging.ts'
+import { createRouter, errorResponses, jsonBody, jsonContent, listContent, validationHook } from '../../platform/http/router.ts'
 import { fieldProblems } from '../../platform/http/errors.ts'
 import type { Context } from 'hono'
 import type { ZodError } from 'zod'
@@ -15,8 +16,9 @@ const tags = ['Chats']
 
 const listChats = createRoute({
   method: 'get', path: '/chats', operationId: 'chats.list', tags, summary: 'List chats',
-  request: { query: OptionalPage },
-  responses: { 200: jsonContent(z.array(ChatSchema), 'The chats, oldest first'), ...errorResponses(422) },
+  description: 'Oldest first, a page at a time (`limit`, `offset`; `X-Total-Count`).',
+  request: { query: Page },
+  responses: { 200: listContent(ChatSchema, 'A page of chats, oldest first'), ...errorResponses(422) },
 })
 const createChat = createRoute({
   method: 'post', path: '/chats', operationId: 'chats.create', tags, summary: 'Create an API chat (extension)',
@@ -31,16 +33,16 @@ const getChat = createRoute({
 })
 const listThreads = createRoute({
   method: 'get', path: '/chats/{chat_id}/threads', operationId: 'chats.threads.list', tags, summary: 'List threads in a chat',
-  description: 'Most recent activity first.',
-  request: { params: ChatParams },
-  responses: { 200: jsonContent(z.array(ThreadSchema), 'The threads'), ...errorResponses(404) },
+  description: 'Most recent activity first, a page at a time (`limit`, `offset`; `X-Total-Count`).',
+  request: { params: ChatParams, query: Page },
+  responses: { 200: listContent(ThreadSchema, 'A page of threads'), ...errorResponses(404, 422) },
 })
 const listMessages = createRoute({
   method: 'get', path: '/chats/{chat_id}/threads/{thread_id}/messages', tags, summary: 'Get thread messages',
   operationId: 'chats.threads.messages.list',
-  description: 'Oldest first. Without `limit`, the whole history (as the specification says); with `limit`/`offset`, a page of it.',
-  request: { params: ThreadParams, query: OptionalPage },
-  responses: { 200: jsonContent(z.array(MessageSchema), 'The history (or the page), oldest first'), ...errorResponses(404, 422) },
+  description: 'The history, oldest first, a page at a time: the first 100 messages without `limit` (at most 1000); `X-Total-Count` says how many there are, so a client that wants the whole history pages with `offset`.',
+  request: { params: ThreadParams, query: Page },
+  responses: { 200: listContent(MessageSchema, 'A page of the history, oldest first'), ...errorResponses(404, 422) },
 })
 const deleteThread = createRoute({
   method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/delete', operationId: 'chats.threads.delete', tags, summary: 'Delete a thread',
@@ -84,18 +86,23 @@ const stream = createRoute({
 })
 
 export const chatRoutes = createRouter<Services>()
-  .openapi(listChats, async (c) => c.json(await c.get('services').chats.list(c.get('principal').projectId, c.req.valid('query')), 200))
+  .openapi(listChats, async (c) => {
+    const page = await c.get('services').chats.list(c.get('principal').projectId, c.req.valid('query'))
+    return c.json(page.data, 200, totalHeader(page))
+  })
   .openapi(createChat, async (c) => c.json(await c.get('services').chats.create(c.get('principal').projectId, c.req.valid('json')), 200))
   .openapi(getChat, async (c) => c.json(await c.get('services').chats.get(c.get('principal').projectId, c.req.valid('param').chat_id), 200))
   .openapi(listThreads, async (c) => {
     const { projectId } = c.get('principal')
     const { chats, threads } = c.get('services')
     const chat = await chats.requireRow(projectId, c.req.valid('param').chat_id)
-    return c.json(await threads.listInChat(projectId, chat.id), 200)
+    const page = await threads.listInChat(projectId, chat.id, c.req.valid('query'))
+    return c.json(page.data, 200, totalHeader(page))
   })
   .openapi(listMessages, async (c) => {
     const { chat_id, thread_id } = c.req.valid('param')
-    return c.json(await c.get('services').threads.messages(c.get('principal').projectId, chat_id, thread_id, c.req.valid('query')), 200)
+    const page = await c.get('services').threads.messages(c.get('principal').projectId, chat_id, thread_id, c.req.valid('query'))
+    return c.json(page.data, 200, totalHeader(page))
   })
   .openapi(deleteThread, async (c) => {
     const { chat_id, thread_id } = c.req.valid('param')

@@ -1,5 +1,5 @@
 import type { z } from '@hono/zod-openapi'
-import { and, asc, eq, sql } from 'drizzle-orm'
+import { and, asc, count, eq, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { isUniqueViolation } from '../../platform/db/errors.ts'
 import { newId } from '../../platform/db/ids.ts'
@@ -7,6 +7,7 @@ import type { Outbox } from '../../platform/events/outbox.ts'
 import { chats, threads } from './tables.ts'
 import { bots } from '../bots/index.ts'
 import { AppError } from '../../platform/errors.ts'
+import type { OffsetPage, PageParams } from '../../platform/http/paging.ts'
 import { mergeChatSettings, requireSettingsSize, type ChatSettings } from './chat-settings.ts'
 import type { ChatSchema } from './schemas.ts'
 
@@ -52,15 +53,22 @@ export class ChatService {
     this.db = handle.db
   }
 
-  async list(projectId: string, page: { limit?: number; offset?: number }): Promise<Chat[]> {
-    const rows = await this.db
-      .select({ chat: chats, events24h })
-      .from(chats)
-      .where(eq(chats.projectId, projectId))
-      .orderBy(asc(chats.createdAt), asc(chats.id))
-      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
-      .offset(page.offset ?? 0)
-    return rows.map((row) => toChat(row.chat, row.events24h))
+  /**
+   * A page of the project's chats, oldest first, and how many it has. Counted apart: a
+   * window count would compute `events_24h` of every chat, not of the page's.
+   */
+  async list(projectId: string, page: PageParams): Promise<OffsetPage<Chat>> {
+    const [rows, [counted]] = await Promise.all([
+      this.db
+        .select({ chat: chats, events24h })
+        .from(chats)
+        .where(eq(chats.projectId, projectId))
+        .orderBy(asc(chats.createdAt), asc(chats.id))
+        .limit(page.limit)
+        .offset(page.offset),
+      this.db.select({ total: count() }).from(chats).where(eq(chats.projectId, projectId)),
+    ])
+    return { data: rows.map((row) => toChat(row.chat, row.events24h)), total: counted?.total ?? 0 }
   }
 
   async get(projectId: string, chatId: string): Promise<Chat> {

@@ -1,10 +1,11 @@
 import type { z } from '@hono/zod-openapi'
-import { and, asc, eq, sql } from 'drizzle-orm'
+import { and, asc, count, eq, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { scheduledMessages } from './tables.ts'
 import { AppError } from '../../platform/errors.ts'
+import { toOffsetPage, totalCount, type OffsetPage, type PageParams } from '../../platform/http/paging.ts'
 import type { JobQueue } from '../../platform/jobs/queue.ts'
 import { toMessage, toThread, type Message, type Thread } from './objects.ts'
 import type { ThreadService } from './threads.ts'
@@ -93,14 +94,18 @@ export class OperatorService {
     return toScheduledMessage(updated ?? row)
   }
 
-  async listScheduled(projectId: string, threadId: string): Promise<ScheduledMessage[]> {
+  /** A page of the thread's scheduled messages, in delivery order, and how many it has. */
+  async listScheduled(projectId: string, threadId: string, page: PageParams): Promise<OffsetPage<ScheduledMessage>> {
     await this.threads.require(projectId, threadId)
+    const where = and(eq(scheduledMessages.projectId, projectId), eq(scheduledMessages.threadId, threadId))
     const rows = await this.handle.db
-      .select()
+      .select({ message: scheduledMessages, total: totalCount() })
       .from(scheduledMessages)
-      .where(and(eq(scheduledMessages.projectId, projectId), eq(scheduledMessages.threadId, threadId)))
+      .where(where)
       .orderBy(asc(scheduledMessages.scheduledAt), asc(scheduledMessages.id))
-    return rows.map(toScheduledMessage)
+      .limit(page.limit)
+      .offset(page.offset)
+    return toOffsetPage(rows, page, (row) => toScheduledMessage(row.message), async () => (await this.handle.db.select({ total: count() }).from(scheduledMessages).where(where))[0]?.total ?? 0)
   }
 
   /** Cancels a message that is still waiting; 409 once it was sent (or cancelled or skipped). */

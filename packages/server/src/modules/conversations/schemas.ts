@@ -1,6 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { ID_PATTERN } from '../../platform/db/ids.ts'
-import { idParam, nameField, safeText, timestamp } from '../../platform/http/fields.ts'
+import { idField, idParam, nameField, safeText, timestamp, urlField } from '../../platform/http/fields.ts'
 import { ChatSettingsField } from './chat-settings.ts'
 
 export const ChatSchema = z
@@ -34,7 +33,7 @@ export const ChatSchema = z
 const chatName = () => nameField().openapi({ description: "Unique among the bot's chats, compared case-insensitively (409 `name_taken`).", example: 'Website' })
 
 export const CreateChatBody = z
-  .strictObject({ bot_id: z.string().min(1).max(128), name: chatName(), settings: ChatSettingsField().optional() })
+  .strictObject({ bot_id: idField('a bot id'), name: chatName(), settings: ChatSettingsField().optional() })
   .openapi('CreateChatBody', { example: { bot_id: 'bot_01jdq3v5k7m9p2r4t6w8y0a2c4', name: 'Website', settings: { locale: 'en' } } })
 
 /** `POST /chats/:chat_id`: fields left out keep their values. */
@@ -117,7 +116,7 @@ export const PersonBody = z
   .strictObject({
     external_id: safeText().min(1).max(256).optional().openapi({ description: 'Your id for this person; the same id is the same person across threads.' }),
     name: safeText().max(200).optional(),
-    avatar_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    avatar_url: urlField().optional(),
   })
   .openapi('PersonInput', {
     description: "Extension: the end user. With `external_id` the project's person with that id is used (and updated); otherwise the thread's own person.",
@@ -141,15 +140,15 @@ export const StreamBody = z
  */
 export const UiChatBody = z
   .looseObject({
-    id: z.string().optional(),
-    trigger: z.string().optional(),
-    messageId: z.string().optional(),
+    id: safeText().optional(),
+    trigger: safeText().optional(),
+    messageId: safeText().optional(),
     messages: z
       .array(
         z.looseObject({
-          id: z.string().optional(),
+          id: safeText().optional(),
           role: z.enum(['user', 'assistant', 'system']),
-          parts: z.array(z.looseObject({ type: z.string(), text: z.string().optional() })),
+          parts: z.array(z.looseObject({ type: safeText(), text: safeText().optional() })),
         }),
       )
       .min(1, 'at least one message'),
@@ -189,7 +188,7 @@ export const StreamAcceptedSchema = z
 export const ThreadIdParams = z.object({ thread_id: idParam('thread_id', 'support-42') })
 
 const filterId = (what: string) =>
-  z.string().regex(ID_PATTERN, 'is not an id').optional().openapi({ description: `Only threads of this ${what} (none when it is not in your project).` })
+  idField(`a ${what} id`).optional().openapi({ description: `Only threads of this ${what} (none when it is not in your project).` })
 
 export const ListThreadsQuery = z.object({
   chat_id: filterId('chat'),
@@ -356,7 +355,7 @@ export const ResumeQuery = z.object({
       'Extension: the same as the `Last-Event-ID` header, for clients that cannot set headers. The header wins when both are present (EventSource sends it on every reconnection, while the URL keeps its first value).',
     example: '1042',
   }),
-  token: z.string().optional().openapi({
+  token: safeText().max(2048).optional().openapi({
     description:
       'Extension, public API only: an event-stream token from `POST /threads/events/tokens`, for browsers, whose EventSource cannot send `Authorization`. Accepted on the event streams and nowhere else; an `sk-` key is never read from a URL.',
     example: EXAMPLE_TOKEN,
@@ -370,7 +369,7 @@ export const ResumeHeaders = z.object({
 })
 
 export const EventTokenRequest = z.object({
-  thread_id: z.string().regex(ID_PATTERN, 'must be a thread id').optional().openapi({
+  thread_id: idField('a thread id').optional().openapi({
     description: "Limit the token to this thread's stream (`GET /threads/events/{thread_id}`); without it, the token opens the project's stream and any of its threads'.",
     example: 'support-42',
   }),

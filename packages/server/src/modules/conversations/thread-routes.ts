@@ -8,9 +8,10 @@ import {
   ThreadListSchema, WorkingMemorySchema,
 } from './schemas.ts'
 import type { Principal } from '../../platform/http/context.ts'
-import { parseScheduledAt } from '../../platform/http/fields.ts'
+import { Page, parseScheduledAt } from '../../platform/http/fields.ts'
+import { totalHeader } from '../../platform/http/paging.ts'
 import type { ConversationServices } from './services.ts'
-import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
+import { createRouter, errorResponses, jsonBody, jsonContent, listContent } from '../../platform/http/router.ts'
 import { decideApproval } from './approvals.ts'
 import { listThreads } from './thread-list.ts'
 
@@ -58,9 +59,9 @@ const send = createRoute({
 
 const listScheduled = createRoute({
   method: 'get', path: '/threads/{thread_id}/scheduled', operationId: 'threads.scheduled.list', tags, summary: 'List scheduled operator messages (extension)',
-  description: 'All of them, in delivery order, whatever their status.',
-  request: { params: ThreadIdParams },
-  responses: { 200: jsonContent(z.array(ScheduledMessageSchema), 'The scheduled messages'), ...errorResponses(404) },
+  description: 'In delivery order, whatever their status, a page at a time (`limit`, `offset`; `X-Total-Count`).',
+  request: { params: ThreadIdParams, query: Page },
+  responses: { 200: listContent(ScheduledMessageSchema, 'A page of scheduled messages'), ...errorResponses(404, 422) },
 })
 
 const cancelScheduled = createRoute({
@@ -141,7 +142,10 @@ export const threadRoutes = createRouter<ConversationServices>()
     if (at) return c.json(await operators.schedule(principal.projectId, thread_id, body.text, operatorOf(principal), at), 202)
     return c.json((await operators.send(principal.projectId, thread_id, body.text, operatorOf(principal))).message, 200)
   })
-  .openapi(listScheduled, async (c) => c.json(await c.get('services').operators.listScheduled(c.get('principal').projectId, c.req.valid('param').thread_id), 200))
+  .openapi(listScheduled, async (c) => {
+    const page = await c.get('services').operators.listScheduled(c.get('principal').projectId, c.req.valid('param').thread_id, c.req.valid('query'))
+    return c.json(page.data, 200, totalHeader(page))
+  })
   .openapi(cancelScheduled, async (c) => {
     const { thread_id, scheduled_id } = c.req.valid('param')
     return c.json(await c.get('services').operators.cancel(c.get('principal').projectId, thread_id, scheduled_id), 200)

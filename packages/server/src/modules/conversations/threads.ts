@@ -1,10 +1,11 @@
 import type { z } from '@hono/zod-openapi'
-import { and, asc, eq, ne, sql } from 'drizzle-orm'
+import { and, asc, count, eq, ne, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { messages, persons, threads } from './tables.ts'
 import type { Outbox, OutboxEvent } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
+import { toOffsetPage, totalCount, type OffsetPage, type PageParams } from '../../platform/http/paging.ts'
 import { isForeignKeyViolation } from '../../platform/db/errors.ts'
 import { toMessage, toThread, type Message, type Thread, type ThreadMode } from './objects.ts'
 import type { PersonBody, PersonSchema, ThreadDetailSchema, WorkingMemorySchema } from './schemas.ts'
@@ -37,13 +38,17 @@ export class ThreadService {
     this.outbox = writer.outbox
   }
 
-  async listInChat(projectId: string, chatId: string): Promise<Thread[]> {
+  /** A page of the chat's threads, most recent activity first, and how many it has. */
+  async listInChat(projectId: string, chatId: string, page: PageParams): Promise<OffsetPage<Thread>> {
+    const where = and(eq(threads.projectId, projectId), eq(threads.chatId, chatId))
     const rows = await this.db
-      .select()
+      .select({ thread: threads, total: totalCount() })
       .from(threads)
-      .where(and(eq(threads.projectId, projectId), eq(threads.chatId, chatId)))
+      .where(where)
       .orderBy(sql`${threads.activityAt} desc nulls last`, sql`${threads.id} desc nulls last`)
-    return rows.map(toThread)
+      .limit(page.limit)
+      .offset(page.offset)
+    return toOffsetPage(rows, page, (row) => toThread(row.thread), async () => (await this.db.select({ total: count() }).from(threads).where(where))[0]?.total ?? 0)
   }
 
   /**
@@ -91,22 +96,21 @@ export class ThreadService {
   }
 
   /**
-   * The history, oldest first; all of it unless `limit` is given (the spec
-   * calls it "the full message history"). System rows are left out in SQL, so
-   * `offset` counts the messages the API shows. Writers append under the
-   * thread's row lock, so `seq` order is commit order and offset pages walk
-   * the history without gaps or repeats while messages arrive at its end.
+   * A page of the history, oldest first, and how many messages it has (the spec's "full
+   * message history" comes a page at a time: see `Page`). System rows are left out in SQL,
+   * so `offset` counts the messages the API shows. Writers append under the thread's row
+   * lock, so `seq` order is commit order and offset pages walk the history without gaps or
+   * repeats while messages arrive at its end. Counted apart: messages are wide rows, which a
+   * window count would read in full.
    */
-  async messages(projectId: string, chatId: string, threadId: string, page: { limit?: number | undefined; offset?: number | undefined } = {}): Promise<Message[]> {
+  async messages(projectId: string, chatId: string, threadId: string, page: PageParams): Promise<OffsetPage<Message>> {
     await this.requireInChat(projectId, chatId, threadId)
-    const rows = await this.db
-      .select()
-      .from(messages)
-      .where(and(eq(messages.projectId, projectId), eq(messages.threadId, threadId), ne(messages.role, 'system')))
-      .orderBy(asc(messages.seq))
-      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
-      .offset(page.offset ?? 0)
-    return rows.map(toMessage)
+    const where = and(eq(messages.projectId, projectId), eq(messages.threadId, threadId), ne(messages.role, 'system'))
+    const [rows, [counted]] = await Promise.all([
+      this.db.select().from(messages).where(where).orderBy(asc(messages.seq)).limit(page.limit).offset(page.offset),
+      this.db.select({ total: count() }).from(messages).where(where),
+    ])
+    return { data: rows.map(toMessage), total: counted?.total ?? 0 }
   }
 
   /**

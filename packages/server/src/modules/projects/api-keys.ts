@@ -1,11 +1,12 @@
 import type { z } from '@hono/zod-openapi'
-import { and, asc, eq, isNull, sql } from 'drizzle-orm'
+import { and, asc, count, eq, isNull, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { apiKeys, projects } from './tables.ts'
 import type { ApiKeyCreatedSchema, ApiKeySchema } from './schemas.ts'
 import type { Principal } from '../../platform/http/context.ts'
+import { toOffsetPage, totalCount, type OffsetPage, type PageParams } from '../../platform/http/paging.ts'
 import { generateApiKey, hashApiKey, isWellFormedApiKey, keyPrefix, sameHash } from './key-format.ts'
 
 /** API objects of this module, typed once from their schemas. */
@@ -74,21 +75,23 @@ export class ApiKeyService {
     return { id: row.id, name: row.name, key, prefix: row.prefix, created_at: row.createdAt.toISOString() }
   }
 
-  async list(projectId: string, page: { limit?: number; offset?: number }): Promise<ApiKeyInfo[]> {
+  /** A page of the project's live keys, oldest first, and how many it has. */
+  async list(projectId: string, page: PageParams): Promise<OffsetPage<ApiKeyInfo>> {
+    const where = and(eq(apiKeys.projectId, projectId), isNull(apiKeys.deletedAt))
     const rows = await this.db
-      .select()
+      .select({ key: apiKeys, total: totalCount() })
       .from(apiKeys)
-      .where(and(eq(apiKeys.projectId, projectId), isNull(apiKeys.deletedAt)))
+      .where(where)
       .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))
-      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
-      .offset(page.offset ?? 0)
-    return rows.map((row) => ({
+      .limit(page.limit)
+      .offset(page.offset)
+    return toOffsetPage(rows, page, ({ key: row }) => ({
       id: row.id,
       name: row.name,
       prefix: row.prefix,
       last_used_at: row.lastUsedAt?.toISOString() ?? null,
       created_at: row.createdAt.toISOString(),
-    }))
+    }), async () => (await this.db.select({ total: count() }).from(apiKeys).where(where))[0]?.total ?? 0)
   }
 
   /** Deletes a key of this project; false when there is no such live key. It stops working at once. */

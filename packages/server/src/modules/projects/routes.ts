@@ -1,18 +1,19 @@
-import { createRoute, z } from '@hono/zod-openapi'
-import { Deleted, OptionalPage } from '../../platform/http/fields.ts'
+import { createRoute } from '@hono/zod-openapi'
+import { Deleted, Page } from '../../platform/http/fields.ts'
+import { totalHeader } from '../../platform/http/paging.ts'
 import { AppError } from '../../platform/errors.ts'
 import type { ApiKeyService } from './api-keys.ts'
 import type { ProjectService } from './service.ts'
-import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
+import { createRouter, errorResponses, jsonBody, jsonContent, listContent } from '../../platform/http/router.ts'
 import { ApiKeyCreatedSchema, ApiKeyParams, ApiKeySchema, CreateApiKeyBody, CreateProjectBody, ProjectCreatedSchema, ProjectParams, ProjectSchema } from './schemas.ts'
 
 const tags = ['Projects & API Keys']
 
 const listProjects = createRoute({
   method: 'get', path: '/projects', operationId: 'projects.list', tags, summary: 'List projects',
-  description: "The projects of the caller's organization, oldest first.",
-  request: { query: OptionalPage },
-  responses: { 200: jsonContent(z.array(ProjectSchema), 'The projects'), ...errorResponses(422) },
+  description: "The projects of the caller's organization, oldest first, a page at a time (`limit`, `offset`; `X-Total-Count`).",
+  request: { query: Page },
+  responses: { 200: listContent(ProjectSchema, 'A page of projects'), ...errorResponses(422) },
 })
 
 const createProject = createRoute({
@@ -32,9 +33,9 @@ const createApiKey = createRoute({
 
 const listApiKeys = createRoute({
   method: 'get', path: '/projects/{id}/api-keys', operationId: 'projects.apiKeys.list', tags, summary: 'List API keys',
-  description: 'Key metadata, oldest first; never the secret.',
-  request: { params: ProjectParams, query: OptionalPage },
-  responses: { 200: jsonContent(z.array(ApiKeySchema), 'The keys'), ...errorResponses(403, 404, 422) },
+  description: 'Key metadata, oldest first, a page at a time (`limit`, `offset`; `X-Total-Count`); never the secret.',
+  request: { params: ProjectParams, query: Page },
+  responses: { 200: listContent(ApiKeySchema, 'A page of keys'), ...errorResponses(403, 404, 422) },
 })
 
 const deleteApiKey = createRoute({
@@ -49,7 +50,8 @@ export type ProjectRouteServices = { projects: ProjectService; apiKeys: ApiKeySe
 
 export const projectRoutes = createRouter<ProjectRouteServices>()
   .openapi(listProjects, async (c) => {
-    return c.json(await c.get('services').projects.list(c.get('principal'), c.req.valid('query')), 200)
+    const page = await c.get('services').projects.list(c.get('principal'), c.req.valid('query'))
+    return c.json(page.data, 200, totalHeader(page))
   })
   .openapi(createProject, async (c) => {
     return c.json(await c.get('services').projects.create(c.get('principal'), c.req.valid('json')), 200)
@@ -64,7 +66,8 @@ export const projectRoutes = createRouter<ProjectRouteServices>()
   .openapi(listApiKeys, async (c) => {
     const { projects, apiKeys } = c.get('services')
     const project = await projects.requireManageable(c.get('principal'), c.req.valid('param').id)
-    return c.json(await apiKeys.list(project.id, c.req.valid('query')), 200)
+    const page = await apiKeys.list(project.id, c.req.valid('query'))
+    return c.json(page.data, 200, totalHeader(page))
   })
   .openapi(deleteApiKey, async (c) => {
     const { projects, apiKeys } = c.get('services')

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { idParam, nameField, timestamp } from '../../platform/http/fields.ts'
+import { idField, idParam, nameField, timestamp } from '../../platform/http/fields.ts'
 
 export const ProjectSchema = z
   .object({
@@ -16,7 +16,7 @@ export const ProjectSchema = z
 export const CreateProjectBody = z
   .strictObject({
     name: nameField().openapi({ example: 'Production' }),
-    organization_id: z.string().min(1).max(128).openapi({ example: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
+    organization_id: idField('an organization id').openapi({ example: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4' }),
   })
   .openapi('CreateProjectBody', { example: { name: 'Production', organization_id: 'org_01jdq3v5k7m9p2r4t6w8y0a2c4' } })
 

@@ -1,9 +1,10 @@
 import type { z } from '@hono/zod-openapi'
-import { and, asc, eq } from 'drizzle-orm'
+import { and, asc, count, eq } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { memberships, projects } from './tables.ts'
 import type { Principal } from '../../platform/http/context.ts'
+import { toOffsetPage, totalCount, type OffsetPage, type PageParams } from '../../platform/http/paging.ts'
 import { AppError } from '../../platform/errors.ts'
 import type { ApiKeyService } from './api-keys.ts'
 import type { ProjectCreatedSchema, ProjectSchema } from './schemas.ts'
@@ -38,16 +39,17 @@ export class ProjectService {
     this.apiKeys = apiKeys
   }
 
-  /** The projects of the caller's organization. */
-  async list(principal: Principal, page: { limit?: number; offset?: number }): Promise<Project[]> {
+  /** A page of the projects of the caller's organization, oldest first, and how many it has. */
+  async list(principal: Principal, page: PageParams): Promise<OffsetPage<Project>> {
+    const where = eq(projects.organizationId, principal.organizationId)
     const rows = await this.db
-      .select()
+      .select({ project: projects, total: totalCount() })
       .from(projects)
-      .where(eq(projects.organizationId, principal.organizationId))
+      .where(where)
       .orderBy(asc(projects.createdAt), asc(projects.id))
-      .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
-      .offset(page.offset ?? 0)
-    return rows.map(toProject)
+      .limit(page.limit)
+      .offset(page.offset)
+    return toOffsetPage(rows, page, (row) => toProject(row.project), async () => (await this.db.select({ total: count() }).from(projects).where(where))[0]?.total ?? 0)
   }
 
   /**

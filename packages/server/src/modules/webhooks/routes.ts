@@ -1,6 +1,7 @@
-import { createRoute, z } from '@hono/zod-openapi'
-import { Deleted } from '../../platform/http/fields.ts'
-import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
+import { createRoute } from '@hono/zod-openapi'
+import { Deleted, Page } from '../../platform/http/fields.ts'
+import { totalHeader } from '../../platform/http/paging.ts'
+import { createRouter, errorResponses, jsonBody, jsonContent, listContent } from '../../platform/http/router.ts'
 import { TEST_EVENT_TYPE, type WebhookService } from './service.ts'
 import {
   CreatedWebhookEndpointSchema, CreateWebhookEndpointBody, DeliveryListQuery, DeliveryParams, EndpointParams, UpdateWebhookEndpointBody, WebhookDeliveryListSchema,
@@ -11,7 +12,9 @@ const tags = ['Webhook Endpoints']
 
 const list = createRoute({
   method: 'get', path: '/webhook-endpoints', operationId: 'webhookEndpoints.list', tags, summary: 'List webhook endpoints',
-  responses: { 200: jsonContent(z.array(WebhookEndpointSchema), 'The endpoints, oldest first') },
+  description: 'Oldest first, a page at a time (`limit`, `offset`; `X-Total-Count`).',
+  request: { query: Page },
+  responses: { 200: listContent(WebhookEndpointSchema, 'A page of endpoints, oldest first'), ...errorResponses(422) },
 })
 const create = createRoute({
   method: 'post', path: '/webhook-endpoints', operationId: 'webhookEndpoints.create', tags, summary: 'Create a webhook endpoint',
@@ -98,7 +101,10 @@ const test = createRoute({
 export type WebhookRouteServices = { webhooks: WebhookService }
 
 export const webhookRoutes = createRouter<WebhookRouteServices>()
-  .openapi(list, async (c) => c.json(await c.get('services').webhooks.list(c.get('principal').projectId), 200))
+  .openapi(list, async (c) => {
+    const page = await c.get('services').webhooks.list(c.get('principal').projectId, c.req.valid('query'))
+    return c.json(page.data, 200, totalHeader(page))
+  })
   .openapi(create, async (c) => c.json(await c.get('services').webhooks.create(c.get('principal').projectId, c.req.valid('json')), 200))
   .openapi(get, async (c) => c.json(await c.get('services').webhooks.get(c.get('principal').projectId, c.req.valid('param').id), 200))
   .openapi(update, async (c) => c.json(await c.get('services').webhooks.update(c.get('principal').projectId, c.req.valid('param').id, c.req.valid('json')), 200))

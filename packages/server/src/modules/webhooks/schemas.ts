@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { idParam, safeText, timestamp } from '../../platform/http/fields.ts'
+import { idField, idParam, safeText, timestamp, urlField } from '../../platform/http/fields.ts'
 
 /** Types an endpoint can ask for: the spec's three first, then the other outbox events. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -23,7 +23,7 @@ const EventTypes = z
   .nullable()
   .openapi({ description: 'Extension: the event types this endpoint receives; null or absent = all.' })
 
-const Url = z.url({ protocol: /^https?$/ }).max(2048).openapi({ description: 'https; must resolve to a public address (see docs/webhooks.md).', example: 'https://crm.example.test/worken/webhooks' })
+const Url = urlField().openapi({ description: 'https; must resolve to a public address (see docs/webhooks.md).', example: 'https://crm.example.test/worken/webhooks' })
 const Secret = safeText().min(16, 'must be at least 16 characters').max(256).openapi({ description: 'The HMAC-SHA256 key of the signatures.' })
 
 export const WebhookEndpointSchema = z
@@ -135,7 +135,7 @@ export const WebhookDeliveryListSchema = z
   .openapi('WebhookDeliveryList', { example: { data: [DELIVERY_EXAMPLE], has_more: false } })
 
 export const DeliveryListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  starting_after: z.string().max(128).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: 'At most this many deliveries, 1–100 (default 20); `has_more` says whether more follow.' }),
+  starting_after: idField('a delivery id').optional().openapi({ description: 'The last id of the previous page.' }),
   status: DeliveryStatus.optional(),
 })

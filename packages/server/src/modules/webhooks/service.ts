@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { z } from '@hono/zod-openapi'
-import { and, desc, eq, sql } from 'drizzle-orm'
+import { and, count, desc, eq, sql } from 'drizzle-orm'
 import type { SecretBox } from '../../platform/crypto/secrets.ts'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
@@ -8,6 +8,7 @@ import { webhookDeliveries, webhookEndpoints } from './tables.ts'
 import type { CreatedWebhookEndpointSchema, WebhookDeliveryListSchema, WebhookDeliverySchema, WebhookEndpointSchema } from './schemas.ts'
 import { EVENTS_CHANNEL } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
+import { toOffsetPage, totalCount, type OffsetPage, type PageParams } from '../../platform/http/paging.ts'
 import { checkedAddresses, urlProblem, type Resolver } from './transport.ts'
 
 export const TEST_EVENT_TYPE = 'webhook.test'
@@ -71,9 +72,17 @@ export class WebhookService {
     this.options = options
   }
 
-  async list(projectId: string): Promise<WebhookEndpoint[]> {
-    const rows = await this.handle.db.select().from(webhookEndpoints).where(eq(webhookEndpoints.projectId, projectId)).orderBy(webhookEndpoints.createdAt, webhookEndpoints.id)
-    return rows.map(toEndpoint)
+  /** A page of the project's endpoints, oldest first, and how many it has. */
+  async list(projectId: string, page: PageParams): Promise<OffsetPage<WebhookEndpoint>> {
+    const where = eq(webhookEndpoints.projectId, projectId)
+    const rows = await this.handle.db
+      .select({ endpoint: webhookEndpoints, total: totalCount() })
+      .from(webhookEndpoints)
+      .where(where)
+      .orderBy(webhookEndpoints.createdAt, webhookEndpoints.id)
+      .limit(page.limit)
+      .offset(page.offset)
+    return toOffsetPage(rows, page, (row) => toEndpoint(row.endpoint), async () => (await this.handle.db.select({ total: count() }).from(webhookEndpoints).where(where))[0]?.total ?? 0)
   }
 
   async get(projectId: string, id: string): Promise<WebhookEndpoint> {

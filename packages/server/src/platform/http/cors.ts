@@ -30,7 +30,7 @@ export const CORS_ALLOW_HEADERS = [
 ]
 
 /** Response headers a page may read beyond the CORS-safelisted ones (Content-Type, Content-Length, …). */
-export const CORS_EXPOSE_HEADERS = ['X-Request-Id', 'Retry-After', 'Allow', 'Content-Disposition']
+export const CORS_EXPOSE_HEADERS = ['X-Request-Id', 'Retry-After', 'Allow', 'Content-Disposition', 'X-Total-Count']
 
 export const CORS_ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 

@@ -1,6 +1,28 @@
 import { asc, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm'
 import { AppError } from '../errors.ts'
 
+/** `limit` and `offset` of an offset list, defaults applied (`Page` in fields.ts). */
+export type PageParams = { limit: number; offset: number }
+
+/** A page of an offset list: its items, and how many the whole list has (answered as `X-Total-Count`). */
+export type OffsetPage<T> = { data: T[]; total: number }
+
+/**
+ * Selected beside a list's columns: how many rows the query matched before its LIMIT and
+ * OFFSET, on every row, so a page and its total cost one statement. (Not for wide rows: the
+ * window reads every matching row first; count those separately.)
+ */
+export const totalCount = () => sql<number>`count(*) over ()`.mapWith(Number)
+
+/** Rows read with `totalCount` → the page. Past the end no row carries the total: only then is `countAll` asked. */
+export async function toOffsetPage<Row extends { total: number }, T>(rows: Row[], page: PageParams, map: (row: Row) => T, countAll: () => Promise<number>): Promise<OffsetPage<T>> {
+  if (rows.length > 0) return { data: rows.map(map), total: rows[0]!.total }
+  return { data: [], total: page.offset > 0 ? await countAll() : 0 }
+}
+
+/** The header of an offset list's answer: `c.json(page.data, 200, totalHeader(page))`. */
+export const totalHeader = (page: OffsetPage<unknown>) => ({ 'X-Total-Count': String(page.total) })
+
 /** OpenAI's list parameters: `limit`, `order` (by creation), and an `after` or `before` cursor (an object id). */
 export type CursorParams = { limit: number; order: 'asc' | 'desc'; after?: string | undefined; before?: string | undefined }
 

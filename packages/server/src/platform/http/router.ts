@@ -61,6 +61,17 @@ export const jsonContent = <T extends z.ZodType>(schema: T, description: string,
   content: { 'application/json': example === undefined ? { schema } : { schema, example } },
 })
 
+/** The 200 of an offset list: the spec's bare array of `item`, and `X-Total-Count` (see `Page` in fields.ts). */
+export const listContent = <T extends z.ZodType>(item: T, description: string) => ({
+  ...jsonContent(z.array(item), description),
+  headers: {
+    'X-Total-Count': {
+      description: 'How many items the whole list has (extension); page through them with `limit` and `offset`.',
+      schema: { type: 'integer' as const, minimum: 0, example: 2741 },
+    },
+  },
+})
+
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   required: true,
   content: { 'application/json': { schema } },

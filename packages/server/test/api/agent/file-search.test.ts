@@ -152,7 +152,7 @@ describe('ai.knowledge settings', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ ai: { knowledge: { vector_store_ids: eleven } } }, /ai\.knowledge\.vector_store_ids: must name at most 10 vector stores/],
       [{ ai: { knowledge: { vector_store_ids: [storeId, storeId] } } }, /ai\.knowledge\.vector_store_ids: must not name a vector store twice/],
-      [{ ai: { knowledge: { vector_store_ids: ['has space'] } } }, /ai\.knowledge\.vector_store_ids\.0: is not an id/],
+      [{ ai: { knowledge: { vector_store_ids: ['has space'] } } }, /ai\.knowledge\.vector_store_ids\.0: must be a vector store id/],
       [{ ai: { knowledge: { vector_store_ids: storeId } } }, /ai\.knowledge\.vector_store_ids/],
       [{ ai: { knowledge: { max_num_results: 0 } } }, /ai\.knowledge\.max_num_results/],
       [{ ai: { knowledge: { max_num_results: 51 } } }, /ai\.knowledge\.max_num_results/],

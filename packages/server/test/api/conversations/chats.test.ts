@@ -314,9 +314,10 @@ describe('thread messages: limit and offset', () => {
     return { chatId, all }
   }
 
-  it('without parameters, the whole history, oldest first', async () => {
-    const { all } = await longThread('p-all', 45)
+  it('without parameters, the first page of 100: here the whole history, oldest first, with X-Total-Count', async () => {
+    const { chatId, all } = await longThread('p-all', 45)
     assert.equal(all.length, 47)
+    assert.equal((await api('GET', `/chats/${chatId}/threads/p-all/messages`)).headers.get('x-total-count'), '47')
     assert.deepEqual(all.slice(0, 3).map((m: any) => m.content), ['m-0', 'First reply', 'm-1'])
     assert.equal(all.at(-1).content, 'm-45')
     assert.ok(!all.some((m: any) => m.content === 'hidden'))

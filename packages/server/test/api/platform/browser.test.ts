@@ -162,7 +162,7 @@ describe('CORS', () => {
     for (const response of answers) {
       assert.equal(response.headers.get('access-control-allow-origin'), ORIGIN, String(response.status))
       const exposed = response.headers.get('access-control-expose-headers')!.toLowerCase().split(',')
-      for (const header of ['x-request-id', 'retry-after', 'allow']) assert.ok(exposed.includes(header), header)
+      for (const header of ['x-request-id', 'retry-after', 'allow', 'x-total-count']) assert.ok(exposed.includes(header), header)
       assert.match(response.headers.get('vary') ?? '', /Origin/)
     }
     assert.deepEqual(await answers[1]!.json(), { error: 'Unauthorized', code: 'unauthorized' })

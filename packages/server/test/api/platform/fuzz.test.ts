@@ -4,6 +4,7 @@ import { after, before, it } from 'node:test'
 import { serve } from '@hono/node-server'
 import type { Server } from 'node:http'
 import { answerClientErrorsAsJson } from '../../../src/platform/http/client-errors.ts'
+import { MAX_PAGE_SIZE } from '../../../src/platform/http/fields.ts'
 import { createTestContext, openaiAt, type Seeded, type TestContext } from '../../support/harness.ts'
 import { startLlmServer, type LlmServer } from '../../support/llm-server.ts'
 
@@ -168,22 +169,24 @@ type Targets = { mine: string[]; theirs: string[]; keys: string[]; chats: string
 
 let lastTargets: Targets | undefined
 
+const ALL = { limit: MAX_PAGE_SIZE, offset: 0 }
+
 /** Ids the fuzz aims at, topped up as accepted requests delete them. The caller's own key is never a target. */
 async function targets(): Promise<Targets> {
-  const mine = (await ctx.services.bots.list(owner.projectId, {})).map((b) => b.id)
+  const mine = (await ctx.services.bots.list(owner.projectId, ALL)).data.map((b) => b.id)
   if (mine.length < 2) mine.push((await ctx.services.bots.create(owner.projectId, { name: 'fuzz target' })).id)
-  const theirs = (await ctx.services.bots.list(stranger.projectId, {})).map((b) => b.id)
+  const theirs = (await ctx.services.bots.list(stranger.projectId, ALL)).data.map((b) => b.id)
   if (theirs.length === 0) theirs.push((await ctx.services.bots.create(stranger.projectId, { name: 'other project' })).id)
-  const keys = (await ctx.services.apiKeys.list(owner.projectId, {})).map((k) => k.id).filter((id) => id !== owner.keyId)
+  const keys = (await ctx.services.apiKeys.list(owner.projectId, ALL)).data.map((k) => k.id).filter((id) => id !== owner.keyId)
   if (keys.length === 0) keys.push((await ctx.services.apiKeys.create(owner.projectId, 'fuzz target')).id)
-  const chats = (await ctx.services.chats.list(owner.projectId, {})).map((c) => c.id)
+  const chats = (await ctx.services.chats.list(owner.projectId, ALL)).data.map((c) => c.id)
   if (chats.length === 0) chats.push((await ctx.services.chats.create(owner.projectId, { bot_id: mine[0]!, name: 'fuzz chat' })).id)
-  const theirChats = (await ctx.services.chats.list(stranger.projectId, {})).map((c) => c.id)
+  const theirChats = (await ctx.services.chats.list(stranger.projectId, ALL)).data.map((c) => c.id)
   if (theirChats.length === 0) theirChats.push((await ctx.services.chats.create(stranger.projectId, { bot_id: theirs[0]!, name: 'their chat' })).id)
-  const threads = (await Promise.all(chats.map((chat) => ctx.services.threads.listInChat(owner.projectId, chat)))).flat().map((t) => t.id)
-  const endpoints = (await ctx.services.webhooks.list(owner.projectId)).map((e) => e.id)
+  const threads = (await Promise.all(chats.map((chat) => ctx.services.threads.listInChat(owner.projectId, chat, ALL)))).flatMap((page) => page.data).map((t) => t.id)
+  const endpoints = (await ctx.services.webhooks.list(owner.projectId, ALL)).data.map((e) => e.id)
   if (endpoints.length === 0) endpoints.push((await ctx.services.webhooks.create(owner.projectId, { url: 'https://93.184.216.34/hook', secret: 'fuzz-target-secret-value' })).id)
-  const theirEndpoints = (await ctx.services.webhooks.list(stranger.projectId)).map((e) => e.id)
+  const theirEndpoints = (await ctx.services.webhooks.list(stranger.projectId, ALL)).data.map((e) => e.id)
   if (theirEndpoints.length === 0) theirEndpoints.push((await ctx.services.webhooks.create(stranger.projectId, { url: 'https://93.184.216.34/theirs', secret: 'fuzz-target-secret-value' })).id)
   const files = (await ctx.services.files.list(owner.projectId, { limit: 100, order: 'desc' })).data.map((f) => f.id)
   if (files.length === 0) files.push((await ctx.services.files.create(owner.projectId, { filename: 'fuzz.txt', purpose: 'assistants', mimeType: 'text/plain', bytes: new TextEncoder().encode('fuzz target text') })).id)

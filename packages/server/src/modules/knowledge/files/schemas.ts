@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { idParam } from '../../../platform/http/fields.ts'
+import { idField, idParam, safeText } from '../../../platform/http/fields.ts'
 
 /** OpenAI's purposes; knowledge bases use `assistants` (any is accepted, as OpenAI does for vector stores). */
 export const FILE_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] as const
@@ -42,10 +42,10 @@ export const UploadBody = z
   .openapi('FileUpload')
 
 export const FileListQuery = z.object({
-  purpose: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  after: z.string().max(128).optional(),
+  purpose: safeText().max(64).optional().openapi({ description: 'Only files with this purpose.' }),
+  limit: z.coerce.number().int().min(1).max(10_000).default(10_000).openapi({ description: "At most this many files, 1–10,000 (default 10,000, as OpenAI's); `has_more` says whether more follow." }),
+  order: z.enum(['asc', 'desc']).default('desc').openapi({ description: 'By creation time (default `desc`).' }),
+  after: idField('a file id').optional().openapi({ description: 'The `last_id` of the previous page: the files after it.' }),
 })
 
 export const FileListSchema = z

@@ -1,6 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { ID_PATTERN } from '../../../platform/db/ids.ts'
-import { idParam, safeText, timestamp } from '../../../platform/http/fields.ts'
+import { idField, idParam, safeText, timestamp } from '../../../platform/http/fields.ts'
 import { ChunkingStrategySchema } from './chunking.ts'
 import { AttributeFilterSchema, AttributesSchema } from './filters.ts'
 
@@ -116,13 +115,13 @@ export const DeletedVectorStoreFileSchema = deleted('vector_store.file.deleted')
 /** The `filter` of file lists: the spec's statuses and OpenAI's words for them. */
 export const FILE_STATUS_FILTERS = ['pending', 'processed', 'error', 'in_progress', 'completed', 'failed', 'cancelled'] as const
 
-const cursorId = z.string().max(128)
+const cursorId = idField('an object id from a previous page')
 /** OpenAI's list parameters. */
 export const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  order: z.enum(['asc', 'desc']).default('desc'),
-  after: cursorId.optional(),
-  before: cursorId.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: 'At most this many objects, 1–100 (default 20); `has_more` says whether more follow.' }),
+  order: z.enum(['asc', 'desc']).default('desc').openapi({ description: 'By creation time (default `desc`).' }),
+  after: cursorId.optional().openapi({ description: 'The `last_id` of the previous page: the objects after it.' }),
+  before: cursorId.optional().openapi({ description: 'The `first_id` of the next page: the objects before it.' }),
 })
 export const FileListQuery = ListQuery.extend({
   filter: z.enum(FILE_STATUS_FILTERS).optional().openapi({ description: 'By status: the spec\'s `pending`/`processed`/`error` or OpenAI\'s `in_progress`/`completed`/`failed`/`cancelled`.' }),
@@ -134,7 +133,7 @@ const metadata = z
   .openapi({ description: 'Up to 16 keys (≤ 64 characters) with string values (≤ 512 characters).' })
 const expiresAfter = z.strictObject({ anchor: z.literal('last_active_at'), days: z.number().int().min(1).max(365) })
 const name = safeText().max(256, 'must be at most 256 characters')
-const fileId = z.string().regex(ID_PATTERN, 'must be a file id')
+const fileId = idField('a file id')
 
 export const CreateStoreBody = z
   .strictObject({
