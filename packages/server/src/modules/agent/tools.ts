@@ -2,6 +2,8 @@ import { tool, type ToolSet } from 'ai'
 import { z } from 'zod'
 import type { BotSettings } from '../bots/index.ts'
 import type { KnowledgeSearch } from '../knowledge/index.ts'
+import type { Logger } from 'pino'
+import { AppError } from '../../platform/errors.ts'
 
 /**
  * What tools may do to the conversation they run in. The conversations module
@@ -20,6 +22,8 @@ export type ToolContext = {
   thread: ThreadActions
   /** Search over the project's vector stores; without it `file_search` is not offered. */
   knowledge?: KnowledgeSearch | undefined
+  /** Where a tool's unexpected failure is recorded (the model only hears that it failed). */
+  logger?: Logger | undefined
 }
 
 type ToolPolicy = BotSettings['ai']['tools'][string]
@@ -108,11 +112,35 @@ export function toolPolicies(settings: BotSettings): Record<string, ToolPolicy> 
 export function buildTools(settings: BotSettings, context: ToolContext): ToolSet {
   const tools: ToolSet = {}
   for (const [name, policy] of Object.entries(toolPolicies(settings))) {
-    const built = REGISTRY[name]?.(context, settings)
-    if (!built) continue
+    const made = REGISTRY[name]?.(context, settings)
+    if (!made) continue
+    const built = guarded(name, made, context)
     tools[name] = needsApproval(policy) ? { ...built, needsApproval: true } : built
   }
   return tools
+}
+
+/**
+ * A tool's failure goes to the model (and the stream, and the stored tool message) as its
+ * result; an unexpected error's message can carry internals (a failed query with its
+ * parameters). So only an `AppError`, whose message is written for clients, is passed on;
+ * anything else is logged and becomes a plain "the tool failed".
+ */
+function guarded(name: string, made: ToolSet[string], context: ToolContext): ToolSet[string] {
+  const execute = made.execute
+  if (!execute) return made
+  return {
+    ...made,
+    execute: async (input: unknown, options: Parameters<typeof execute>[1]) => {
+      try {
+        return await execute(input, options)
+      } catch (error) {
+        if (error instanceof AppError) throw error
+        context.logger?.error({ err: error, tool: name, projectId: context.projectId }, 'a tool failed')
+        throw new Error(`The ${name} tool failed`)
+      }
+    },
+  } as ToolSet[string]
 }
 
 export function needsApproval(policy: ToolPolicy): boolean {

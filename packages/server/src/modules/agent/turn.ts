@@ -70,7 +70,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
   ]
     .filter(Boolean)
     .join('\n\n')
-  const tools = buildTools(settings, { projectId: input.projectId, thread: deps.thread, knowledge: deps.knowledge })
+  const tools = buildTools(settings, { projectId: input.projectId, thread: deps.thread, knowledge: deps.knowledge, logger })
   const policies = toolPolicies(settings)
 
   const result = streamText({

@@ -1,6 +1,7 @@
 import { generateText } from 'ai'
 import { and, asc, eq, isNull, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
+import { storableText } from '../../platform/db/storable.ts'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { messages, threads } from './tables.ts'
 import { bots } from '../bots/index.ts'
@@ -73,7 +74,7 @@ async function generateTitle(deps: FollowUpDeps, job: ThreadJob): Promise<void> 
         maxOutputTokens: 32,
         temperature: 0.2,
       })).text
-  const title = text.trim().replace(/^["'«]+|["'».!?]+$/g, '').slice(0, 200)
+  const title = storableText(text).trim().replace(/^["'«]+|["'».!?]+$/g, '').slice(0, 200)
   if (!title) return
   const updated = await db.transaction(async (tx) => {
     const rows = await tx

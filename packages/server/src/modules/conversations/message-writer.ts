@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm'
 import type { Database } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
+import { storableJson, storableText } from '../../platform/db/storable.ts'
 import type { Outbox, OutboxEvent } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
 import { toMessage, toThread } from './objects.ts'
@@ -97,8 +98,9 @@ export class MessageWriter {
             botId: before.botId,
             role: message.role,
             author: message.author,
-            content: message.content,
-            parts: message.parts ?? null,
+            // Model output and tool results are not validated anywhere else: a stray NUL must not lose the reply.
+            content: storableText(message.content),
+            parts: message.parts === undefined ? null : storableJson(message.parts),
             operatorId: message.operatorId ?? null,
             ...(message.usage ? { model: message.usage.model, inputTokens: message.usage.inputTokens, outputTokens: message.usage.outputTokens } : {}),
           })))

@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import { AppError } from '../../platform/errors.ts'
+import { storableJson } from '../../platform/db/storable.ts'
 import { runTurn, type PendingApproval, type StreamEvent, type TurnContext, type Usage } from '../agent/index.ts'
 import type { BotSettings } from '../bots/index.ts'
 import type { Embedder, KnowledgeSearch } from '../knowledge/index.ts'
@@ -212,7 +213,7 @@ async function storeReply(deps: ReplyDeps, request: ReplyRequest, replies: Model
             threadId: request.threadId,
             toolCallId: approval.toolCallId,
             toolName: approval.toolName,
-            input: approval.input as never,
+            input: storableJson(approval.input) as never,
             policy: approval.policy,
           })))
         },

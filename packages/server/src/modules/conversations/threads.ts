@@ -2,6 +2,7 @@ import type { z } from '@hono/zod-openapi'
 import { and, asc, count, eq, ne, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
+import { storableText } from '../../platform/db/storable.ts'
 import { messages, persons, threads } from './tables.ts'
 import type { Outbox, OutboxEvent } from '../../platform/events/outbox.ts'
 import { AppError } from '../../platform/errors.ts'
@@ -203,7 +204,7 @@ export class ThreadService {
           if (!before || before.mode === 'manual') return
           await tx.update(threads).set({ mode: 'manual', updatedAt: sql`now()` }).where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
           await this.outbox.append(tx, projectId, [
-            { type: 'thread.mode.changed', chatId: before.chatId, threadId, data: { mode: 'manual', previous_mode: before.mode, reason, by: 'bot' } },
+            { type: 'thread.mode.changed', chatId: before.chatId, threadId, data: { mode: 'manual', previous_mode: before.mode, reason: storableText(reason), by: 'bot' } },
           ])
         })
         this.outbox.announce(projectId)
@@ -212,7 +213,7 @@ export class ThreadService {
         await ready
         await this.db
           .update(threads)
-          .set({ workingMemory: markdown, updatedAt: sql`now()` })
+          .set({ workingMemory: storableText(markdown), updatedAt: sql`now()` })
           .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
       },
     }

@@ -448,6 +448,19 @@ describe('tools and memory', () => {
     assert.equal((await api('GET', `/chats/${chatId}/threads`)).body[0].mode, 'auto')
   })
 
+  it('a model that writes a NUL or a lone surrogate (in text or tool arguments) loses nothing: stored as U+FFFD', async () => {
+    const { chatId } = await newChat({ ai: { memory: { workingMemory: { enabled: true } } } })
+    llm.replyWith((turn) => (turn.endsWithToolResult
+      ? { text: ['fine a\u0000b', ' \ud800 end'] }
+      : { toolCalls: [{ name: 'updateWorkingMemory', arguments: { memory: '# x\u0000y' } }] }))
+    const parts = frames((await send(chatId, 't-nul-model', 'hi')).text) as any[]
+    assert.ok(!parts.some((p) => p.type === 'error'), JSON.stringify(parts))
+    assert.equal(parts.find((p) => p.type === 'tool-result').result.success, true)
+    const messages = (await api('GET', `/chats/${chatId}/threads/t-nul-model/messages`)).body
+    assert.equal(messages.at(-1).content, 'fine a\uFFFDb \uFFFD end')
+    assert.equal((await api('GET', '/threads/t-nul-model/memory')).body.content, '# x\uFFFDy')
+  })
+
   it('updateWorkingMemory goes through the same policy step: under user_approve it asks instead of writing', async () => {
     const { chatId } = await newChat({ ai: { memory: { workingMemory: { enabled: true } }, tools: { updateWorkingMemory: 'user_approve' } } })
     llm.replyWith({ toolCalls: [{ name: 'updateWorkingMemory', arguments: { memory: '# Ada' } }] })
