@@ -4,11 +4,13 @@ import { AppError } from '../../platform/errors.ts'
 import type { ApiKeyService } from './api-keys.ts'
 import type { ProjectService } from './service.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../../platform/http/router.ts'
+import { access } from '../../platform/http/access.ts'
 import { ApiKeyCreatedSchema, ApiKeyParams, ApiKeySchema, CreateApiKeyBody, CreateProjectBody, ProjectCreatedSchema, ProjectParams, ProjectSchema } from './schemas.ts'
 
 const tags = ['Projects & API Keys']
 
 const listProjects = createRoute({
+  ...access('member'),
   method: 'get', path: '/projects', operationId: 'projects.list', tags, summary: 'List projects',
   description: "The projects of the caller's organization, oldest first.",
   request: { query: OptionalPage },
@@ -16,6 +18,7 @@ const listProjects = createRoute({
 })
 
 const createProject = createRoute({
+  ...access('admin'),
   method: 'post', path: '/projects', operationId: 'projects.create', tags, summary: 'Create a project',
   description:
     "`organization_id` must be the caller's own organization (else 403). The answer carries the project's first API key, `api_key`, shown only once: store it now.",
@@ -24,6 +27,7 @@ const createProject = createRoute({
 })
 
 const createApiKey = createRoute({
+  ...access('admin'),
   method: 'post', path: '/projects/{id}/api-keys', operationId: 'projects.apiKeys.create', tags, summary: 'Create an API key',
   description: 'The key is in this response only. An API key may manage the keys of its own project only (403 for a sibling project).',
   request: { params: ProjectParams, body: jsonBody(CreateApiKeyBody) },
@@ -31,6 +35,7 @@ const createApiKey = createRoute({
 })
 
 const listApiKeys = createRoute({
+  ...access('admin'),
   method: 'get', path: '/projects/{id}/api-keys', operationId: 'projects.apiKeys.list', tags, summary: 'List API keys',
   description: 'Key metadata, oldest first; never the secret.',
   request: { params: ProjectParams, query: OptionalPage },
@@ -38,6 +43,7 @@ const listApiKeys = createRoute({
 })
 
 const deleteApiKey = createRoute({
+  ...access('admin'),
   method: 'delete', path: '/projects/{id}/api-keys/{key_id}', operationId: 'projects.apiKeys.delete', tags, summary: 'Delete an API key',
   description: 'The key stops working at once.',
   request: { params: ApiKeyParams },
