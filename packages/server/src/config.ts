@@ -1,3 +1,4 @@
+import net from 'node:net'
 import path from 'node:path'
 import { z } from 'zod'
 import { parseEncryptionKeys } from './platform/crypto/secrets.ts'
@@ -27,6 +28,31 @@ function parseCorsOrigins(value: string, context: z.RefinementCtx): string[] {
     if (origin !== item) context.addIssue({ code: 'custom', message: `'${item}' is not an origin: scheme://host[:port] as the browser sends it, lower case, no path or trailing slash${origin ? ` (did you mean '${origin}'?)` : ''}` })
   }
   return items
+}
+
+/**
+ * Whether a listener on `host` is reachable from this machine only: `localhost` (any case),
+ * IPv4 127.0.0.0/8, `::1` in any spelling, `::ffff:127.x.y.z`. Not `0.0.0.0` or `::` (every
+ * interface), nor any other address or host name (a name may resolve to anything).
+ */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true
+  if (net.isIPv4(host)) return host.split('.')[0] === '127'
+  if (!net.isIPv6(host)) return false
+  const loopback = new net.BlockList()
+  loopback.addAddress('::1', 'ipv6')
+  loopback.addSubnet('::ffff:127.0.0.0', 104, 'ipv6')
+  return loopback.check(host, 'ipv6')
+}
+
+/**
+ * The internal API trusts its `Worken-*` headers: off loopback, a listener without
+ * WORKEN_INTERNAL_TOKEN would let anyone who reaches it act as any user. Null when safe.
+ */
+export function internalListenerProblem(host: string, token: string | undefined): string | null {
+  if (token !== undefined || isLoopbackHost(host)) return null
+  return `INTERNAL_HOST: '${host}' is not a loopback address, and the internal API trusts its Worken-* headers: without a token, anyone who reaches it acts as any user of any organization. ` +
+    'Set WORKEN_INTERNAL_TOKEN (16+ characters, e.g. from: openssl rand -hex 32) and send it as Authorization: Bearer <token>, or set INTERNAL_HOST to a loopback address (127.0.0.1, ::1, localhost).'
 }
 
 /**
@@ -135,9 +161,10 @@ export class ConfigError extends Error {
 
 /**
  * Reads the environment once. A bad value throws a ConfigError naming the variable.
- * `requireEncryptionKey: false` is for tools that touch no secret (`worken keys create`).
+ * `requireEncryptionKey: false` is for tools that touch no secret (`worken keys create`), and
+ * `listens: false` for tools that open no listener (the internal listener's rule is not theirs).
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requireEncryptionKey?: boolean } = {}): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requireEncryptionKey?: boolean; listens?: boolean } = {}): Config {
   // An empty variable means "not set", as in most twelve-factor tooling.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''))
   const parsed = ConfigSchema.safeParse(present)
@@ -147,6 +174,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
   }
   const c = parsed.data
+  const internalProblem = options.listens === false ? null : internalListenerProblem(c.INTERNAL_HOST, c.WORKEN_INTERNAL_TOKEN)
+  if (internalProblem) throw new ConfigError(`Invalid configuration:\n  ${internalProblem}`)
   const keys = c.WORKEN_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKeys(c.WORKEN_ENCRYPTION_KEY)
   if (keys && 'problem' in keys) throw new ConfigError(`Invalid configuration:\n  WORKEN_ENCRYPTION_KEY: ${keys.problem}`)
   if (!keys && c.DATABASE_URL && options.requireEncryptionKey !== false) {

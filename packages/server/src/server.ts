@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { createApp } from './app.ts'
 import { bootstrap, type BootstrapResult } from './modules/projects/bootstrap.ts'
-import type { Config } from './config.ts'
+import { ConfigError, internalListenerProblem, type Config } from './config.ts'
 import { openDatabase, type DatabaseHandle } from './platform/db/client.ts'
 import { lockDataDir } from './platform/db/data-dir-lock.ts'
 import { answerClientErrorsAsJson } from './platform/http/client-errors.ts'
@@ -23,6 +23,9 @@ export type RunningServer = {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  // loadConfig refuses this already; a Config built another way must not get past it either.
+  const internalProblem = internalListenerProblem(config.internalHost, config.internalToken)
+  if (internalProblem) throw new ConfigError(internalProblem)
   const releaseDataDir = config.databaseUrl ? () => {} : lockDataDir(config.dataDir)
   let database: DatabaseHandle
   try {

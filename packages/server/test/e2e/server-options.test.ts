@@ -62,6 +62,36 @@ describe('start-up options on the embedded database', { concurrency: true }, () 
   })
 })
 
+describe('the internal listener on every interface', { concurrency: true }, () => {
+  it('refuses to start without WORKEN_INTERNAL_TOKEN, naming it and INTERNAL_HOST', async () => {
+    const dataDir = tempDataDir()
+    const result = await runFailingStart({ WORKEN_DATA_DIR: dataDir, INTERNAL_HOST: '0.0.0.0' })
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /INTERNAL_HOST: '0\.0\.0\.0' is not a loopback address.*\n?.*WORKEN_INTERNAL_TOKEN/)
+    assert.ok(!result.stdout.includes('listening'))
+    assert.ok(!fs.existsSync(path.join(dataDir, 'pgdata')), 'refused before the database was touched')
+  })
+
+  it('starts with a token, and the token guards it', async () => {
+    const server = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), INTERNAL_HOST: '0.0.0.0', WORKEN_INTERNAL_TOKEN: 'a-long-internal-token-value' })
+    try {
+      const internal = new URL(server.internalUrl)
+      const base = `http://127.0.0.1:${internal.port}`
+      assert.equal((await get(`${base}/healthz`)).status, 200)
+      const output = server.output()
+      const headers = {
+        'worken-organization': output.match(/Worken-Organization: (org_\w+)/)![1]!,
+        'worken-project': output.match(/Worken-Project: (prj_\w+)/)![1]!,
+        'worken-user': output.match(/Worken-User: (usr_\w+)/)![1]!,
+      }
+      assert.equal((await get(`${base}/bots`, headers)).status, 401)
+      assert.equal((await get(`${base}/bots`, { ...headers, authorization: 'Bearer a-long-internal-token-value' })).status, 200)
+    } finally {
+      assert.equal(await server.stop(), 0)
+    }
+  })
+})
+
 // Independent processes that exit at once: side by side.
 describe('configuration errors stop start-up with a message naming the variable', { concurrency: true }, () => {
   for (const [name, value] of [

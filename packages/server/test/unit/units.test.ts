@@ -36,6 +36,28 @@ describe('config', () => {
   })
 })
 
+describe('the internal listener off loopback', () => {
+  const TOKEN = 'a-long-internal-token-value'
+  it('needs WORKEN_INTERNAL_TOKEN: a message naming both variables', () => {
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.20', 'fd00::1', 'worken.internal.test', '128.0.0.1', '::2', '0:0:0:0:0:0:0:0', 'localhost.example.test']) {
+      assert.throws(() => loadConfig({ INTERNAL_HOST: host }), (error: Error) => {
+        assert.equal(error.name, 'ConfigError')
+        assert.match(error.message, new RegExp(`INTERNAL_HOST: '${host.replace(/\./g, '\\.')}' is not a loopback address.*WORKEN_INTERNAL_TOKEN`, 's'))
+        return true
+      }, host)
+      assert.equal(loadConfig({ INTERNAL_HOST: host, WORKEN_INTERNAL_TOKEN: TOKEN }).internalHost, host)
+    }
+    // A tool that opens no listener (`worken keys create`) reads the server's environment as it is.
+    assert.equal(loadConfig({ INTERNAL_HOST: '0.0.0.0' }, { listens: false }).internalHost, '0.0.0.0')
+  })
+
+  it('stays optional on loopback: 127.0.0.0/8, ::1, localhost', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '127.255.255.254', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) {
+      assert.equal(loadConfig({ INTERNAL_HOST: host }).internalToken, undefined, host)
+    }
+  })
+})
+
 describe('encryption keys', () => {
   it('are required with DATABASE_URL, and must be 32 bytes in base64 or hex', () => {
     assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://u@db:5432/worken' }), /WORKEN_ENCRYPTION_KEY: is required with DATABASE_URL.*openssl rand -base64 32/)
