@@ -110,7 +110,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const [publicServer, internalServer] = servers as [Server, Server]
   const publicUrl = urlOf(publicServer, config.host)
   const internalUrl = urlOf(internalServer, config.internalHost)
-  if (bootstrapped) printBootstrapBanner(bootstrapped, publicUrl, internalUrl)
+  if (bootstrapped) {
+    printBootstrapBanner(bootstrapped, {
+      publicUrl,
+      internalUrl,
+      keyChosen: config.bootstrapApiKey !== undefined,
+      internalTokenNeeded: config.internalToken !== undefined,
+    })
+  }
   logger.info({ publicUrl, internalUrl, internalAuth: config.internalToken ? 'headers + token' : 'headers' }, 'listening')
 
   return { publicUrl, internalUrl, services, bootstrapped, close }
@@ -152,18 +159,29 @@ function drain(server: Server, timeoutMs: number): Promise<void> {
   })
 }
 
-function printBootstrapBanner(result: BootstrapResult, publicUrl: string, internalUrl: string): void {
+/**
+ * The first start's words to the operator. A key the server generated is shown, once: it exists
+ * nowhere else. A key the operator chose (WORKEN_BOOTSTRAP_API_KEY) is not: they have it, and
+ * this output goes to terminals and log collectors. The internal API's ids are shown: the
+ * listener is on loopback (only this machine reaches it) or a token guards it (the ids alone
+ * open nothing); startServer refuses anything else before it gets here.
+ */
+function printBootstrapBanner(
+  result: BootstrapResult,
+  options: { publicUrl: string; internalUrl: string; keyChosen: boolean; internalTokenNeeded: boolean },
+): void {
+  const keyLines = options.keyChosen
+    ? ['  Worken is set up. The API key from WORKEN_BOOTSTRAP_API_KEY was stored as the first key (it is not shown here).', '']
+    : ['  Worken is set up. This API key is shown once; store it now:', '', `    ${result.apiKey}`, '']
   const lines = [
     '',
-    '  Worken is set up. This API key is shown once; store it now:',
-    '',
-    `    ${result.apiKey}`,
-    '',
+    ...keyLines,
     '  Try it:',
-    `    curl ${publicUrl}/bots -H "Authorization: Bearer ${result.apiKey}"`,
+    `    curl ${options.publicUrl}/bots -H "Authorization: Bearer ${options.keyChosen ? '$WORKEN_BOOTSTRAP_API_KEY' : result.apiKey}"`,
     '',
-    `  Internal API (${internalUrl}): Worken-Organization: ${result.organizationId}`,
+    `  Internal API (${options.internalUrl}): Worken-Organization: ${result.organizationId}`,
     `    Worken-Project: ${result.projectId}   Worken-User: ${result.userId}`,
+    ...(options.internalTokenNeeded ? ['    with Authorization: Bearer $WORKEN_INTERNAL_TOKEN'] : []),
     '',
   ]
   process.stdout.write(`${lines.join('\n')}\n`)

@@ -34,17 +34,6 @@ async function get(url: string, headers: Record<string, string> = {}) {
 
 // Independent processes, each on its own data directory: side by side.
 describe('start-up options on the embedded database', { concurrency: true }, () => {
-  it('WORKEN_BOOTSTRAP_API_KEY makes the first key a known value', async () => {
-    const known = `sk-${'0123456789abcdef'.repeat(3)}`
-    const scripted = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), WORKEN_BOOTSTRAP_API_KEY: known })
-    try {
-      assert.ok(scripted.output().includes(known))
-      assert.equal((await get(`${scripted.publicUrl}/bots`, { authorization: `Bearer ${known}` })).status, 200)
-    } finally {
-      await scripted.stop()
-    }
-  })
-
   it('WORKEN_INTERNAL_TOKEN guards the internal listener', async () => {
     const guarded = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), WORKEN_INTERNAL_TOKEN: 'a-long-internal-token-value' })
     try {
@@ -79,6 +68,8 @@ describe('the internal listener on every interface', { concurrency: true }, () =
       const base = `http://127.0.0.1:${internal.port}`
       assert.equal((await get(`${base}/healthz`)).status, 200)
       const output = server.output()
+      assert.match(output, /with Authorization: Bearer \$WORKEN_INTERNAL_TOKEN/, 'the banner says the ids need the token')
+      assert.ok(!output.includes('a-long-internal-token-value'))
       const headers = {
         'worken-organization': output.match(/Worken-Organization: (org_\w+)/)![1]!,
         'worken-project': output.match(/Worken-Project: (prj_\w+)/)![1]!,
