@@ -75,7 +75,7 @@ async function withDatabase(config: Config, work: (database: DatabaseHandle) => 
       throw new CliError(`There is no Worken database in ${config.dataDir} (WORKEN_DATA_DIR). Set WORKEN_DATA_DIR to the server's data directory, or start the server once to create it.`)
     }
     try {
-      release = lockDataDir(config.dataDir)
+      release = await lockDataDir(config.dataDir)
     } catch (error) {
       if (!(error instanceof DataDirInUseError)) throw error
       throw new CliError(

@@ -26,7 +26,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   // loadConfig refuses this already; a Config built another way must not get past it either.
   const internalProblem = internalListenerProblem(config.internalHost, config.internalToken)
   if (internalProblem) throw new ConfigError(internalProblem)
-  const releaseDataDir = config.databaseUrl ? () => {} : lockDataDir(config.dataDir)
+  const releaseDataDir = config.databaseUrl ? () => {} : await lockDataDir(config.dataDir)
   let database: DatabaseHandle
   try {
     database = config.databaseUrl
