@@ -3,6 +3,7 @@ import path from 'node:path'
 import { z } from 'zod'
 import { parseEncryptionKeys } from './platform/crypto/secrets.ts'
 import type { CompatibleProvider, ProviderConfig } from './modules/agent/index.ts'
+import type { RequestTimeouts } from './platform/http/listener.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const apiKey = z.string().regex(/^sk-[0-9a-f]{32,128}$/, 'must look like sk-<32 to 128 lowercase hex characters>')
@@ -72,6 +73,10 @@ const ConfigSchema = z.object({
   WORKEN_BODY_LIMIT: z.coerce.number().int().min(1024).default(1024 * 1024),
   WORKEN_FILE_MAX_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   WORKEN_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  WORKEN_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  WORKEN_REQUEST_TIMEOUT_MS: z.coerce.number().int().refine((value) => value === 0 || value >= 100, 'must be 0 (no limit) or at least 100').default(300_000),
+  WORKEN_BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  WORKEN_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),
@@ -136,6 +141,8 @@ export type Config = {
   bodyLimit: number
   fileMaxBytes: number
   shutdownTimeoutMs: number
+  /** How long a client may take to send a request, on both listeners (see listener.ts). */
+  requestTimeouts: RequestTimeouts
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL']
   providers: ProviderConfig
   /** `provider/model` for embeddings; the embedded lexical embedder when unset. */
@@ -174,6 +181,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
   }
   const c = parsed.data
+  if (c.WORKEN_REQUEST_TIMEOUT_MS !== 0 && c.WORKEN_HEADERS_TIMEOUT_MS > c.WORKEN_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('Invalid configuration:\n  WORKEN_HEADERS_TIMEOUT_MS: must not be longer than WORKEN_REQUEST_TIMEOUT_MS (the headers are part of the request)')
+  }
   const internalProblem = options.listens === false ? null : internalListenerProblem(c.INTERNAL_HOST, c.WORKEN_INTERNAL_TOKEN)
   if (internalProblem) throw new ConfigError(`Invalid configuration:\n  ${internalProblem}`)
   const keys = c.WORKEN_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKeys(c.WORKEN_ENCRYPTION_KEY)
@@ -199,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     bodyLimit: c.WORKEN_BODY_LIMIT,
     fileMaxBytes: c.WORKEN_FILE_MAX_BYTES,
     shutdownTimeoutMs: c.WORKEN_SHUTDOWN_TIMEOUT_MS,
+    requestTimeouts: { headersMs: c.WORKEN_HEADERS_TIMEOUT_MS, requestMs: c.WORKEN_REQUEST_TIMEOUT_MS, bodyIdleMs: c.WORKEN_BODY_IDLE_TIMEOUT_MS, keepAliveMs: c.WORKEN_KEEP_ALIVE_TIMEOUT_MS },
     logLevel: c.LOG_LEVEL,
     providers: {
       openai: c.OPENAI_API_KEY ? { apiKey: c.OPENAI_API_KEY, baseUrl: c.OPENAI_BASE_URL } : undefined,

@@ -1,13 +1,12 @@
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { createApp } from './app.ts'
 import { bootstrap, type BootstrapResult } from './modules/projects/bootstrap.ts'
 import { ConfigError, internalListenerProblem, type Config } from './config.ts'
 import { openDatabase, type DatabaseHandle } from './platform/db/client.ts'
 import { lockDataDir } from './platform/db/data-dir-lock.ts'
-import { answerClientErrorsAsJson } from './platform/http/client-errors.ts'
+import { serveHttp, type RequestTimeouts } from './platform/http/listener.ts'
 import { migrate } from './platform/db/migrate.ts'
 import { createServices, type Services } from './services.ts'
 import { SecretBox, dataDirKey } from './platform/crypto/secrets.ts'
@@ -100,8 +99,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // Both ports are bound before the first start's bootstrap commits its one-time
     // key: a port in use must stop the start while the key does not exist yet, not
     // after it was stored and never shown (later starts see a non-empty database).
-    servers.push(await listen(publicApp.fetch, config.port, config.host, { port: 'PORT', host: 'HOST' }))
-    servers.push(await listen(internalApp.fetch, config.internalPort, config.internalHost, { port: 'INTERNAL_PORT', host: 'INTERNAL_HOST' }))
+    servers.push(await listen(publicApp.fetch, config.port, config.host, config.requestTimeouts, { port: 'PORT', host: 'HOST' }))
+    servers.push(await listen(internalApp.fetch, config.internalPort, config.internalHost, config.requestTimeouts, { port: 'INTERNAL_PORT', host: 'INTERNAL_HOST' }))
     bootstrapped = await bootstrap(database.db, services.apiKeys, { apiKey: config.bootstrapApiKey })
   } catch (error) {
     await close().catch((closeError: unknown) => logger.error({ err: closeError }, 'cleanup after a failed start failed'))
@@ -124,10 +123,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 }
 
 /** Binds one listener; an address that cannot be had is an error naming it and the variables that set it. */
-function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string, variables: { port: string; host: string }): Promise<Server> {
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string, timeouts: RequestTimeouts, variables: { port: string; host: string }): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname }, () => resolve(server as Server)) as Server
-    answerClientErrorsAsJson(server)
+    const server = serveHttp(fetch, { port, hostname, timeouts }, () => resolve(server))
     server.once('error', (error: NodeJS.ErrnoException) => {
       const where = `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`
       const problem =

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -77,6 +78,37 @@ describe('the internal listener on every interface', { concurrency: true }, () =
       }
       assert.equal((await get(`${base}/bots`, headers)).status, 401)
       assert.equal((await get(`${base}/bots`, { ...headers, authorization: 'Bearer a-long-internal-token-value' })).status, 200)
+    } finally {
+      assert.equal(await server.stop(), 0)
+    }
+  })
+})
+
+/** Sends `text` on a raw connection and resolves with what came back once the server closed it. */
+function sendRaw(url: string, text: string): Promise<{ answer: string; closedAfterMs: number }> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const socket = net.connect(Number(port), hostname, () => socket.write(text))
+    let answer = ''
+    socket.on('data', (chunk) => (answer += chunk))
+    socket.on('error', reject)
+    socket.on('close', () => resolve({ answer, closedAfterMs: performance.now() - started }))
+  })
+}
+
+describe('request timeouts', () => {
+  it('WORKEN_HEADERS_TIMEOUT_MS and WORKEN_BODY_IDLE_TIMEOUT_MS cut slow clients on both listeners with a 408', async () => {
+    const server = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), WORKEN_HEADERS_TIMEOUT_MS: '300', WORKEN_REQUEST_TIMEOUT_MS: '5000', WORKEN_BODY_IDLE_TIMEOUT_MS: '300' })
+    try {
+      for (const base of [server.publicUrl, server.internalUrl]) {
+        const headers = await sendRaw(base, 'GET /healthz HTTP/1.1\r\nHost: worken.test\r\n')
+        assert.match(headers.answer, /^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*"code":"request_timeout"/)
+        assert.ok(headers.closedAfterMs < 2000, `${base}: partial headers held ${headers.closedAfterMs} ms`)
+        // A body that stops, on a route that reads none: the idle timeout is the listener's, not a route's.
+        const body = await sendRaw(base, 'POST /healthz HTTP/1.1\r\nHost: worken.test\r\nContent-Length: 100\r\n\r\n0123456789')
+        assert.ok(body.closedAfterMs < 2000, `${base}: a stalled body held ${body.closedAfterMs} ms`)
+      }
     } finally {
       assert.equal(await server.stop(), 0)
     }

@@ -16,6 +16,15 @@ describe('config', () => {
     assert.equal(config.databaseUrl, undefined)
     assert.equal(config.bodyLimit, 1024 * 1024)
     assert.equal(config.logLevel, 'info')
+    assert.deepEqual(config.requestTimeouts, { headersMs: 10_000, requestMs: 300_000, bodyIdleMs: 30_000, keepAliveMs: 5_000 })
+  })
+
+  it('reads the request timeouts, and refuses headers allowed longer than the whole request', () => {
+    const config = loadConfig({ WORKEN_HEADERS_TIMEOUT_MS: '2000', WORKEN_REQUEST_TIMEOUT_MS: '0', WORKEN_BODY_IDLE_TIMEOUT_MS: '5000', WORKEN_KEEP_ALIVE_TIMEOUT_MS: '65000' })
+    assert.deepEqual(config.requestTimeouts, { headersMs: 2000, requestMs: 0, bodyIdleMs: 5000, keepAliveMs: 65_000 })
+    assert.throws(() => loadConfig({ WORKEN_HEADERS_TIMEOUT_MS: '20000', WORKEN_REQUEST_TIMEOUT_MS: '10000' }), /WORKEN_HEADERS_TIMEOUT_MS: must not be longer than WORKEN_REQUEST_TIMEOUT_MS/)
+    assert.throws(() => loadConfig({ WORKEN_REQUEST_TIMEOUT_MS: '50' }), /WORKEN_REQUEST_TIMEOUT_MS: must be 0 \(no limit\) or at least 100/)
+    assert.throws(() => loadConfig({ WORKEN_BODY_IDLE_TIMEOUT_MS: '0' }), /WORKEN_BODY_IDLE_TIMEOUT_MS: /)
   })
 
   it('treats empty variables as unset and names every bad variable', () => {
