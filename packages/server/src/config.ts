@@ -98,6 +98,9 @@ const ConfigSchema = z.object({
   WORKEN_CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional(),
 })
 
+/** The variables of the schema, for the test that keeps the README's configuration table in step. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(ConfigSchema.shape)
+
 /** An OpenAI-compatible endpoint declared as WORKEN_PROVIDER_<NAME>_BASE_URL (+ optional _API_KEY). */
 export type { CompatibleProvider, ProviderConfig }
 
