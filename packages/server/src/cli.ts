@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<void> {
   if (values.project !== undefined && !/^prj_[0-9a-z]+$/.test(values.project)) throw new CliError(`--project must be a project id (prj_…), not '${values.project}'`, 2)
 
   // Secrets at rest are not touched here, so DATABASE_URL does not need WORKEN_ENCRYPTION_KEY.
-  const config = loadConfig(process.env, { requireEncryptionKey: false })
+  const config = loadConfig(process.env, { requireEncryptionKey: false, listens: false })
   await withDatabase(config, async (database) => {
     const apiKeys = new ApiKeyService(database, pino({ level: 'silent' }))
     const { project, apiKey } = await createOwnerKey(database.db, apiKeys, { projectId: values.project, name: name.data })
@@ -75,7 +75,7 @@ async function withDatabase(config: Config, work: (database: DatabaseHandle) => 
       throw new CliError(`There is no Worken database in ${config.dataDir} (WORKEN_DATA_DIR). Set WORKEN_DATA_DIR to the server's data directory, or start the server once to create it.`)
     }
     try {
-      release = lockDataDir(config.dataDir)
+      release = await lockDataDir(config.dataDir)
     } catch (error) {
       if (!(error instanceof DataDirInUseError)) throw error
       throw new CliError(

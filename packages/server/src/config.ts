@@ -1,7 +1,9 @@
+import net from 'node:net'
 import path from 'node:path'
 import { z } from 'zod'
 import { parseEncryptionKeys } from './platform/crypto/secrets.ts'
 import type { CompatibleProvider, ProviderConfig } from './modules/agent/index.ts'
+import type { RequestTimeouts } from './platform/http/listener.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const apiKey = z.string().regex(/^sk-[0-9a-f]{32,128}$/, 'must look like sk-<32 to 128 lowercase hex characters>')
@@ -30,6 +32,31 @@ function parseCorsOrigins(value: string, context: z.RefinementCtx): string[] {
 }
 
 /**
+ * Whether a listener on `host` is reachable from this machine only: `localhost` (any case),
+ * IPv4 127.0.0.0/8, `::1` in any spelling, `::ffff:127.x.y.z`. Not `0.0.0.0` or `::` (every
+ * interface), nor any other address or host name (a name may resolve to anything).
+ */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true
+  if (net.isIPv4(host)) return host.split('.')[0] === '127'
+  if (!net.isIPv6(host)) return false
+  const loopback = new net.BlockList()
+  loopback.addAddress('::1', 'ipv6')
+  loopback.addSubnet('::ffff:127.0.0.0', 104, 'ipv6')
+  return loopback.check(host, 'ipv6')
+}
+
+/**
+ * The internal API trusts its `Worken-*` headers: off loopback, a listener without
+ * WORKEN_INTERNAL_TOKEN would let anyone who reaches it act as any user. Null when safe.
+ */
+export function internalListenerProblem(host: string, token: string | undefined): string | null {
+  if (token !== undefined || isLoopbackHost(host)) return null
+  return `INTERNAL_HOST: '${host}' is not a loopback address, and the internal API trusts its Worken-* headers: without a token, anyone who reaches it acts as any user of any organization. ` +
+    'Set WORKEN_INTERNAL_TOKEN (16+ characters, e.g. from: openssl rand -hex 32) and send it as Authorization: Bearer <token>, or set INTERNAL_HOST to a loopback address (127.0.0.1, ::1, localhost).'
+}
+
+/**
  * Every environment variable the server reads, in one schema. The README's
  * configuration table mirrors this list; keep them in step.
  */
@@ -46,6 +73,10 @@ const ConfigSchema = z.object({
   WORKEN_BODY_LIMIT: z.coerce.number().int().min(1024).default(1024 * 1024),
   WORKEN_FILE_MAX_BYTES: z.coerce.number().int().min(1024).max(2 * 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   WORKEN_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  WORKEN_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  WORKEN_REQUEST_TIMEOUT_MS: z.coerce.number().int().refine((value) => value === 0 || value >= 100, 'must be 0 (no limit) or at least 100').default(300_000),
+  WORKEN_BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  WORKEN_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.url().optional(),
@@ -68,6 +99,9 @@ const ConfigSchema = z.object({
   WORKEN_EVENTS_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   WORKEN_CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional(),
 })
+
+/** The variables of the schema, for the test that keeps the README's configuration table in step. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(ConfigSchema.shape)
 
 /** An OpenAI-compatible endpoint declared as WORKEN_PROVIDER_<NAME>_BASE_URL (+ optional _API_KEY). */
 export type { CompatibleProvider, ProviderConfig }
@@ -112,6 +146,8 @@ export type Config = {
   bodyLimit: number
   fileMaxBytes: number
   shutdownTimeoutMs: number
+  /** How long a client may take to send a request, on both listeners (see listener.ts). */
+  requestTimeouts: RequestTimeouts
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL']
   providers: ProviderConfig
   /** `provider/model` for embeddings; the embedded lexical embedder when unset. */
@@ -141,9 +177,10 @@ export class ConfigError extends Error {
 
 /**
  * Reads the environment once. A bad value throws a ConfigError naming the variable.
- * `requireEncryptionKey: false` is for tools that touch no secret (`worken keys create`).
+ * `requireEncryptionKey: false` is for tools that touch no secret (`worken keys create`), and
+ * `listens: false` for tools that open no listener (the internal listener's rule is not theirs).
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requireEncryptionKey?: boolean } = {}): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requireEncryptionKey?: boolean; listens?: boolean } = {}): Config {
   // An empty variable means "not set", as in most twelve-factor tooling.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''))
   const parsed = ConfigSchema.safeParse(present)
@@ -153,6 +190,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
   }
   const c = parsed.data
+  if (c.WORKEN_REQUEST_TIMEOUT_MS !== 0 && c.WORKEN_HEADERS_TIMEOUT_MS > c.WORKEN_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('Invalid configuration:\n  WORKEN_HEADERS_TIMEOUT_MS: must not be longer than WORKEN_REQUEST_TIMEOUT_MS (the headers are part of the request)')
+  }
+  const internalProblem = options.listens === false ? null : internalListenerProblem(c.INTERNAL_HOST, c.WORKEN_INTERNAL_TOKEN)
+  if (internalProblem) throw new ConfigError(`Invalid configuration:\n  ${internalProblem}`)
   const keys = c.WORKEN_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKeys(c.WORKEN_ENCRYPTION_KEY)
   if (keys && 'problem' in keys) throw new ConfigError(`Invalid configuration:\n  WORKEN_ENCRYPTION_KEY: ${keys.problem}`)
   if (!keys && c.DATABASE_URL && options.requireEncryptionKey !== false) {
@@ -176,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     bodyLimit: c.WORKEN_BODY_LIMIT,
     fileMaxBytes: c.WORKEN_FILE_MAX_BYTES,
     shutdownTimeoutMs: c.WORKEN_SHUTDOWN_TIMEOUT_MS,
+    requestTimeouts: { headersMs: c.WORKEN_HEADERS_TIMEOUT_MS, requestMs: c.WORKEN_REQUEST_TIMEOUT_MS, bodyIdleMs: c.WORKEN_BODY_IDLE_TIMEOUT_MS, keepAliveMs: c.WORKEN_KEEP_ALIVE_TIMEOUT_MS },
     logLevel: c.LOG_LEVEL,
     providers: {
       openai: c.OPENAI_API_KEY ? { apiKey: c.OPENAI_API_KEY, baseUrl: c.OPENAI_BASE_URL } : undefined,

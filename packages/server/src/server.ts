@@ -1,13 +1,12 @@
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import { serve } from '@hono/node-server'
 import type { Logger } from 'pino'
 import { createApp } from './app.ts'
 import { bootstrap, type BootstrapResult } from './modules/projects/bootstrap.ts'
-import type { Config } from './config.ts'
+import { ConfigError, internalListenerProblem, type Config } from './config.ts'
 import { openDatabase, type DatabaseHandle } from './platform/db/client.ts'
 import { lockDataDir } from './platform/db/data-dir-lock.ts'
-import { answerClientErrorsAsJson } from './platform/http/client-errors.ts'
+import { serveHttp, type RequestTimeouts } from './platform/http/listener.ts'
 import { migrate } from './platform/db/migrate.ts'
 import { createServices, type Services } from './services.ts'
 import { SecretBox, dataDirKey } from './platform/crypto/secrets.ts'
@@ -23,7 +22,10 @@ export type RunningServer = {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const releaseDataDir = config.databaseUrl ? () => {} : lockDataDir(config.dataDir)
+  // loadConfig refuses this already; a Config built another way must not get past it either.
+  const internalProblem = internalListenerProblem(config.internalHost, config.internalToken)
+  if (internalProblem) throw new ConfigError(internalProblem)
+  const releaseDataDir = config.databaseUrl ? () => {} : await lockDataDir(config.dataDir)
   let database: DatabaseHandle
   try {
     database = config.databaseUrl
@@ -98,8 +100,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // Both ports are bound before the first start's bootstrap commits its one-time
     // key: a port in use must stop the start while the key does not exist yet, not
     // after it was stored and never shown (later starts see a non-empty database).
-    servers.push(await listen(publicApp.fetch, config.port, config.host, { port: 'PORT', host: 'HOST' }))
-    servers.push(await listen(internalApp.fetch, config.internalPort, config.internalHost, { port: 'INTERNAL_PORT', host: 'INTERNAL_HOST' }))
+    servers.push(await listen(publicApp.fetch, config.port, config.host, config.requestTimeouts, { port: 'PORT', host: 'HOST' }))
+    servers.push(await listen(internalApp.fetch, config.internalPort, config.internalHost, config.requestTimeouts, { port: 'INTERNAL_PORT', host: 'INTERNAL_HOST' }))
     bootstrapped = await bootstrap(database.db, services.apiKeys, { apiKey: config.bootstrapApiKey })
   } catch (error) {
     await close().catch((closeError: unknown) => logger.error({ err: closeError }, 'cleanup after a failed start failed'))
@@ -108,17 +110,23 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const [publicServer, internalServer] = servers as [Server, Server]
   const publicUrl = urlOf(publicServer, config.host)
   const internalUrl = urlOf(internalServer, config.internalHost)
-  if (bootstrapped) printBootstrapBanner(bootstrapped, publicUrl, internalUrl)
+  if (bootstrapped) {
+    printBootstrapBanner(bootstrapped, {
+      publicUrl,
+      internalUrl,
+      keyChosen: config.bootstrapApiKey !== undefined,
+      internalTokenNeeded: config.internalToken !== undefined,
+    })
+  }
   logger.info({ publicUrl, internalUrl, internalAuth: config.internalToken ? 'headers + token' : 'headers' }, 'listening')
 
   return { publicUrl, internalUrl, services, bootstrapped, close }
 }
 
 /** Binds one listener; an address that cannot be had is an error naming it and the variables that set it. */
-function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string, variables: { port: string; host: string }): Promise<Server> {
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string, timeouts: RequestTimeouts, variables: { port: string; host: string }): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname }, () => resolve(server as Server)) as Server
-    answerClientErrorsAsJson(server)
+    const server = serveHttp(fetch, { port, hostname, timeouts }, () => resolve(server))
     server.once('error', (error: NodeJS.ErrnoException) => {
       const where = `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`
       const problem =
@@ -150,18 +158,29 @@ function drain(server: Server, timeoutMs: number): Promise<void> {
   })
 }
 
-function printBootstrapBanner(result: BootstrapResult, publicUrl: string, internalUrl: string): void {
+/**
+ * The first start's words to the operator. A key the server generated is shown, once: it exists
+ * nowhere else. A key the operator chose (WORKEN_BOOTSTRAP_API_KEY) is not: they have it, and
+ * this output goes to terminals and log collectors. The internal API's ids are shown: the
+ * listener is on loopback (only this machine reaches it) or a token guards it (the ids alone
+ * open nothing); startServer refuses anything else before it gets here.
+ */
+function printBootstrapBanner(
+  result: BootstrapResult,
+  options: { publicUrl: string; internalUrl: string; keyChosen: boolean; internalTokenNeeded: boolean },
+): void {
+  const keyLines = options.keyChosen
+    ? ['  Worken is set up. The API key from WORKEN_BOOTSTRAP_API_KEY was stored as the first key (it is not shown here).', '']
+    : ['  Worken is set up. This API key is shown once; store it now:', '', `    ${result.apiKey}`, '']
   const lines = [
     '',
-    '  Worken is set up. This API key is shown once; store it now:',
-    '',
-    `    ${result.apiKey}`,
-    '',
+    ...keyLines,
     '  Try it:',
-    `    curl ${publicUrl}/bots -H "Authorization: Bearer ${result.apiKey}"`,
+    `    curl ${options.publicUrl}/bots -H "Authorization: Bearer ${options.keyChosen ? '$WORKEN_BOOTSTRAP_API_KEY' : result.apiKey}"`,
     '',
-    `  Internal API (${internalUrl}): Worken-Organization: ${result.organizationId}`,
+    `  Internal API (${options.internalUrl}): Worken-Organization: ${result.organizationId}`,
     `    Worken-Project: ${result.projectId}   Worken-User: ${result.userId}`,
+    ...(options.internalTokenNeeded ? ['    with Authorization: Bearer $WORKEN_INTERNAL_TOKEN'] : []),
     '',
   ]
   process.stdout.write(`${lines.join('\n')}\n`)

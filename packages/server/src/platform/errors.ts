@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'mode_forbids_reply',
   /** 409: a name that must be unique is taken. */
   'name_taken',
+  /** 408: the request (headers or body) was not received in time; the connection is closed. */
+  'request_timeout',
   /** 413: the body or file is larger than the server accepts. */
   'payload_too_large',
   /** 422: the request is well-formed but invalid; `details` names the fields. */

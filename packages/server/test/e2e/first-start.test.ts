@@ -56,6 +56,50 @@ describe('a first start that cannot listen', () => {
   })
 })
 
+describe('the first start\'s banner', { concurrency: true }, () => {
+  const databases: Array<Awaited<ReturnType<typeof processDatabase>>> = []
+  after(async () => {
+    for (const database of databases) await database.cleanup()
+  })
+  const fresh = async () => {
+    const database = await processDatabase('worken-banner')
+    databases.push(database)
+    return database.env
+  }
+
+  it('never prints a key the operator chose with WORKEN_BOOTSTRAP_API_KEY: it says the key was stored', async () => {
+    const chosen = `sk-${'0123456789abcdef'.repeat(3)}`
+    const server = await startServerProcess({ ...(await fresh()), WORKEN_BOOTSTRAP_API_KEY: chosen })
+    try {
+      const output = server.output() + server.stderr()
+      assert.ok(!output.includes(chosen), `the chosen key is not printed:\n${output}`)
+      assert.ok(!/sk-[0-9a-f]{32,}/.test(output), 'nor any other key')
+      assert.match(output, /The API key from WORKEN_BOOTSTRAP_API_KEY was stored as the first key/)
+      assert.match(output, /curl \S+\/bots -H "Authorization: Bearer \$WORKEN_BOOTSTRAP_API_KEY"/)
+      // The internal listener is on loopback: its ids are shown.
+      assert.match(output, /Worken-Organization: org_\w+/)
+      const response = await fetch(`${server.publicUrl}/bots`, { headers: { authorization: `Bearer ${chosen}` } })
+      assert.equal(response.status, 200, 'and the key works')
+    } finally {
+      assert.equal(await server.stop(), 0)
+    }
+  })
+
+  it('prints a key it generated once, with the internal ids (on loopback)', async () => {
+    const server = await startServerProcess(await fresh())
+    try {
+      const output = server.output()
+      const key = output.match(KEY_LINE)?.[1]
+      assert.ok(key, output)
+      assert.match(output, /This API key is shown once/)
+      assert.ok(!output.includes('WORKEN_BOOTSTRAP_API_KEY'))
+      assert.match(output, /Internal API \(http:\/\/127\.0\.0\.1:\d+\): Worken-Organization: org_\w+/)
+    } finally {
+      assert.equal(await server.stop(), 0)
+    }
+  })
+})
+
 describe('a failed start in process', () => {
   it('releases what it took: the listener that did bind, the data directory, the database', async () => {
     const database = await processDatabase('worken-failed-start')

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -34,17 +35,6 @@ async function get(url: string, headers: Record<string, string> = {}) {
 
 // Independent processes, each on its own data directory: side by side.
 describe('start-up options on the embedded database', { concurrency: true }, () => {
-  it('WORKEN_BOOTSTRAP_API_KEY makes the first key a known value', async () => {
-    const known = `sk-${'0123456789abcdef'.repeat(3)}`
-    const scripted = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), WORKEN_BOOTSTRAP_API_KEY: known })
-    try {
-      assert.ok(scripted.output().includes(known))
-      assert.equal((await get(`${scripted.publicUrl}/bots`, { authorization: `Bearer ${known}` })).status, 200)
-    } finally {
-      await scripted.stop()
-    }
-  })
-
   it('WORKEN_INTERNAL_TOKEN guards the internal listener', async () => {
     const guarded = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), WORKEN_INTERNAL_TOKEN: 'a-long-internal-token-value' })
     try {
@@ -58,6 +48,69 @@ describe('start-up options on the embedded database', { concurrency: true }, () 
       assert.equal((await get(`${guarded.internalUrl}/bots`, { ...headers, authorization: 'Bearer a-long-internal-token-value' })).status, 200)
     } finally {
       await guarded.stop()
+    }
+  })
+})
+
+describe('the internal listener on every interface', { concurrency: true }, () => {
+  it('refuses to start without WORKEN_INTERNAL_TOKEN, naming it and INTERNAL_HOST', async () => {
+    const dataDir = tempDataDir()
+    const result = await runFailingStart({ WORKEN_DATA_DIR: dataDir, INTERNAL_HOST: '0.0.0.0' })
+    assert.equal(result.code, 1)
+    assert.match(result.stderr, /INTERNAL_HOST: '0\.0\.0\.0' is not a loopback address.*\n?.*WORKEN_INTERNAL_TOKEN/)
+    assert.ok(!result.stdout.includes('listening'))
+    assert.ok(!fs.existsSync(path.join(dataDir, 'pgdata')), 'refused before the database was touched')
+  })
+
+  it('starts with a token, and the token guards it', async () => {
+    const server = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), INTERNAL_HOST: '0.0.0.0', WORKEN_INTERNAL_TOKEN: 'a-long-internal-token-value' })
+    try {
+      const internal = new URL(server.internalUrl)
+      const base = `http://127.0.0.1:${internal.port}`
+      assert.equal((await get(`${base}/healthz`)).status, 200)
+      const output = server.output()
+      assert.match(output, /with Authorization: Bearer \$WORKEN_INTERNAL_TOKEN/, 'the banner says the ids need the token')
+      assert.ok(!output.includes('a-long-internal-token-value'))
+      const headers = {
+        'worken-organization': output.match(/Worken-Organization: (org_\w+)/)![1]!,
+        'worken-project': output.match(/Worken-Project: (prj_\w+)/)![1]!,
+        'worken-user': output.match(/Worken-User: (usr_\w+)/)![1]!,
+      }
+      assert.equal((await get(`${base}/bots`, headers)).status, 401)
+      assert.equal((await get(`${base}/bots`, { ...headers, authorization: 'Bearer a-long-internal-token-value' })).status, 200)
+    } finally {
+      assert.equal(await server.stop(), 0)
+    }
+  })
+})
+
+/** Sends `text` on a raw connection and resolves with what came back once the server closed it. */
+function sendRaw(url: string, text: string): Promise<{ answer: string; closedAfterMs: number }> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const socket = net.connect(Number(port), hostname, () => socket.write(text))
+    let answer = ''
+    socket.on('data', (chunk) => (answer += chunk))
+    socket.on('error', reject)
+    socket.on('close', () => resolve({ answer, closedAfterMs: performance.now() - started }))
+  })
+}
+
+describe('request timeouts', () => {
+  it('WORKEN_HEADERS_TIMEOUT_MS and WORKEN_BODY_IDLE_TIMEOUT_MS cut slow clients on both listeners with a 408', async () => {
+    const server = await startServerProcess({ WORKEN_DATA_DIR: await migratedTempDataDir(), WORKEN_HEADERS_TIMEOUT_MS: '300', WORKEN_REQUEST_TIMEOUT_MS: '5000', WORKEN_BODY_IDLE_TIMEOUT_MS: '300' })
+    try {
+      for (const base of [server.publicUrl, server.internalUrl]) {
+        const headers = await sendRaw(base, 'GET /healthz HTTP/1.1\r\nHost: worken.test\r\n')
+        assert.match(headers.answer, /^HTTP\/1\.1 408 Request Timeout\r\n[\s\S]*"code":"request_timeout"/)
+        assert.ok(headers.closedAfterMs < 2000, `${base}: partial headers held ${headers.closedAfterMs} ms`)
+        // A body that stops, on a route that reads none: the idle timeout is the listener's, not a route's.
+        const body = await sendRaw(base, 'POST /healthz HTTP/1.1\r\nHost: worken.test\r\nContent-Length: 100\r\n\r\n0123456789')
+        assert.ok(body.closedAfterMs < 2000, `${base}: a stalled body held ${body.closedAfterMs} ms`)
+      }
+    } finally {
+      assert.equal(await server.stop(), 0)
     }
   })
 })

@@ -94,6 +94,8 @@ export type TestContext = {
   internalApp: App
   /** A new organization with an owner, a project and an API key. */
   seed(options?: { organizationId?: string }): Promise<Seeded>
+  /** Another user of this organization with this role, for the internal API (`{ ...seeded, userId }`). */
+  addMember(organizationId: string, role: 'owner' | 'admin' | 'member'): Promise<string>
   /** Calls the public API with this key (or none). */
   asKey(key?: string): Call
   /** Calls the internal API with these Worken-* headers. */
@@ -148,6 +150,12 @@ export async function createTestContext(options: { internalToken?: string; servi
       await database.insert(projects).values({ id: projectId, organizationId, name: 'Test project' })
       const created = await services.apiKeys.create(projectId, 'test', { createdByUserId: userId })
       return { organizationId, projectId, userId, key: created.key, keyId: created.id }
+    },
+    async addMember(organizationId, role) {
+      const userId = newId('usr')
+      await db.handle.db.insert(users).values({ id: userId, email: `${userId}@example.test`, name: `Test ${role}` })
+      await db.handle.db.insert(memberships).values({ organizationId, userId, role })
+      return userId
     },
     asKey(key) {
       return call(publicApp, key === undefined ? {} : { authorization: `Bearer ${key}` })

@@ -108,3 +108,17 @@ describe('error codes', () => {
     assert.deepEqual(undocumented, [])
   })
 })
+
+describe('the README\'s configuration table', () => {
+  it('lists every variable config.ts reads, and no other', async () => {
+    const { CONFIG_VARIABLES } = await import('../../src/config.ts')
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')
+    const section = readme.split(/^## Configuration$/m)[1]!.split(/^## /m)[0]!
+    const rows = section.split('\n').filter((line) => line.startsWith('| `'))
+    // A row's first cell names its variables: `A` or `A` / `B`.
+    const listed = new Set(rows.flatMap((row) => [...row.split('|')[1]!.matchAll(/`([A-Z][A-Z0-9_<>]*)`/g)].map((match) => match[1]!)))
+    const PROVIDER_PATTERN = ['WORKEN_PROVIDER_<NAME>_BASE_URL', 'WORKEN_PROVIDER_<NAME>_API_KEY'] // read outside the schema
+    assert.deepEqual(CONFIG_VARIABLES.filter((name) => !listed.has(name)), [], 'variables missing from the README')
+    assert.deepEqual([...listed].filter((name) => !CONFIG_VARIABLES.includes(name) && !PROVIDER_PATTERN.includes(name)), [], 'README rows for variables the server does not read')
+  })
+})

@@ -2,6 +2,7 @@
 // SDK methods, CLI commands and MCP tools are named from (docs/design.md, "Operation ids and examples"), and
 // examples that are valid against the schemas they illustrate. A route added without them fails here.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
 import { before, describe, it } from 'node:test'
 import type { z } from '@hono/zod-openapi'
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
@@ -139,6 +140,31 @@ describe('OpenAPI operation ids', () => {
         .map(({ name, operation }) => `${name} ${operation.operationId}`)
         .sort())
     assert.deepEqual(names[1], names[0])
+  })
+})
+
+describe('OpenAPI access levels (docs/design.md, "Roles on the internal API")', () => {
+  it('every operation but the health checks declares the role it needs, `x-worken-access`', () => {
+    for (const { kind, document } of listeners) {
+      const problems: string[] = []
+      for (const { path, operation, name } of operations(document)) {
+        const level = operation['x-worken-access']
+        if (UNRESOURCEFUL[path]) {
+          if (level !== undefined) problems.push(`${name} needs no auth, so no access level`)
+        } else if (level !== 'member' && level !== 'admin') problems.push(`${name}: spread ...access('member' | 'admin') into its createRoute`)
+      }
+      assert.equal(problems.length, 0, `${kind}:\n${problems.join('\n')}`)
+    }
+  })
+
+  it('the operations that need an owner or admin are exactly those docs/design.md lists', () => {
+    const design = fs.readFileSync(new URL('../../../../docs/design.md', import.meta.url), 'utf8')
+    const listed = /^The operations that need `owner` or `admin`[^\n]*(?:\n(?!\n)[^\n]*)*/m.exec(design)
+    assert.ok(listed, 'docs/design.md has the paragraph "The operations that need `owner` or `admin` …"')
+    const documented = [...listed[0].matchAll(/`([a-z][A-Za-z]*(?:\.[a-z][A-Za-z]*)+)`/g)].map((match) => match[1]).sort()
+    const internal = listeners.find(({ kind }) => kind === 'internal')!.document
+    const admin = [...operations(internal)].filter(({ operation }) => operation['x-worken-access'] === 'admin').map(({ operation }) => String(operation.operationId)).sort()
+    assert.deepEqual(documented, admin)
   })
 })
 

@@ -16,6 +16,15 @@ describe('config', () => {
     assert.equal(config.databaseUrl, undefined)
     assert.equal(config.bodyLimit, 1024 * 1024)
     assert.equal(config.logLevel, 'info')
+    assert.deepEqual(config.requestTimeouts, { headersMs: 10_000, requestMs: 300_000, bodyIdleMs: 30_000, keepAliveMs: 5_000 })
+  })
+
+  it('reads the request timeouts, and refuses headers allowed longer than the whole request', () => {
+    const config = loadConfig({ WORKEN_HEADERS_TIMEOUT_MS: '2000', WORKEN_REQUEST_TIMEOUT_MS: '0', WORKEN_BODY_IDLE_TIMEOUT_MS: '5000', WORKEN_KEEP_ALIVE_TIMEOUT_MS: '65000' })
+    assert.deepEqual(config.requestTimeouts, { headersMs: 2000, requestMs: 0, bodyIdleMs: 5000, keepAliveMs: 65_000 })
+    assert.throws(() => loadConfig({ WORKEN_HEADERS_TIMEOUT_MS: '20000', WORKEN_REQUEST_TIMEOUT_MS: '10000' }), /WORKEN_HEADERS_TIMEOUT_MS: must not be longer than WORKEN_REQUEST_TIMEOUT_MS/)
+    assert.throws(() => loadConfig({ WORKEN_REQUEST_TIMEOUT_MS: '50' }), /WORKEN_REQUEST_TIMEOUT_MS: must be 0 \(no limit\) or at least 100/)
+    assert.throws(() => loadConfig({ WORKEN_BODY_IDLE_TIMEOUT_MS: '0' }), /WORKEN_BODY_IDLE_TIMEOUT_MS: /)
   })
 
   it('treats empty variables as unset and names every bad variable', () => {
@@ -33,6 +42,28 @@ describe('config', () => {
     assert.equal(config.databaseUrl, 'postgres://u@db:5432/worken')
     assert.deepEqual(config.encryptionKeys, [key])
     assert.throws(() => loadConfig({ WORKEN_BOOTSTRAP_API_KEY: 'sk-ABC' }), /WORKEN_BOOTSTRAP_API_KEY/)
+  })
+})
+
+describe('the internal listener off loopback', () => {
+  const TOKEN = 'a-long-internal-token-value'
+  it('needs WORKEN_INTERNAL_TOKEN: a message naming both variables', () => {
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.20', 'fd00::1', 'worken.internal.test', '128.0.0.1', '::2', '0:0:0:0:0:0:0:0', 'localhost.example.test']) {
+      assert.throws(() => loadConfig({ INTERNAL_HOST: host }), (error: Error) => {
+        assert.equal(error.name, 'ConfigError')
+        assert.match(error.message, new RegExp(`INTERNAL_HOST: '${host.replace(/\./g, '\\.')}' is not a loopback address.*WORKEN_INTERNAL_TOKEN`, 's'))
+        return true
+      }, host)
+      assert.equal(loadConfig({ INTERNAL_HOST: host, WORKEN_INTERNAL_TOKEN: TOKEN }).internalHost, host)
+    }
+    // A tool that opens no listener (`worken keys create`) reads the server's environment as it is.
+    assert.equal(loadConfig({ INTERNAL_HOST: '0.0.0.0' }, { listens: false }).internalHost, '0.0.0.0')
+  })
+
+  it('stays optional on loopback: 127.0.0.0/8, ::1, localhost', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', '127.255.255.254', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) {
+      assert.equal(loadConfig({ INTERNAL_HOST: host }).internalToken, undefined, host)
+    }
   })
 })
 

@@ -7,6 +7,7 @@ import { AppError } from '../../platform/errors.ts'
 import { Deleted, Page, parseScheduledAt, storableTextProblem } from '../../platform/http/fields.ts'
 import { totalHeader } from '../../platform/http/paging.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent, listContent, validationHook } from '../../platform/http/router.ts'
+import { access } from '../../platform/http/access.ts'
 import { fieldProblems } from '../../platform/http/errors.ts'
 import type { Context } from 'hono'
 import type { ZodError } from 'zod'
@@ -15,29 +16,34 @@ import { ChatParams, ChatSchema, CreateChatBody, MessageSchema, SetModeBody, Str
 const tags = ['Chats']
 
 const listChats = createRoute({
+  ...access('member'),
   method: 'get', path: '/chats', operationId: 'chats.list', tags, summary: 'List chats',
   description: 'Oldest first, a page at a time (`limit`, `offset`; `X-Total-Count`).',
   request: { query: Page },
   responses: { 200: listContent(ChatSchema, 'A page of chats, oldest first'), ...errorResponses(422) },
 })
 const createChat = createRoute({
+  ...access('admin'),
   method: 'post', path: '/chats', operationId: 'chats.create', tags, summary: 'Create an API chat (extension)',
   description: 'A chat with no integration (`integration_id: null`), reached through this API only.',
   request: { body: jsonBody(CreateChatBody) },
-  responses: { 200: jsonContent(ChatSchema, 'The new chat'), ...errorResponses(400, 422) },
+  responses: { 200: jsonContent(ChatSchema, 'The new chat'), ...errorResponses(400, 403, 422) },
 })
 const getChat = createRoute({
+  ...access('member'),
   method: 'get', path: '/chats/{chat_id}', operationId: 'chats.get', tags, summary: 'Get a chat',
   request: { params: ChatParams },
   responses: { 200: jsonContent(ChatSchema, 'The chat'), ...errorResponses(404) },
 })
 const listThreads = createRoute({
+  ...access('member'),
   method: 'get', path: '/chats/{chat_id}/threads', operationId: 'chats.threads.list', tags, summary: 'List threads in a chat',
   description: 'Most recent activity first, a page at a time (`limit`, `offset`; `X-Total-Count`).',
   request: { params: ChatParams, query: Page },
   responses: { 200: listContent(ThreadSchema, 'A page of threads'), ...errorResponses(404, 422) },
 })
 const listMessages = createRoute({
+  ...access('member'),
   method: 'get', path: '/chats/{chat_id}/threads/{thread_id}/messages', tags, summary: 'Get thread messages',
   operationId: 'chats.threads.messages.list',
   description: 'The history, oldest first, a page at a time: the first 100 messages without `limit` (at most 1000); `X-Total-Count` says how many there are, so a client that wants the whole history pages with `offset`.',
@@ -45,18 +51,21 @@ const listMessages = createRoute({
   responses: { 200: listContent(MessageSchema, 'A page of the history, oldest first'), ...errorResponses(404, 422) },
 })
 const deleteThread = createRoute({
+  ...access('admin'),
   method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/delete', operationId: 'chats.threads.delete', tags, summary: 'Delete a thread',
   description: 'The thread, its messages, working memory, embeddings and pending approvals are removed.',
   request: { params: ThreadParams },
-  responses: { 200: jsonContent(Deleted, 'The thread is gone'), ...errorResponses(404) },
+  responses: { 200: jsonContent(Deleted, 'The thread is gone'), ...errorResponses(403, 404) },
 })
 const setMode = createRoute({
+  ...access('member'),
   method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/mode', operationId: 'chats.threads.mode.update', tags, summary: 'Set thread mode',
   request: { params: ThreadParams, body: jsonBody(SetModeBody) },
   responses: { 200: jsonContent(ThreadSchema, 'The thread'), ...errorResponses(400, 404, 422) },
 })
 
 const stream = createRoute({
+  ...access('member'),
   method: 'post', path: '/chats/{chat_id}/threads/{thread_id}/stream', operationId: 'chats.threads.stream', tags, summary: 'Stream a response (SSE)',
   description: [
     'Stores the user message(s) and, in `auto` mode, streams the reply as `text/event-stream`: frames `data: <JSON>` with',

@@ -5,6 +5,7 @@ import type { AppEnv, Principal } from '../../platform/http/context.ts'
 import { AppError } from '../../platform/errors.ts'
 import type { ConversationServices } from './services.ts'
 import { createRouter, errorResponses, jsonContent } from '../../platform/http/router.ts'
+import { access } from '../../platform/http/access.ts'
 import { EVENT_STREAM_HEADERS, openEventStream } from '../../platform/events/stream.ts'
 import { EventTokenRequest, EventTokenSchema, ResumeHeaders, ResumeQuery, ThreadEventSchema, ThreadIdParams } from './schemas.ts'
 import { frameOf } from './thread-events.ts'
@@ -27,6 +28,7 @@ const DESCRIPTION =
   'Server-Sent Events, one `ThreadEvent` per frame. Reconnect with `Last-Event-ID` (EventSource does it by itself) to get every event missed meanwhile, in order, then live ones. See docs/events.md.'
 
 const projectEvents = createRoute({
+  ...access('member'),
   method: 'get', path: '/threads/events', operationId: 'threads.events.stream', tags, summary: 'Real-time events of all threads (SSE)',
   description: DESCRIPTION,
   request: { query: ResumeQuery, headers: ResumeHeaders },
@@ -34,6 +36,7 @@ const projectEvents = createRoute({
 })
 
 const threadEvents = createRoute({
+  ...access('member'),
   method: 'get', path: '/threads/events/{thread_id}', operationId: 'threads.events.streamThread', tags, summary: 'Real-time events of one thread (SSE)',
   description: `${DESCRIPTION} The thread id \`events\` is reserved: \`GET /threads/events\` is always the project's stream.`,
   request: { params: ThreadIdParams, query: ResumeQuery, headers: ResumeHeaders },
@@ -41,6 +44,7 @@ const threadEvents = createRoute({
 })
 
 const createToken = createRoute({
+  ...access('member'),
   method: 'post', path: '/threads/events/tokens', tags, operationId: 'threads.events.tokens.create',
   summary: 'A short-lived token for the event streams (browsers)',
   description:

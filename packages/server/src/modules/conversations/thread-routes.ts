@@ -12,12 +12,14 @@ import { Page, parseScheduledAt } from '../../platform/http/fields.ts'
 import { totalHeader } from '../../platform/http/paging.ts'
 import type { ConversationServices } from './services.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent, listContent } from '../../platform/http/router.ts'
+import { access } from '../../platform/http/access.ts'
 import { decideApproval } from './approvals.ts'
 import { listThreads } from './thread-list.ts'
 
 const tags = ['Threads']
 
 const list = createRoute({
+  ...access('member'),
   method: 'get', path: '/threads', operationId: 'threads.list', tags, summary: 'List threads',
   description: [
     'Every thread of the project: most recent activity first, or best match first with `search`.',
@@ -30,12 +32,14 @@ const list = createRoute({
 })
 
 const get = createRoute({
+  ...access('member'),
   method: 'get', path: '/threads/{thread_id}', operationId: 'threads.get', tags, summary: 'Get a thread',
   request: { params: ThreadIdParams },
   responses: { 200: jsonContent(ThreadDetailSchema, 'The thread, its person and message counts'), ...errorResponses(404) },
 })
 
 const send = createRoute({
+  ...access('member'),
   method: 'post', path: '/threads/{thread_id}/send', operationId: 'threads.send', tags, summary: 'Send an operator message',
   description:
     'The thread must be in `manual` mode (409 otherwise). Stored as an `assistant` message with `author: "operator"` and `operator_id`; `pending_count` goes to 0; the bot sees it in later turns. With `scheduledAt`: 202 and a scheduled message, delivered then by a durable job.',
@@ -58,6 +62,7 @@ const send = createRoute({
 })
 
 const listScheduled = createRoute({
+  ...access('member'),
   method: 'get', path: '/threads/{thread_id}/scheduled', operationId: 'threads.scheduled.list', tags, summary: 'List scheduled operator messages (extension)',
   description: 'In delivery order, whatever their status, a page at a time (`limit`, `offset`; `X-Total-Count`).',
   request: { params: ThreadIdParams, query: Page },
@@ -65,6 +70,7 @@ const listScheduled = createRoute({
 })
 
 const cancelScheduled = createRoute({
+  ...access('member'),
   method: 'post', path: '/threads/{thread_id}/scheduled/{scheduled_id}/cancel', operationId: 'threads.scheduled.cancel', tags, summary: 'Cancel a scheduled operator message (extension)',
   description: '409 when it was already sent, cancelled or skipped.',
   request: { params: ScheduledParams },
@@ -91,6 +97,7 @@ function operatorOf(principal: Principal): string {
 }
 
 const getMemory = createRoute({
+  ...access('member'),
   method: 'get', path: '/threads/{thread_id}/memory', operationId: 'threads.memory.get', tags, summary: 'Get working memory',
   description: "The thread's working memory (Markdown), or null when the model has not written one.",
   request: { params: ThreadIdParams },
@@ -98,6 +105,7 @@ const getMemory = createRoute({
 })
 
 const decide = createRoute({
+  ...access('member'),
   method: 'post', path: '/threads/{thread_id}/approvals/{approval_id}', operationId: 'threads.approvals.decide', tags, summary: 'Approve or deny a tool call (extension)',
   description:
     'Decides a pending `tool-approval-request` and resumes the turn: the answer is the same SSE stream as `/stream`, with the tool\'s result (or the model learning it was denied) and the rest of the reply.',

@@ -156,7 +156,7 @@ export class ApiKeyService {
   }
 
   private remember(row: { id: string; keyHash: string; projectId: string; organizationId: string }, now: number): Principal {
-    const principal: Principal = { organizationId: row.organizationId, projectId: row.projectId, apiKeyId: row.id, userId: null }
+    const principal: Principal = { organizationId: row.organizationId, projectId: row.projectId, apiKeyId: row.id, userId: null, role: 'key' }
     // Both maps are cleared together, so an entry found by hash always finds its twin by id.
     if (this.cache.size >= CACHE_MAX_ENTRIES || this.cacheById.size >= CACHE_MAX_ENTRIES) {
       this.cache.clear()

@@ -5,11 +5,13 @@ import { AppError } from '../../platform/errors.ts'
 import type { ApiKeyService } from './api-keys.ts'
 import type { ProjectService } from './service.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent, listContent } from '../../platform/http/router.ts'
+import { access } from '../../platform/http/access.ts'
 import { ApiKeyCreatedSchema, ApiKeyParams, ApiKeySchema, CreateApiKeyBody, CreateProjectBody, ProjectCreatedSchema, ProjectParams, ProjectSchema } from './schemas.ts'
 
 const tags = ['Projects & API Keys']
 
 const listProjects = createRoute({
+  ...access('member'),
   method: 'get', path: '/projects', operationId: 'projects.list', tags, summary: 'List projects',
   description: "The projects of the caller's organization, oldest first, a page at a time (`limit`, `offset`; `X-Total-Count`).",
   request: { query: Page },
@@ -17,6 +19,7 @@ const listProjects = createRoute({
 })
 
 const createProject = createRoute({
+  ...access('admin'),
   method: 'post', path: '/projects', operationId: 'projects.create', tags, summary: 'Create a project',
   description:
     "`organization_id` must be the caller's own organization (else 403). The answer carries the project's first API key, `api_key`, shown only once: store it now.",
@@ -25,6 +28,7 @@ const createProject = createRoute({
 })
 
 const createApiKey = createRoute({
+  ...access('admin'),
   method: 'post', path: '/projects/{id}/api-keys', operationId: 'projects.apiKeys.create', tags, summary: 'Create an API key',
   description: 'The key is in this response only. An API key may manage the keys of its own project only (403 for a sibling project).',
   request: { params: ProjectParams, body: jsonBody(CreateApiKeyBody) },
@@ -32,6 +36,7 @@ const createApiKey = createRoute({
 })
 
 const listApiKeys = createRoute({
+  ...access('admin'),
   method: 'get', path: '/projects/{id}/api-keys', operationId: 'projects.apiKeys.list', tags, summary: 'List API keys',
   description: 'Key metadata, oldest first, a page at a time (`limit`, `offset`; `X-Total-Count`); never the secret.',
   request: { params: ProjectParams, query: Page },
@@ -39,6 +44,7 @@ const listApiKeys = createRoute({
 })
 
 const deleteApiKey = createRoute({
+  ...access('admin'),
   method: 'delete', path: '/projects/{id}/api-keys/{key_id}', operationId: 'projects.apiKeys.delete', tags, summary: 'Delete an API key',
   description: 'The key stops working at once.',
   request: { params: ApiKeyParams },

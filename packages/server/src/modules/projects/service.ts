@@ -93,14 +93,17 @@ export class ProjectService {
 
   /**
    * The internal API's check: the user is a member of the organization and the
-   * project belongs to it. Null when either is not so.
+   * project belongs to it, with the user's role there. Null when either is not so.
    */
   async resolveMember(organizationId: string, projectId: string, userId: string): Promise<Principal | null> {
     const [row] = await this.db
-      .select({ projectId: projects.id })
+      .select({ projectId: projects.id, role: memberships.role })
       .from(projects)
       .innerJoin(memberships, and(eq(memberships.organizationId, projects.organizationId), eq(memberships.userId, userId)))
       .where(and(eq(projects.id, projectId), eq(projects.organizationId, organizationId)))
-    return row ? { organizationId, projectId: row.projectId, apiKeyId: null, userId } : null
+    if (!row) return null
+    // The column's check constraint allows these three only; anything else is no membership.
+    if (row.role !== 'owner' && row.role !== 'admin' && row.role !== 'member') return null
+    return { organizationId, projectId: row.projectId, apiKeyId: null, userId, role: row.role }
   }
 }

@@ -9,6 +9,11 @@ export type Principal = {
   /** Set on the internal API: the `Worken-User` header. */
   userId: string | null
   /**
+   * What the caller may do (see `access.ts`): on the internal API, the user's role in the
+   * organization, read on every request; on the public API `key`, a project's own credential.
+   */
+  role: 'owner' | 'admin' | 'member' | 'key'
+  /**
    * Set when the request authenticated with an event-stream token (`?token=`, accepted on the
    * event streams only) rather than a key: the one thread it may read, or null for the project's.
    */

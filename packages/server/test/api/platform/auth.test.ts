@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { eq } from 'drizzle-orm'
-import { apiKeys } from '../../../src/schema.ts'
+import { and, eq } from 'drizzle-orm'
+import { apiKeys, memberships } from '../../../src/schema.ts'
 import { hashApiKey } from '../../../src/modules/projects/key-format.ts'
 import { createTestContext, type Seeded, type TestContext } from '../../support/harness.ts'
 
@@ -168,5 +168,130 @@ describe('internal API token', () => {
     } finally {
       await guarded.close()
     }
+  })
+})
+
+describe('internal API roles (docs/design.md, "Roles on the internal API")', () => {
+  // One organization, three users: the owner `tenant.userId`, an admin and a member (an operator).
+  let admin: Seeded
+  let member: Seeded
+  let botId: string
+  let chatId: string
+  before(async () => {
+    admin = { ...tenant, userId: await ctx.addMember(tenant.organizationId, 'admin') }
+    member = { ...tenant, userId: await ctx.addMember(tenant.organizationId, 'member') }
+    const owner = ctx.asMember(tenant)
+    botId = (await owner('POST', '/bots', { name: 'Desk' })).body.id
+    assert.equal((await owner('POST', `/bots/${botId}/settings`, { ai: { model: { id: 'local/echo' }, memory: { generateTitle: false } } })).status, 200)
+    chatId = (await owner('POST', '/chats', { bot_id: botId, name: 'Desk' })).body.id
+    const opened = await owner('POST', `/chats/${chatId}/threads/t-roles/stream`, { messages: [{ role: 'user', content: 'hello' }] })
+    assert.equal(opened.status, 200, opened.text)
+  })
+
+  const NEEDS_ADMIN = /needs the owner or admin role in organization 'org_\w+'; this user's role is member/
+
+  it('a member may not manage API keys or create projects: 403 naming the role needed', async () => {
+    const call = ctx.asMember(member)
+    const refused: Array<[string, string, unknown?]> = [
+      ['POST', '/projects', { name: 'Mine', organization_id: tenant.organizationId }],
+      ['GET', `/projects/${tenant.projectId}/api-keys`],
+      ['POST', `/projects/${tenant.projectId}/api-keys`, { name: 'mine' }],
+      ['DELETE', `/projects/${tenant.projectId}/api-keys/${tenant.keyId}`],
+    ]
+    for (const [method, path, body] of refused) {
+      const response = await call(method, path, body)
+      assert.equal(response.status, 403, `${method} ${path}: ${response.text}`)
+      assert.equal(response.body.code, 'forbidden')
+      assert.match(response.body.message, NEEDS_ADMIN, `${method} ${path}`)
+    }
+    // The key still works: the refused delete did nothing.
+    assert.equal((await ctx.asKey(tenant.key)('GET', '/bots')).status, 200)
+  })
+
+  it('a member may not change the project\'s configuration: bots, chats, knowledge, webhooks, thread deletion', async () => {
+    const call = ctx.asMember(member)
+    const refused: Array<[string, string, unknown?]> = [
+      ['POST', '/bots', { name: 'Mine' }],
+      ['POST', `/bots/${botId}`, { name: 'Renamed' }],
+      ['POST', `/bots/${botId}/settings`, { ai: { memory: { generateTitle: false } } }],
+      ['POST', `/bots/${botId}/status`, { status: 'inactive' }],
+      ['POST', `/bots/${botId}/clone`, {}],
+      ['POST', `/bots/${botId}/delete`],
+      ['POST', '/chats', { bot_id: botId, name: 'Other' }],
+      ['POST', `/chats/${chatId}`, { name: 'Renamed' }],
+      ['DELETE', `/chats/${chatId}`],
+      ['POST', `/chats/${chatId}/threads/t-roles/delete`],
+      ['POST', '/vector_stores', { name: 'kb' }],
+      ['POST', '/webhook-endpoints', { url: 'https://hooks.example.test/worken' }],
+      // Refused before the body is even read: no 422 tells a member what the route would take.
+      ['POST', '/bots', { nonsense: true }],
+    ]
+    for (const [method, path, body] of refused) {
+      const response = await call(method, path, body)
+      assert.equal(response.status, 403, `${method} ${path}: ${response.text}`)
+      assert.match(response.body.message, NEEDS_ADMIN)
+    }
+    const upload = new FormData()
+    upload.append('file', new Blob(['hello']), 'a.txt')
+    upload.append('purpose', 'assistants')
+    const response = await ctx.internalApp.request('/files', { method: 'POST', body: upload, headers: { 'worken-organization': member.organizationId, 'worken-project': member.projectId, 'worken-user': member.userId } })
+    assert.equal(response.status, 403)
+    assert.equal((await ctx.asMember(tenant)('GET', `/bots/${botId}`)).body.name, 'Desk', 'nothing changed')
+  })
+
+  it('a member works conversations: reads the project, takes a thread, answers it, decides approvals', async () => {
+    const call = ctx.asMember(member)
+    for (const path of ['/projects', '/bots', `/bots/${botId}`, `/bots/${botId}/settings`, '/chats', `/chats/${chatId}`, `/chats/${chatId}/threads`,
+      `/chats/${chatId}/threads/t-roles/messages`, '/threads', '/threads/t-roles', '/threads/t-roles/scheduled', '/threads/t-roles/memory',
+      '/files', '/vector_stores', '/webhook-endpoints']) {
+      const response = await call('GET', path)
+      assert.equal(response.status, 200, `GET ${path}: ${response.text}`)
+    }
+    assert.equal((await call('POST', `/chats/${chatId}/threads/t-roles/mode`, { mode: 'manual' })).status, 200)
+    const sent = await call('POST', '/threads/t-roles/send', { text: 'An operator here.' })
+    assert.equal(sent.status, 200, sent.text)
+    assert.equal(sent.body.operator_id, member.userId)
+    // Past the role check (nothing to decide, cancel or search here), not refused by it.
+    for (const [path, body] of [
+      ['/threads/t-roles/approvals/apr_01jdq3v5k7m9p2r4t6w8y0a2c4', { approved: true }],
+      ['/threads/t-roles/scheduled/sch_01jdq3v5k7m9p2r4t6w8y0a2c4/cancel', undefined],
+      ['/vector_stores/vs_01jdq3v5k7m9p2r4t6w8y0a2c4/search', { query: 'returns' }],
+    ] as const) {
+      const response = await call('POST', path, body)
+      assert.ok([404, 409].includes(response.status), `POST ${path}: ${response.text}`)
+    }
+    // And the conversation goes on in auto mode: a user message through the chat.
+    assert.equal((await call('POST', `/chats/${chatId}/threads/t-roles/mode`, { mode: 'auto' })).status, 200)
+    assert.equal((await call('POST', `/chats/${chatId}/threads/t-roles/stream`, { messages: [{ role: 'user', content: 'again' }] })).status, 200)
+  })
+
+  it('an owner and an admin may do everything a member may not', async () => {
+    for (const identity of [tenant, admin]) {
+      const call = ctx.asMember(identity)
+      const project = await call('POST', '/projects', { name: 'Another', organization_id: tenant.organizationId })
+      assert.equal(project.status, 200, project.text)
+      const key = await call('POST', `/projects/${project.body.id}/api-keys`, { name: 'ci' })
+      assert.equal(key.status, 200, key.text)
+      assert.equal((await call('GET', `/projects/${project.body.id}/api-keys`)).status, 200)
+      assert.equal((await call('DELETE', `/projects/${project.body.id}/api-keys/${key.body.id}`)).status, 200)
+      const bot = await call('POST', '/bots', { name: 'Temp' })
+      assert.equal(bot.status, 200)
+      assert.equal((await call('POST', `/bots/${bot.body.id}/delete`)).status, 200)
+    }
+  })
+
+  it('a role change takes effect on the next request', async () => {
+    const userId = await ctx.addMember(tenant.organizationId, 'member')
+    const call = ctx.asMember({ ...tenant, userId })
+    assert.equal((await call('GET', `/projects/${tenant.projectId}/api-keys`)).status, 403)
+    await ctx.database.db.update(memberships).set({ role: 'admin' }).where(and(eq(memberships.organizationId, tenant.organizationId), eq(memberships.userId, userId)))
+    assert.equal((await call('GET', `/projects/${tenant.projectId}/api-keys`)).status, 200)
+  })
+
+  it('an API key keeps its project\'s full authority on the public API', async () => {
+    const call = ctx.asKey(tenant.key)
+    const key = await call('POST', `/projects/${tenant.projectId}/api-keys`, { name: 'by key' })
+    assert.equal(key.status, 200)
+    assert.equal((await call('DELETE', `/projects/${tenant.projectId}/api-keys/${key.body.id}`)).status, 200)
   })
 })

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { AppError } from '../../../platform/errors.ts'
 import { storableTextProblem } from '../../../platform/http/fields.ts'
 import { createRouter, errorResponses, jsonContent } from '../../../platform/http/router.ts'
+import { access } from '../../../platform/http/access.ts'
 import { fileTypeLabel, supportedFormat, SUPPORTED_EXTENSIONS } from '../vector-stores/extract.ts'
 import type { FileService } from './service.ts'
 import { DeletedFileSchema, FileListQuery, FileListSchema, FileObjectSchema, FileParams, UploadBody } from './schemas.ts'
@@ -9,31 +10,36 @@ import { DeletedFileSchema, FileListQuery, FileListSchema, FileObjectSchema, Fil
 const tags = ['Files']
 
 const upload = createRoute({
+  ...access('admin'),
   method: 'post', path: '/files', operationId: 'files.create', tags, summary: 'Upload a file (OpenAI-compatible)',
   description: `Multipart: \`file\` and \`purpose\`. Types: ${SUPPORTED_EXTENSIONS.join(', ')}. Larger than WORKEN_FILE_MAX_BYTES (default 50 MiB) → 413.`,
   request: { body: { required: true, content: { 'multipart/form-data': { schema: UploadBody } } } },
-  responses: { 200: jsonContent(FileObjectSchema, 'The stored file'), ...errorResponses(400, 422) },
+  responses: { 200: jsonContent(FileObjectSchema, 'The stored file'), ...errorResponses(400, 403, 422) },
 })
 const list = createRoute({
+  ...access('member'),
   method: 'get', path: '/files', operationId: 'files.list', tags, summary: 'List files (OpenAI-compatible)',
   request: { query: FileListQuery },
   responses: { 200: jsonContent(FileListSchema, 'A page of files'), ...errorResponses(422) },
 })
 const get = createRoute({
+  ...access('member'),
   method: 'get', path: '/files/{file_id}', operationId: 'files.get', tags, summary: 'Get a file (OpenAI-compatible)',
   request: { params: FileParams },
   responses: { 200: jsonContent(FileObjectSchema, 'The file'), ...errorResponses(404) },
 })
 const content = createRoute({
+  ...access('member'),
   method: 'get', path: '/files/{file_id}/content', operationId: 'files.content.get', tags, summary: "A file's bytes (OpenAI-compatible)",
   request: { params: FileParams },
   responses: { 200: { description: 'The bytes as uploaded', content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } }, ...errorResponses(404) },
 })
 const remove = createRoute({
+  ...access('admin'),
   method: 'delete', path: '/files/{file_id}', operationId: 'files.delete', tags, summary: 'Delete a file (OpenAI-compatible)',
   description: 'Also removes it from every vector store.',
   request: { params: FileParams },
-  responses: { 200: jsonContent(DeletedFileSchema, 'Deleted'), ...errorResponses(404) },
+  responses: { 200: jsonContent(DeletedFileSchema, 'Deleted'), ...errorResponses(403, 404) },
 })
 
 /** The upload's checks beyond the schema: its size, a usable name and a type we can index. */

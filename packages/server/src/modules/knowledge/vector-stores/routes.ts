@@ -6,6 +6,7 @@ import type { AppEnv } from '../../../platform/http/context.ts'
 import { AppError } from '../../../platform/errors.ts'
 import { fieldProblems } from '../../../platform/http/errors.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent } from '../../../platform/http/router.ts'
+import { access } from '../../../platform/http/access.ts'
 import { ChunkingStrategySchema } from './chunking.ts'
 import { AttributesSchema } from './filters.ts'
 import type { Vocabulary } from './objects.ts'
@@ -18,92 +19,108 @@ import {
 const tags = ['Vector stores']
 
 const createStore = createRoute({
+  ...access('admin'),
   method: 'post', path: '/vector_stores', operationId: 'vectorStores.create', tags, summary: 'Create a vector store',
   description: 'Optionally with `file_ids` (files of this project, indexed in the background), `metadata`, `expires_after` and the `chunking_strategy` for those files.',
   request: { body: jsonBody(CreateStoreBody) },
-  responses: { 200: jsonContent(VectorStoreSchema, 'The store'), ...errorResponses(400, 422) },
+  responses: { 200: jsonContent(VectorStoreSchema, 'The store'), ...errorResponses(400, 403, 422) },
 })
 const listStores = createRoute({
+  ...access('member'),
   method: 'get', path: '/vector_stores', operationId: 'vectorStores.list', tags, summary: 'List vector stores',
   request: { query: ListQuery },
   responses: { 200: jsonContent(VectorStoreListSchema, 'A page of stores (OpenAI\'s list shape)'), ...errorResponses(422) },
 })
 const getStore = createRoute({
+  ...access('member'),
   method: 'get', path: '/vector_stores/{vector_store_id}', operationId: 'vectorStores.get', tags, summary: 'Get a vector store',
   request: { params: StoreParams },
   responses: { 200: jsonContent(VectorStoreSchema, 'The store'), ...errorResponses(404) },
 })
 const updateStore = createRoute({
+  ...access('admin'),
   method: 'post', path: '/vector_stores/{vector_store_id}', operationId: 'vectorStores.update', tags, summary: 'Update a vector store',
   request: { params: StoreParams, body: jsonBody(UpdateStoreBody) },
-  responses: { 200: jsonContent(VectorStoreSchema, 'The store'), ...errorResponses(400, 404, 422) },
+  responses: { 200: jsonContent(VectorStoreSchema, 'The store'), ...errorResponses(400, 403, 404, 422) },
 })
 const deleteStore = createRoute({
+  ...access('admin'),
   method: 'delete', path: '/vector_stores/{vector_store_id}', operationId: 'vectorStores.delete', tags, summary: 'Delete a vector store',
   description: 'The store, its chunks and embeddings. The files themselves stay (see `DELETE /files/:id`).',
   request: { params: StoreParams },
-  responses: { 200: jsonContent(DeletedVectorStoreSchema, 'Deleted'), ...errorResponses(404) },
+  responses: { 200: jsonContent(DeletedVectorStoreSchema, 'Deleted'), ...errorResponses(403, 404) },
 })
 const search = createRoute({
+  ...access('member'),
   method: 'post', path: '/vector_stores/{vector_store_id}/search', operationId: 'vectorStores.search', tags, summary: 'Search a vector store',
   description: 'Hybrid: vector similarity and full text fused by reciprocal rank fusion; full text only where the database has no pgvector (`search_mode`). Scores are in (0, 1].',
   request: { params: StoreParams, body: jsonBody(SearchBody) },
   responses: { 200: jsonContent(SearchPageSchema, 'The best chunks, best first'), ...errorResponses(400, 404, 422) },
 })
 const addFile = createRoute({
+  ...access('admin'),
   method: 'post', path: '/vector_stores/{vector_store_id}/files', operationId: 'vectorStores.files.create', tags, summary: 'Add a file to a vector store',
   description: 'JSON `{ file_id, attributes?, chunking_strategy? }` for an uploaded file, or a multipart upload (`file`, and `attributes` / `chunking_strategy` as JSON text) that stores the file and adds it at once. Indexing runs in the background: poll the file until `status` is `processed` or `error`. A file already in the store → 409.',
   request: {
     params: StoreParams,
     body: { required: false, content: { 'application/json': { schema: AddFileBody }, 'multipart/form-data': { schema: AddFileUpload } } },
   },
-  responses: { 200: jsonContent(VectorStoreFileSchema, 'The file, pending'), ...errorResponses(400, 404, 409, 422) },
+  responses: { 200: jsonContent(VectorStoreFileSchema, 'The file, pending'), ...errorResponses(400, 403, 404, 409, 422) },
 })
 const listFiles = createRoute({
+  ...access('member'),
   method: 'get', path: '/vector_stores/{vector_store_id}/files', operationId: 'vectorStores.files.list', tags, summary: 'List the files of a vector store',
   request: { params: StoreParams, query: FileListQuery },
   responses: { 200: jsonContent(VectorStoreFileListSchema, 'A page of files'), ...errorResponses(404, 422) },
 })
 const getFile = createRoute({
+  ...access('member'),
   method: 'get', path: '/vector_stores/{vector_store_id}/files/{file_id}', operationId: 'vectorStores.files.get', tags, summary: 'Get a file of a vector store',
   request: { params: StoreFileParams },
   responses: { 200: jsonContent(VectorStoreFileSchema, 'The file and its indexing status'), ...errorResponses(404) },
 })
 const updateFile = createRoute({
+  ...access('admin'),
   method: 'post', path: '/vector_stores/{vector_store_id}/files/{file_id}', operationId: 'vectorStores.files.update', tags, summary: "Update a file's attributes",
   request: { params: StoreFileParams, body: jsonBody(UpdateFileBody) },
-  responses: { 200: jsonContent(VectorStoreFileSchema, 'The file'), ...errorResponses(400, 404, 422) },
+  responses: { 200: jsonContent(VectorStoreFileSchema, 'The file'), ...errorResponses(400, 403, 404, 422) },
 })
 const removeFile = createRoute({
+  ...access('admin'),
   method: 'delete', path: '/vector_stores/{vector_store_id}/files/{file_id}', operationId: 'vectorStores.files.delete', tags, summary: 'Remove a file from a vector store',
   description: 'Its chunks go; the file stays in `/files`.',
   request: { params: StoreFileParams },
-  responses: { 200: jsonContent(DeletedVectorStoreFileSchema, 'Removed'), ...errorResponses(404) },
+  responses: { 200: jsonContent(DeletedVectorStoreFileSchema, 'Removed'), ...errorResponses(403, 404) },
 })
 const fileContent = createRoute({
+  ...access('member'),
   method: 'get', path: '/vector_stores/{vector_store_id}/files/{file_id}/content', operationId: 'vectorStores.files.content.get', tags, summary: 'The text indexed for a file',
   description: 'The extracted text, put back together from the chunks (empty until the file is processed).',
   request: { params: StoreFileParams },
   responses: { 200: jsonContent(FileContentPageSchema, 'The text'), ...errorResponses(404) },
 })
 const createBatch = createRoute({
+  ...access('admin'),
   method: 'post', path: '/vector_stores/{vector_store_id}/file_batches', operationId: 'vectorStores.fileBatches.create', tags, summary: 'Add files in a batch',
   description: '`file_ids` (with shared `attributes` / `chunking_strategy`) or `files` (each with its own), 1–500 files.',
   request: { params: StoreParams, body: jsonBody(CreateBatchBody) },
-  responses: { 200: jsonContent(FileBatchSchema, 'The batch'), ...errorResponses(400, 404, 409, 422) },
+  responses: { 200: jsonContent(FileBatchSchema, 'The batch'), ...errorResponses(400, 403, 404, 409, 422) },
 })
 const getBatch = createRoute({
+  ...access('member'),
   method: 'get', path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}', operationId: 'vectorStores.fileBatches.get', tags, summary: 'Get a file batch',
   request: { params: BatchParams },
   responses: { 200: jsonContent(FileBatchSchema, 'The batch'), ...errorResponses(404) },
 })
 const cancelBatch = createRoute({
+  ...access('admin'),
   method: 'post', path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel', operationId: 'vectorStores.fileBatches.cancel', tags, summary: 'Cancel a file batch',
   description: 'Files not indexed yet end as `error` with `last_error.code` `cancelled`.',
   request: { params: BatchParams },
-  responses: { 200: jsonContent(FileBatchSchema, 'The batch'), ...errorResponses(404) },
+  responses: { 200: jsonContent(FileBatchSchema, 'The batch'), ...errorResponses(403, 404) },
 })
 const listBatchFiles = createRoute({
+  ...access('member'),
   method: 'get', path: '/vector_stores/{vector_store_id}/file_batches/{batch_id}/files', operationId: 'vectorStores.fileBatches.files.list', tags, summary: 'List the files of a batch',
   request: { params: BatchParams, query: FileListQuery },
   responses: { 200: jsonContent(VectorStoreFileListSchema, 'A page of files'), ...errorResponses(404, 422) },

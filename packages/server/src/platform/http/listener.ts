@@ -1,0 +1,78 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { serve } from '@hono/node-server'
+import { answerClientErrorsAsJson, refuseConnection } from './client-errors.ts'
+
+/**
+ * How long a client may take to send a request (docs/design.md, "Slow clients"). None of
+ * them counts the time the server takes to answer: event streams and slow model replies
+ * are not concerned.
+ */
+export type RequestTimeouts = {
+  /** The request line and headers, in all. */
+  headersMs: number
+  /** The whole request, body included; 0: no limit (the body idle timeout still applies). */
+  requestMs: number
+  /** The longest silence while a body is being received. */
+  bodyIdleMs: number
+  /** An idle keep-alive connection between two requests. */
+  keepAliveMs: number
+}
+
+/**
+ * An HTTP listener for an app, as both of the server's listeners are made: Node's own
+ * headers, request and keep-alive timeouts, a body idle timeout of ours, and the JSON
+ * error shape for what Node refuses before a route runs (408 for a timeout).
+ */
+export function serveHttp(
+  fetch: (request: Request) => Response | Promise<Response>,
+  options: { port: number; hostname: string; timeouts: RequestTimeouts },
+  onListening?: () => void,
+): Server {
+  const { headersMs, requestMs, bodyIdleMs, keepAliveMs } = options.timeouts
+  const server = serve({
+    fetch,
+    port: options.port,
+    hostname: options.hostname,
+    serverOptions: {
+      headersTimeout: headersMs,
+      requestTimeout: requestMs,
+      keepAliveTimeout: keepAliveMs,
+      // How often Node looks for requests past those two timeouts (its default, 30 s, let a
+      // 60 s timeout run to 90): at most a second late, a quarter of the timeout for short ones.
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(Math.min(headersMs, requestMs || headersMs) / 4))),
+    },
+  }, onListening) as Server
+  answerClientErrorsAsJson(server)
+  limitBodyIdle(server, bodyIdleMs)
+  return server
+}
+
+/**
+ * Node bounds a request's body by the whole request's timeout only, which must leave room
+ * for the largest upload over a slow link: a client that stops sending would hold its
+ * connection that long. While a body is being received, a silence of `idleMs` is answered 408
+ * (or, when the answer has begun, cuts the connection). Disarmed once the body is in: the
+ * time taken to answer never counts. The silence is the client's: every route reads its body
+ * whole before working on it, so the server never stops reading half-way for long.
+ */
+function limitBodyIdle(server: Server, idleMs: number): void {
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const hasBody = (request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') || request.headers['transfer-encoding'] !== undefined
+    if (!hasBody || request.complete) return
+    const socket = request.socket
+    const onIdle = () => {
+      if (request.complete) return
+      // Answered already (a refusal that did not wait for the body): nothing more to say.
+      if (response.headersSent) socket.destroy()
+      else refuseConnection(socket, 408)
+    }
+    request.setTimeout(idleMs, onIdle)
+    const disarm = () => {
+      request.off('timeout', onIdle)
+      // Node arms the keep-alive timeout on this same socket timer once the answer is sent.
+      if (!response.writableFinished) socket.setTimeout(0)
+    }
+    request.once('end', disarm)
+    request.once('close', disarm)
+  })
+}
