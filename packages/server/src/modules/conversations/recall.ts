@@ -4,9 +4,8 @@ import { messageEmbeddings, messages } from './tables.ts'
 import type { Recalled } from '../agent/index.ts'
 import type { Embedder } from '../knowledge/index.ts'
 
-/** Mastra's defaults: the 4 most similar earlier messages, each with one neighbour on either side. */
+/** Mastra's defaults: the 4 most similar earlier messages, each with one neighbour on either side (`lag`/`lead` below). */
 const TOP_K = 4
-const NEIGHBOURS = 1
 
 /**
  * Embeds the thread's messages that have no embedding yet (text of users and
