@@ -19,26 +19,40 @@ const logger = pino(
   pino.destination({ sync: true }),
 )
 
-try {
-  const server = await startServer(config, logger)
-  let signals = 0
-  const stop = (signal: NodeJS.Signals) => {
-    signals += 1
-    if (signals > 1) {
-      logger.warn({ signal }, 'second signal: exiting now')
+// Signal handlers go in before the start, so a SIGTERM that arrives while the server starts
+// (a supervisor giving up, a deploy rolling on) still ends it cleanly once it has started,
+// rather than killing it by the default action halfway through a migration.
+let server: Awaited<ReturnType<typeof startServer>> | undefined
+let stopping: NodeJS.Signals | undefined
+let signals = 0
+const shutDown = (signal: NodeJS.Signals) => {
+  logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
+  server!.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed')
       process.exit(1)
-    }
-    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
-    server.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed')
-        process.exit(1)
-      },
-    )
+    },
+  )
+}
+const onSignal = (signal: NodeJS.Signals) => {
+  signals += 1
+  if (signals > 1) {
+    logger.warn({ signal }, 'second signal: exiting now')
+    process.exit(1)
   }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
+  if (server) shutDown(signal)
+  else {
+    stopping = signal
+    logger.info({ signal }, 'stopping once the start-up has finished')
+  }
+}
+process.on('SIGTERM', onSignal)
+process.on('SIGINT', onSignal)
+
+try {
+  server = await startServer(config, logger)
+  if (stopping) shutDown(stopping)
 } catch (error) {
   logger.fatal({ err: error }, 'start-up failed')
   // Also as plain text: the reason must not hide in a JSON line among the others.

@@ -5,7 +5,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { runFailingStart, startServerProcess, type ServerProcess } from '../support/process.ts'
+import { once } from 'node:events'
+import { runFailingStart, spawnServer, startServerProcess, type ServerProcess } from '../support/process.ts'
 
 const dataDirs: string[] = []
 function tempDataDir(): string {
@@ -114,5 +115,22 @@ describe('the server process on the embedded database', () => {
     } finally {
       assert.equal(await again.stop('SIGINT'), 0)
     }
+  })
+})
+
+describe('a signal during start-up', () => {
+  it('SIGTERM while the server starts ends it cleanly once it has started (exit 0), not by the default action', { timeout: 90_000 }, async () => {
+    const child = spawnServer({ WORKEN_DATA_DIR: tempDataDir() })
+    let stdout = ''
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    const exited = once(child, 'exit')
+    // `database opened` is logged half-way through the start: the listeners are not bound yet.
+    for (let i = 0; i < 600 && !stdout.includes('"database opened"'); i++) await sleep(50)
+    assert.ok(stdout.includes('"database opened"'), stdout)
+    assert.ok(!stdout.includes('"listening"'), 'signalled before the server listened')
+    child.kill('SIGTERM')
+    const [code, signal] = await exited
+    assert.deepEqual([code, signal], [0, null], stdout)
+    assert.match(stdout, /"msg":"stopped"/)
   })
 })

@@ -78,13 +78,18 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
   }
 }
 
+/** `node src/main.ts` on random ports, not waited for: for tests of the start itself. */
+export function spawnServer(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [MAIN], { env: { ...inherited(), PORT: '0', INTERNAL_PORT: '0', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
 /** Runs the server expecting it to fail at start; resolves with its exit code and output. */
 export async function runFailingStart(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN], { env: { ...inherited(), PORT: '0', INTERNAL_PORT: '0', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawnServer(env)
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
   const [code] = await once(child, 'exit')
   clearTimeout(timer)
