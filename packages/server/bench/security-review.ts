@@ -7,6 +7,7 @@
  *   npm run security:review -- --only pglite     # or postgres
  *   npm run security:review -- --quick           # fewer fuzz requests, kills and load seconds
  *   npm run security:review -- --seed 7          # another fuzz/load sequence (the default is fixed)
+ *   npm run security:review -- --fuzz-requests 20000 --kills 30 --load-seconds 120   # longer
  *
  * Per backend:
  * 1. Cross-tenant (bench/security/tenancy.ts): every OpenAPI operation with another
@@ -46,17 +47,26 @@ type Options = { quick: boolean; seed: number; fuzzRequests: number; kills: numb
 await runMain('security:review', main)
 
 async function main(): Promise<void> {
-  const { values: args } = parseArgs({ options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, seed: { type: 'string', default: '13' } } })
+  const { values: args } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      seed: { type: 'string', default: '13' },
+      'fuzz-requests': { type: 'string' },
+      kills: { type: 'string' },
+      'load-seconds': { type: 'string' },
+    },
+  })
   if (args.only !== undefined && args.only !== 'pglite' && args.only !== 'postgres') throw new Error('--only takes pglite or postgres')
   const quick = args.quick === true
   const options: Options = {
     quick,
     seed: Number(args.seed),
-    fuzzRequests: quick ? 1200 : 5200,
-    kills: quick ? 4 : 17,
+    fuzzRequests: Number(args['fuzz-requests'] ?? (quick ? 1200 : 5200)),
+    kills: Number(args.kills ?? (quick ? 4 : 17)),
     crashClients: 6,
     loadClients: 200,
-    loadSeconds: quick ? 10 : 30,
+    loadSeconds: Number(args['load-seconds'] ?? (quick ? 10 : 30)),
   }
   const commit = (() => {
     try {
