@@ -101,6 +101,17 @@ export function handleError(err: Error, c: Context<AppEnv>) {
     const code = (Object.entries(STATUS_OF) as Array<[ErrorCode, number]>).find(([, status]) => status === err.status)?.[0]
     if (code && err.status < 500) return c.json(errorBody(code, err.message || undefined), STATUS_OF[code])
   }
+  if (isClientAbort(err)) {
+    // The client broke its own request (a malformed chunked body, a hang-up mid-body): nothing of
+    // ours failed, and nobody may be left to read the answer. Not an error line in our log.
+    c.get('logger').info({ requestId: c.get('requestId'), reason: err.message }, 'the client aborted its request')
+    return c.json(errorBody('malformed_request', 'The request body was not received whole'), 400)
+  }
   c.get('logger').error({ err, requestId: c.get('requestId') }, 'unhandled error')
   return c.json(errorBody('internal_error'), 500)
+}
+
+/** Node's error for a request body the client cut short or could not send whole (`aborted`, ECONNRESET). */
+function isClientAbort(err: Error): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ECONNRESET' && err.message === 'aborted'
 }

@@ -1,4 +1,5 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http'
+import { errorBody } from './errors.ts'
 import { serve } from '@hono/node-server'
 import { answerClientErrorsAsJson, refuseConnection } from './client-errors.ts'
 
@@ -33,6 +34,11 @@ export function serveHttp(
     fetch,
     port: options.port,
     hostname: options.hostname,
+    // The adapter's own listener, behind one check: a request target it cannot make a URL of.
+    createServer: ((serverOptions: ServerOptions, listener: RequestListener) => createServer(serverOptions, (request, response) => {
+      if (request.url?.startsWith('/') || request.url?.startsWith('http')) return listener(request, response)
+      answerOtherTargets(request, response)
+    })) as typeof createServer,
     serverOptions: {
       headersTimeout: headersMs,
       requestTimeout: requestMs,
@@ -45,6 +51,20 @@ export function serveHttp(
   answerClientErrorsAsJson(server)
   limitBodyIdle(server, bodyIdleMs)
   return server
+}
+
+/**
+ * The asterisk form (`OPTIONS * HTTP/1.1`, which asks what the server supports) and other
+ * targets that are no path: the adapter cannot make a URL of them and would answer an empty
+ * 400. `OPTIONS *` is answered as RFC 9110 has it; anything else in the API's error shape.
+ */
+function answerOtherTargets(request: IncomingMessage, response: ServerResponse): void {
+  if (request.method === 'OPTIONS' && request.url === '*') {
+    response.writeHead(204, { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' }).end()
+    return
+  }
+  const body = JSON.stringify(errorBody('malformed_request', 'The request target must be a path, such as /bots'))
+  response.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body)
 }
 
 /**
