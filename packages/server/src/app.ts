@@ -20,6 +20,7 @@ import { projectRoutes } from './modules/projects/routes.ts'
 import type { Services } from './services.ts'
 import { threadRoutes } from './modules/conversations/thread-routes.ts'
 import { webhookRoutes } from './modules/webhooks/routes.ts'
+import { channelRoutes, integrationRoutes } from './modules/integrations/index.ts'
 import { fileRoutes } from './modules/knowledge/files/routes.ts'
 import { vectorStoreRoutes } from './modules/knowledge/vector-stores/routes.ts'
 
@@ -139,6 +140,8 @@ export function createApp(options: AppOptions) {
     const tokenAuth = streamTokenAuth((token) => services.eventTokens.verify(token))
     app.use('/threads/events', tokenAuth)
     app.use('/threads/events/:thread_id', tokenAuth)
+    // Vendors deliver updates here with their own secret, not an API key: before the key check.
+    app.route('/', channelRoutes)
   }
   app.use(options.kind === 'public'
     ? publicAuth((key) => services.apiKeys.authenticate(key))
@@ -152,6 +155,7 @@ export function createApp(options: AppOptions) {
   if (options.kind === 'public') app.route('/', eventTokenRoutes)
   app.route('/', threadRoutes)
   app.route('/', webhookRoutes)
+  app.route('/', integrationRoutes)
   app.route('/', fileRoutes)
   app.route('/', vectorStoreRoutes)
 

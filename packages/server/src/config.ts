@@ -3,6 +3,7 @@ import path from 'node:path'
 import { z } from 'zod'
 import { parseEncryptionKeys } from './platform/crypto/secrets.ts'
 import type { CompatibleProvider, ProviderConfig } from './modules/agent/index.ts'
+import { INTEGRATION_VENDORS, type IntegrationVendor } from './modules/integrations/vendors/types.ts'
 import type { RequestTimeouts } from './platform/http/listener.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
@@ -56,6 +57,11 @@ export function internalListenerProblem(host: string, token: string | undefined)
     'Set WORKEN_INTERNAL_TOKEN (16+ characters, e.g. from: openssl rand -hex 32) and send it as Authorization: Bearer <token>, or set INTERNAL_HOST to a loopback address (127.0.0.1, ::1, localhost).'
 }
 
+/** The variable that overrides a vendor's API root: `WORKEN_TELEGRAM_API_URL`, … */
+export function vendorApiVariable(vendor: IntegrationVendor): string {
+  return `WORKEN_${vendor.toUpperCase()}_API_URL`
+}
+
 /**
  * Every environment variable the server reads, in one schema. The README's
  * configuration table mirrors this list; keep them in step.
@@ -98,6 +104,9 @@ const ConfigSchema = z.object({
   WORKEN_WEBHOOK_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   WORKEN_EVENTS_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   WORKEN_CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional(),
+  WORKEN_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // WORKEN_<VENDOR>_API_URL: each integration vendor's API root (docs/integrations.md); tests point them at local doubles.
+  ...Object.fromEntries(INTEGRATION_VENDORS.map((vendor) => [vendorApiVariable(vendor), z.url({ protocol: /^https?$/ }).optional()])),
 })
 
 /** The variables of the schema, for the test that keeps the README's configuration table in step. */
@@ -169,6 +178,10 @@ export type Config = {
   webhooks: { allowPrivate: boolean; timeoutMs: number; concurrency: number; pollMs: number }
   /** Origins whose browser pages may call the public API: `['*']` for any, empty for none (no CORS headers). */
   corsOrigins: string[]
+  /** Where vendors can reach this server (Telegram's webhook); unset: Telegram bots long-poll. */
+  publicUrl: string | undefined
+  /** `WORKEN_<VENDOR>_API_URL` values that are set, by vendor. */
+  vendorApiUrls: Partial<Record<IntegrationVendor, string>>
 }
 
 export class ConfigError extends Error {
@@ -237,5 +250,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     encryptionKeys: keys?.keys,
     webhooks: { allowPrivate: c.WORKEN_WEBHOOKS_ALLOW_PRIVATE, timeoutMs: c.WORKEN_WEBHOOK_TIMEOUT_MS, concurrency: c.WORKEN_WEBHOOK_CONCURRENCY, pollMs: c.WORKEN_WEBHOOK_POLL_MS },
     corsOrigins: c.WORKEN_CORS_ORIGINS ?? [],
+    publicUrl: c.WORKEN_PUBLIC_URL?.replace(/\/+$/, ''),
+    vendorApiUrls: Object.fromEntries(INTEGRATION_VENDORS.flatMap((vendor) => {
+      const value = (c as Record<string, unknown>)[vendorApiVariable(vendor)]
+      return typeof value === 'string' ? [[vendor, value.replace(/\/+$/, '')]] : []
+    })),
   }
 }

@@ -11,6 +11,7 @@ import { migrate } from './platform/db/migrate.ts'
 import { createServices, type Services } from './services.ts'
 import { SecretBox, dataDirKey } from './platform/crypto/secrets.ts'
 import { WebhookSender } from './modules/webhooks/sender.ts'
+import { ChannelSender, TelegramConnector, telegramOutbound } from './modules/integrations/index.ts'
 
 export type RunningServer = {
   publicUrl: string
@@ -52,6 +53,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     streamKeepaliveMs: config.streamKeepaliveMs,
     eventsMaxBufferBytes: config.eventsMaxBufferBytes,
     eventsMaxStreamsPerKey: config.eventsMaxStreamsPerKey,
+    integrations: { apiUrls: config.vendorApiUrls },
     eventsPollMs: config.eventsPollMs,
     workers: { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000, owedReplies: { leaseMs: config.replyLeaseSeconds * 1000, sweepMs: Math.min(5000, config.replyLeaseSeconds * 500) } },
   })
@@ -69,6 +71,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     random: Math.random,
   })
   await webhookSender.start()
+  // Channels: the sender of what the outbox queued for them, and the Telegram bots' webhooks or pollers.
+  const channelSender = new ChannelSender(database, services.integrations, services.outbox, logger, [telegramOutbound], { pollMs: 250, concurrency: 16, leaseMs: 60_000, maxAttempts: 8 })
+  channelSender.start()
+  const telegram = new TelegramConnector(database, services.integrations, services.channelInbound, logger, { publicUrl: config.publicUrl, reconcileMs: 5000, pollTimeoutSeconds: 25, leaseMs: 40_000 })
+  await telegram.start()
+  const inboundSweep = setInterval(() => void services.channelInbound.sweep().catch((error: unknown) => logger.warn({ err: error }, 'the channel update sweep failed')), 10_000)
+  inboundSweep.unref()
   if (config.webhooks.allowPrivate) logger.warn('WORKEN_WEBHOOKS_ALLOW_PRIVATE is on: webhooks may reach loopback and private addresses over plain http')
   logger.info({ embeddingModel: config.embeddingModel, semanticRecall: migration.vector, modelProviders: services.models.configuredProviders() }, 'agent ready')
 
@@ -86,6 +95,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await services.events.stop()
       await draining
       await webhookSender.stop(config.shutdownTimeoutMs)
+      clearInterval(inboundSweep)
+      await telegram.stop()
+      await services.channelInbound.drain()
+      await channelSender.stop(config.shutdownTimeoutMs)
       await jobs.stop({ graceful: true, timeoutMs: config.shutdownTimeoutMs })
       await services.apiKeys.flush()
       await database.close()

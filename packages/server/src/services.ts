@@ -11,6 +11,8 @@ import { MessageWriter } from './modules/conversations/index.ts'
 import { webhookDeliveryWriter } from './modules/webhooks/index.ts'
 import { ApiKeyService } from './modules/projects/api-keys.ts'
 import { OpenStreams } from './platform/events/open-streams.ts'
+import { ChannelInbound, IntegrationService, channelDeliveryMarker, channelDeliveryWriter, telegramInbound, type IntegrationVendor } from './modules/integrations/index.ts'
+import { VENDORS, vendorApiUrl } from './modules/integrations/vendors/index.ts'
 import { BotService } from './modules/bots/service.ts'
 import { ChatService } from './modules/conversations/chats.ts'
 import type { ProviderConfig } from './config.ts'
@@ -58,6 +60,10 @@ export type Services = {
   eventTokens: EventTokens
   /** Webhook endpoints and their delivery log (the sender runs apart, see webhooks/sender.ts). */
   webhooks: WebhookService
+  /** The project's integrations: credentials (encrypted), status, profile, their chats. */
+  integrations: IntegrationService
+  /** Channel updates in: recorded once, then through `ingest` (the sender and pollers run apart, see server.ts). */
+  channelInbound: ChannelInbound
   /** Uploaded files (OpenAI-compatible), bytes in the blob store. */
   files: FileService
   /** The largest file upload, in bytes (413 above). */
@@ -87,6 +93,8 @@ export type ServiceOptions = {
   eventsPollMs?: number
   eventsMaxBufferBytes?: number
   eventsReauthorizeMs?: number
+  /** Where each vendor's API is (`WORKEN_<VENDOR>_API_URL`; tests point them at local doubles), and the fetch that reaches it. */
+  integrations?: { apiUrls?: Partial<Record<IntegrationVendor, string>>; fetch?: typeof globalThis.fetch }
   /** Concurrent event streams one key (or internal user) may hold in this process. */
   eventsMaxStreamsPerKey?: number
   /** Encryption of secrets at rest; a throwaway key when absent (tests, benchmarks). */
@@ -120,9 +128,14 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
   const vectorEmbedder = workerOptions?.vector ? embedder : undefined
 
   // Every event goes through the one outbox, with webhook deliveries written as its consumer.
-  const outbox = new Outbox(database, [webhookDeliveryWriter])
+  const outbox = new Outbox(database, [webhookDeliveryWriter, channelDeliveryWriter, channelDeliveryMarker])
   const writer = new MessageWriter(outbox)
   const owedReplies = new OwedReplies(database, outbox, workerOptions?.owedReplies)
+  const integrations = new IntegrationService(database, outbox, secrets, {
+    definitions: VENDORS,
+    apiUrl: (vendor) => options.integrations?.apiUrls?.[vendor] ?? vendorApiUrl(vendor, {}),
+    fetch: options.integrations?.fetch ?? globalThis.fetch,
+  })
   const threads = new ThreadService(database, writer)
   const apiKeys = new ApiKeyService(database, logger)
   const openStreams = new OpenStreams({ maxPerHolder: options.eventsMaxStreamsPerKey ?? 100 })
@@ -168,6 +181,9 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     vectorStores,
     knowledge: { search: (request) => vectorStores.search.search(request) },
     fileMaxBytes: options.fileMaxBytes ?? 50 * 1024 * 1024,
+    integrations,
+    // Built with a getter: ingest needs the whole container, which is being built here.
+    channelInbound: new ChannelInbound(database, integrations, () => ({ ...services, logger }), logger, [telegramInbound]),
     webhooks: new WebhookService(database, secrets, { allowPrivate: options.webhooksAllowPrivate ?? false, resolve: options.webhooksResolve ?? systemResolver }),
     ...(jobs ? { jobs } : {}),
     ...(afterReply ? { afterReply } : {}),

@@ -34,10 +34,14 @@ export const ERROR_CODES = [
   'invalid_request',
   /** 422: the bot's model (or embedding model) cannot be used on this server. */
   'model_unavailable',
+  /** 422: the vendor refused the integration's credentials; the integration is now in status `error`. */
+  'credentials_refused',
   /** 429: too many requests; `Retry-After` says when to try again. */
   'rate_limited',
   /** 500: a fault of the server; the request id is in the log. */
   'internal_error',
+  /** 502: an external vendor (an integration's platform) could not be reached or answered out of its documented shape. */
+  'vendor_unavailable',
   /** 503: the server is shutting down or its database does not answer. */
   'unavailable',
 ] as const

@@ -1,7 +1,7 @@
 import type { z } from '@hono/zod-openapi'
 import { and, asc, count, eq, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
-import { isUniqueViolation } from '../../platform/db/errors.ts'
+import { isForeignKeyViolation, isUniqueViolation } from '../../platform/db/errors.ts'
 import { newId } from '../../platform/db/ids.ts'
 import type { Outbox } from '../../platform/events/outbox.ts'
 import { chats, threads } from './tables.ts'
@@ -57,22 +57,24 @@ export class ChatService {
    * A page of the project's chats, oldest first, and how many it has. Counted apart: a
    * window count would compute `events_24h` of every chat, not of the page's.
    */
-  async list(projectId: string, page: PageParams): Promise<OffsetPage<Chat>> {
+  async list(projectId: string, page: PageParams, integrationId?: string): Promise<OffsetPage<Chat>> {
+    const where = and(eq(chats.projectId, projectId), integrationId === undefined ? undefined : eq(chats.integrationId, integrationId))
     const [rows, [counted]] = await Promise.all([
       this.db
         .select({ chat: chats, events24h })
         .from(chats)
-        .where(eq(chats.projectId, projectId))
+        .where(where)
         .orderBy(asc(chats.createdAt), asc(chats.id))
         .limit(page.limit)
         .offset(page.offset),
-      this.db.select({ total: count() }).from(chats).where(eq(chats.projectId, projectId)),
+      this.db.select({ total: count() }).from(chats).where(where),
     ])
     return { data: rows.map((row) => toChat(row.chat, row.events24h)), total: counted?.total ?? 0 }
   }
 
-  async get(projectId: string, chatId: string): Promise<Chat> {
-    const [row] = await this.db.select({ chat: chats, events24h }).from(chats).where(and(eq(chats.id, chatId), eq(chats.projectId, projectId)))
+  /** `integrationId`: only a chat of that integration (the integration's chat routes); another is as unknown as a missing one. */
+  async get(projectId: string, chatId: string, integrationId?: string): Promise<Chat> {
+    const [row] = await this.db.select({ chat: chats, events24h }).from(chats).where(and(eq(chats.id, chatId), eq(chats.projectId, projectId), inIntegration(integrationId)))
     if (!row) throw AppError.notFound('Chat', chatId)
     return toChat(row.chat, row.events24h)
   }
@@ -104,17 +106,21 @@ export class ChatService {
     return row
   }
 
-  /** An API chat (no integration): the way a conversation exists before channels are connected. */
-  async create(projectId: string, input: { bot_id: string; name: string; settings?: ChatSettings | undefined }): Promise<Chat> {
+  /** An API chat (no integration), or with `integrationId` a chat of that integration (its channel's conversations). */
+  async create(projectId: string, input: { bot_id: string; name: string; settings?: ChatSettings | undefined }, integrationId?: string): Promise<Chat> {
     const [bot] = await this.db.select({ id: bots.id }).from(bots).where(and(eq(bots.id, input.bot_id), eq(bots.projectId, projectId)))
     if (!bot) throw AppError.validation([{ path: 'bot_id', message: `no bot '${input.bot_id}' in this project` }])
     const settings = mergeChatSettings({}, input.settings ?? {})
     requireSettingsSize(settings)
     const [row] = await this.db
       .insert(chats)
-      .values({ id: newId('chat'), projectId, botId: bot.id, name: input.name, settings })
+      .values({ id: newId('chat'), projectId, botId: bot.id, name: input.name, settings, integrationId: integrationId ?? null })
       .returning()
-      .catch(nameTaken(input.name, bot.id))
+      .catch((error: unknown) => {
+        // Deleted since the caller checked it (the foreign key of migration 0008).
+        if (integrationId !== undefined && isForeignKeyViolation(error, 'chats_integration_id_fkey')) throw AppError.notFound('Integration', integrationId)
+        return nameTaken(input.name, bot.id)(error)
+      })
     return toChat(row!, 0)
   }
 
@@ -123,8 +129,8 @@ export class ChatService {
    * ones (RFC 7386). The row is locked for the read-merge-write, so concurrent
    * patches to different keys both survive.
    */
-  async update(projectId: string, chatId: string, input: { name?: string | undefined; settings?: ChatSettings | undefined }): Promise<Chat> {
-    return this.change(projectId, chatId, (row) => {
+  async update(projectId: string, chatId: string, input: { name?: string | undefined; settings?: ChatSettings | undefined }, integrationId?: string): Promise<Chat> {
+    return this.change(projectId, chatId, integrationId, (row) => {
       const settings = input.settings === undefined ? undefined : mergeChatSettings(row.settings, input.settings)
       if (settings) requireSettingsSize(settings)
       return {
@@ -139,8 +145,8 @@ export class ChatService {
    * (`requireConversable`: 409 `chat_disabled`); its threads and history stay
    * readable and operators can still answer in them.
    */
-  async setStatus(projectId: string, chatId: string, status: 'active' | 'disabled'): Promise<Chat> {
-    return this.change(projectId, chatId, (row) => (row.status === status ? {} : { status }))
+  async setStatus(projectId: string, chatId: string, status: 'active' | 'disabled', integrationId?: string): Promise<Chat> {
+    return this.change(projectId, chatId, integrationId, (row) => (row.status === status ? {} : { status }))
   }
 
   /**
@@ -149,11 +155,11 @@ export class ChatService {
    * and working memory. Persons are the project's and stay. One `chat.deleted`
    * event is written in the same transaction, whatever the number of threads.
    */
-  async delete(projectId: string, chatId: string): Promise<void> {
+  async delete(projectId: string, chatId: string, integrationId?: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       const [deleted] = await tx
         .delete(chats)
-        .where(and(eq(chats.id, chatId), eq(chats.projectId, projectId)))
+        .where(and(eq(chats.id, chatId), eq(chats.projectId, projectId), inIntegration(integrationId)))
         .returning({ id: chats.id, name: chats.name, botId: chats.botId, integrationId: chats.integrationId })
       if (!deleted) throw AppError.notFound('Chat', chatId)
       await this.outbox.append(tx, projectId, [
@@ -167,9 +173,9 @@ export class ChatService {
    * Locks the chat row, applies the changes `decide` returns (none: the chat
    * is answered as it is, `updated_at` untouched) and answers the chat.
    */
-  private async change(projectId: string, chatId: string, decide: (row: ChatRow) => Partial<Pick<ChatRow, 'name' | 'status' | 'settings'>>): Promise<Chat> {
+  private async change(projectId: string, chatId: string, integrationId: string | undefined, decide: (row: ChatRow) => Partial<Pick<ChatRow, 'name' | 'status' | 'settings'>>): Promise<Chat> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.select().from(chats).where(and(eq(chats.id, chatId), eq(chats.projectId, projectId))).for('update')
+      const [row] = await tx.select().from(chats).where(and(eq(chats.id, chatId), eq(chats.projectId, projectId), inIntegration(integrationId))).for('update')
       if (!row) throw AppError.notFound('Chat', chatId)
       const changes = decide(row)
       if (Object.keys(changes).length > 0) await tx.update(chats).set({ ...changes, updatedAt: sql`now()` }).where(eq(chats.id, row.id))
@@ -177,6 +183,11 @@ export class ChatService {
       return toChat(current!.chat, current!.events24h)
     })
   }
+}
+
+/** Restricts to one integration's chats when one is given. */
+function inIntegration(integrationId: string | undefined) {
+  return integrationId === undefined ? undefined : eq(chats.integrationId, integrationId)
 }
 
 /** The unique index on a bot's chat names, turned from a database error into the API's 409. */

@@ -39,6 +39,7 @@ export function toMessage(row: MessageRow): Message {
     tool_results: toolResults.length > 0
       ? toolResults.map((part) => ({ tool_call_id: String(part.toolCallId), name: String(part.toolName), result: resultOf(part.output) }))
       : null,
+    ...(row.deliveryStatus ? { delivery: { status: row.deliveryStatus as 'pending' | 'sent' | 'failed', external_id: row.deliveryExternalId, error: row.deliveryError } } : {}),
   }
 }
 

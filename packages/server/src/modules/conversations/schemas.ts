@@ -93,6 +93,11 @@ export const MessageSchema = z
       .array(z.object({ tool_call_id: z.string(), name: z.string(), result: z.unknown() }))
       .nullable()
       .openapi({ description: 'Extension: on a tool message, what each called tool answered.' }),
+    delivery: z
+      .object({ status: z.enum(['pending', 'sent', 'failed']), external_id: z.string().nullable(), error: z.string().nullable() })
+      .nullable()
+      .optional()
+      .openapi({ description: "Extension: for a bot's or an operator's message in a channel's conversation (Telegram, …), whether it reached the channel: `sent` with the vendor's message id, `failed` with the vendor's error. Absent or null elsewhere." }),
   })
   .openapi('Message', {
     example: {
@@ -307,6 +312,7 @@ export const ThreadEventTypeSchema = z.enum([
   'approval_requested',
   'approval_decided',
   'reply_failed',
+  'message_delivery',
 ])
 
 /**
@@ -334,6 +340,8 @@ export const ThreadEventSchema = z
     status: z.enum(['approved', 'denied']).optional().openapi({ description: 'On `approval_decided`.' }),
     decided_by: z.string().optional().openapi({ description: 'On `approval_decided`: the internal user id or the API key id.' }),
     error: z.string().optional().openapi({ description: 'Extension, on `reply_failed`: why the bot could not answer.' }),
+    message_id: z.string().optional().openapi({ description: 'Extension, on `message_delivery`: the message sent out through the channel.' }),
+    delivery: z.object({ status: z.string(), external_id: z.string().nullable(), error: z.string().nullable() }).optional().openapi({ description: 'Extension, on `message_delivery`: what the channel made of it.' }),
     attempts: z.number().int().optional().openapi({ description: 'Extension, on `reply_failed`: how many times it was tried.' }),
     chat_id: z.string().nullable().openapi({ description: 'Extension.' }),
     event_id: z.string().openapi({ description: 'Extension: the outbox event id (`evt_…`).', example: 'evt_01jdq3v5k7m9p2r4t6w8y0a2c4' }),

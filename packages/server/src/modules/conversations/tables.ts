@@ -87,6 +87,14 @@ export const messages = pgTable('messages', {
   model: text('model'),
   inputTokens: integer('input_tokens'),
   outputTokens: integer('output_tokens'),
+  /**
+   * For a message sent out through a channel (a bot's or an operator's, in a thread of an
+   * integration): `pending`, `sent` (with the vendor's message id) or `failed` (with its error).
+   * Null for every other message.
+   */
+  deliveryStatus: text('delivery_status'),
+  deliveryExternalId: text('delivery_external_id'),
+  deliveryError: text('delivery_error'),
   createdAt: createdAt(),
 }, (t) => [
   uniqueIndex('messages_id_key').on(t.id),

@@ -23,6 +23,7 @@ export const THREAD_EVENT_TYPES = {
   'thread.approval.requested': 'approval_requested',
   'thread.approval.decided': 'approval_decided',
   'thread.reply.failed': 'reply_failed',
+  'thread.message.delivery.changed': 'message_delivery',
 } as const satisfies Record<string, ThreadEventType>
 
 /** And every type the schema documents is sent for some outbox type: the compiler names one that is not. */
@@ -54,6 +55,7 @@ const PAYLOAD: Record<ThreadEventType, (data: Data) => Payload> = {
   approval_requested: (data) => pick(data, 'approval_id', 'tool_name', 'policy'),
   approval_decided: (data) => pick(data, 'approval_id', 'tool_name', 'status', 'decided_by'),
   reply_failed: (data) => pick(data, 'error', 'attempts'),
+  message_delivery: (data) => pick(data, 'message_id', 'delivery'),
 }
 
 /** The client-facing event of an outbox row; null for rows that are not about a thread. */

@@ -12,6 +12,10 @@ export const WEBHOOK_EVENT_TYPES = [
   'thread.approval.requested',
   'thread.approval.decided',
   'thread.reply.failed',
+  'thread.message.delivery.changed',
+  'integration.status.changed',
+  'integration.auth_lost',
+  'integration.deleted',
   'chat.deleted',
 ] as const
 

@@ -23,13 +23,16 @@ export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   payload_too_large: 413,
   invalid_request: 422,
   model_unavailable: 422,
+  credentials_refused: 422,
   rate_limited: 429,
   internal_error: 500,
+  vendor_unavailable: 502,
   unavailable: 503,
 }
 
 /** The spec's name for each status we answer with. */
 const STATUS_TEXT: Record<number, string> = {
+  502: 'Bad Gateway',
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',

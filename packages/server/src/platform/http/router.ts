@@ -32,6 +32,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: 'The request conflicts with the current state',
   422: 'Validation failed; the message names the fields',
   500: 'Internal error; details are in the server log under the x-request-id',
+  502: 'An external vendor could not be reached or answered unexpectedly',
 }
 
 /** One example body per status, for the document (the Error schema's own example is a 404). */
@@ -43,10 +44,11 @@ const ERROR_EXAMPLES: Record<number, z.infer<typeof ErrorResponse>> = {
   409: { error: 'Conflict', code: 'conflict', message: 'The request conflicts with the current state of the resource' },
   422: { error: 'Unprocessable Entity', code: 'invalid_request', message: 'name: must not be empty', details: [{ path: 'name', message: 'must not be empty' }] },
   500: { error: 'Internal Server Error', code: 'internal_error' },
+  502: { error: 'Bad Gateway', code: 'vendor_unavailable', message: 'telegram could not be reached or answered unexpectedly: fetch failed' },
 }
 
 /** The error responses of a route, for the OpenAPI document. 401 and 500 apply everywhere. */
-export function errorResponses(...statuses: Array<400 | 403 | 404 | 409 | 422>) {
+export function errorResponses(...statuses: Array<400 | 403 | 404 | 409 | 422 | 502>) {
   const responses: Record<string, ReturnType<typeof jsonContent<typeof ErrorResponse>>> = {}
   for (const status of [401, ...statuses, 500]) responses[status] = jsonContent(ErrorResponse, ERROR_DESCRIPTIONS[status]!, ERROR_EXAMPLES[status])
   return responses
