@@ -126,7 +126,8 @@ function trimEnd(text: string, start: number, end: number): number {
  */
 function nextStart(text: string, cut: number, end: number, limit: number, between: (from: number, to: number) => number): number {
   const after = Math.min(skipWhitespace(text, cut), end)
-  const lastBreak = text.lastIndexOf('\n', after - 1)
+  let lastBreak = after - 1
+  while (lastBreak >= cut && text[lastBreak] !== '\n') lastBreak--
   return lastBreak >= cut && between(lastBreak + 1, after) * 4 < limit ? lastBreak + 1 : after
 }
 
@@ -158,7 +159,8 @@ function chooseCut(text: string, start: number, maxEnd: number, limit: number, b
   const last: Partial<Record<Level, number>> = {}
   const lastHalf: Partial<Record<Level, number>> = {}
   let lastAny: number | undefined
-  const insideKept = (at: number) => keep.some((range) => range.start < at && at < range.end)
+  const near = keep.filter((range) => range.start < maxEnd && range.end > start)
+  const insideKept = (at: number) => near.some((range) => range.start < at && at < range.end)
   const consider = (at: number, level: Level) => {
     if (at <= start || insideKept(at) || trimEnd(text, start, at) === start) return
     last[level] = at
