@@ -79,7 +79,12 @@ async function connect(options: { mode: 'webhook' | 'polling' }) {
 }
 
 const sentTo = (token: string, chatId: number) => bot.callsTo('sendMessage').filter((call) => call.token === token && String(call.params.chat_id) === String(chatId))
-const messagesOf = async (threadId: string) => (await p.api('GET', `/chats/${(await p.api('GET', `/threads/${threadId}`)).body.chat_id}/threads/${threadId}/messages`)).body as any[]
+/** The thread's messages; none while the thread does not exist yet (its first update is still being processed). */
+async function messagesOf(threadId: string): Promise<any[]> {
+  const thread = await p.api('GET', `/threads/${threadId}`)
+  if (thread.status !== 200) return []
+  return (await p.api('GET', `/chats/${thread.body.chat_id}/threads/${threadId}/messages`)).body as any[]
+}
 
 describe('Telegram, webhook mode', () => {
   it("sets the webhook with a secret token; a user's message gets the bot's reply in Telegram, with the delivery recorded", async () => {
