@@ -125,7 +125,9 @@ export function textAt(json: unknown, ...keys: string[]): string | undefined {
 
 /** The reason of an RFC 6749/6750 error body, else the HTTP status. */
 export function oauthReason(answer: VendorAnswer): string {
-  return textAt(answer.json, 'error_description', 'error.message', 'message', 'detail', 'title', 'error') ?? `HTTP ${answer.status}`
+  // RFC 6749 `error_description`, vendors' `{ error: { message } }` and `message`, RFC 7807 `detail`/`title`,
+  // IBM API Connect gateways' `moreInformation`/`httpMessage`, then the bare OAuth `error` code.
+  return textAt(answer.json, 'error_description', 'error.message', 'message', 'detail', 'moreInformation', 'title', 'httpMessage', 'error') ?? `HTTP ${answer.status}`
 }
 
 /**

@@ -20,7 +20,9 @@ export * from './types.ts'
 /**
  * The 13 vendors of the spec's `IntegrationVendor` (docs/integrations.md). Validate `auth_data` with
  * `VENDORS[vendor].auth` and `settings` with `VENDORS[vendor].settings` (strict: a 422 names the
- * field); call `profile()` with `{ apiUrl: vendorApiUrl(vendor, env), fetch }`.
+ * field); call `profile()` with `auth_data` as the schema outputs it (parse what is stored first) and
+ * `{ apiUrl: vendorApiUrl(vendor, env), fetch }`. Bitrix24's `domain` is a host the user chooses:
+ * give `profile()` a `fetch` that refuses private addresses, as webhook deliveries do.
  *
  * OAuth vendors (`oauth` set): `authorizationUrl()` may already carry query parameters of the
  * vendor's (Google's `access_type=offline`): add `response_type`, `client_id`, `redirect_uri`,
