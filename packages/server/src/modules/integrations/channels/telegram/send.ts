@@ -111,6 +111,8 @@ export class TelegramRateLimiter {
 export const processRateLimiter = new TelegramRateLimiter()
 
 export type SendReplyOptions = {
+  /** Called after each part is accepted, before the next is sent: a caller records progress (a retry resumes with `fromPart`). */
+  onSent?: (messageId: number) => Promise<void>
   /** Aborts waiting (pacing, `retry_after`) and the request under way; the promise rejects with the signal's reason. */
   signal?: AbortSignal
   /** Pacing; `processRateLimiter` by default, `null` for none. */
@@ -156,6 +158,7 @@ export async function sendReply(api: Api, chatId: number | string, markdown: str
           ? await api.sendMessage(chatId, part.plain, other, apiSignal)
           : await api.sendMessage(chatId, part.html, { ...other, parse_mode: 'HTML' }, apiSignal)
         sent.push(message.message_id)
+        await options.onSent?.(message.message_id)
         break
       } catch (error) {
         signal?.throwIfAborted()
