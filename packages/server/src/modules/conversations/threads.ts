@@ -120,7 +120,7 @@ export class ThreadService {
    * one must answer; one transaction.
    */
   /** `alongside` writes in the same transaction, given the thread as stored (the owed reply, in `auto`). */
-  async storeUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[], person?: PersonInput, alongside?: (tx: Tx, thread: ThreadRow) => Promise<void>): Promise<Stored> {
+  async storeUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[], person?: PersonInput, alongside?: (tx: Tx, thread: ThreadRow) => Promise<void>, options: { greeting?: string } = {}): Promise<Stored> {
     const result = await this.db.transaction(async (tx) => {
       const inserted = await tx
         .insert(threads)
@@ -138,7 +138,11 @@ export class ThreadService {
       if (current && current.chatId !== chat.id) throw AppError.conflict(`Thread id '${threadId}' is already used by another chat of this project`, 'thread_id_taken')
       const personId = person ? await upsertPerson(tx, projectId, current?.personId ?? null, person) : undefined
       const written = await this.writer.write(tx, projectId, threadId, {
-        compose: () => texts.map((content) => ({ role: 'user' as const, author: 'user' as const, content })),
+        compose: (thread) => [
+          ...texts.map((content) => ({ role: 'user' as const, author: 'user' as const, content })),
+          // A fixed greeting answers at once, in `auto` only (an operator answers in the other modes).
+          ...(options.greeting !== undefined && thread.mode === 'auto' ? [{ role: 'assistant' as const, author: 'bot' as const, content: options.greeting }] : []),
+        ],
         // A person owes an answer in `manual` and `operator` mode; the AI answers in `auto`, nobody in `blocked`.
         pending: (thread) => (thread.mode === 'manual' || thread.mode === 'operator' ? 'add' : 'keep'),
         ...(personId !== undefined ? { personId } : {}),

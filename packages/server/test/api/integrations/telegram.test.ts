@@ -179,6 +179,25 @@ describe('Telegram, webhook mode', () => {
     assert.equal(texts.join('\n\n').replace(/\s+/g, ' '), paragraphs.join('\n\n').replace(/\s+/g, ' '))
   })
 
+  it('shows "typing…" while the model thinks; /start is answered with settings.start_message, without the model', async () => {
+    const { token, integration, threadOf } = await connect({ mode: 'webhook' })
+    await until(() => bot.webhook(token), 'the webhook to be set')
+    llm.replyWith({ text: 'Thought about it.', delayMs: 300 })
+    await bot.pushUpdate(token, textMessageUpdate({ chatId: 64, text: 'a hard question' }))
+    await until(() => sentTo(token, 64).length === 1, 'the reply')
+    const typing = bot.callsTo('sendChatAction').filter((call) => call.token === token && String(call.params.chat_id) === '64')
+    assert.ok(typing.length >= 1 && typing[0]!.params.action === 'typing', JSON.stringify(typing.map((call) => call.params)))
+    assert.ok(typing[0]!.at < sentTo(token, 64)[0]!.at, 'typing before the reply')
+
+    assert.equal((await p.api('POST', `/integrations/${integration.id}`, { settings: { start_message: 'Welcome to **Acme**! Ask me anything.' } })).status, 200)
+    const modelCalls = llm.chatRequests().length
+    await bot.pushUpdate(token, textMessageUpdate({ chatId: 65, text: '/start' }))
+    await until(() => sentTo(token, 65).length === 1, 'the greeting')
+    assert.equal(sentTo(token, 65)[0]!.params.text, 'Welcome to <b>Acme</b>! Ask me anything.')
+    assert.equal(llm.chatRequests().length, modelCalls, 'no model call for /start')
+    assert.deepEqual((await messagesOf(threadOf(65))).map((m) => [m.author, m.content]), [['user', '/start'], ['bot', 'Welcome to **Acme**! Ask me anything.']])
+  })
+
   it('a user who blocked the bot is recorded on the conversation and not retried', async () => {
     const { token, threadOf } = await connect({ mode: 'webhook' })
     await until(() => bot.webhook(token), 'the webhook to be set')

@@ -26,7 +26,12 @@ export type InboundAdapter = {
   vendor: IntegrationVendor
   /** The user's message in an update, or null for an update that asks nothing (an edit, a service message: docs/integrations.md). */
   parse(payload: unknown): InboundMessage | null
+  /** Shows the user that the bot is writing ("typing…"); repeated while the model thinks. Best effort. */
+  typing?(input: { auth: Record<string, unknown>; apiUrl: string; externalChatId: string; signal: AbortSignal }): Promise<void>
 }
+
+/** How often the typing indicator is renewed (Telegram shows it for 5 s). */
+const TYPING_EVERY_MS = 4500
 
 /** How long a process may take over one update before another may retry it. */
 const UPDATE_LEASE_MS = 60_000
@@ -139,18 +144,41 @@ export class ChannelInbound {
       .values({ projectId: integration.projectId, threadId, integrationId: integration.id, externalChatId: message.externalChatId })
       .onConflictDoNothing()
     const deps = this.deps()
-    const result = await ingest(deps, {
-      projectId: integration.projectId,
-      chatId: chat.id,
-      threadId,
-      texts: [message.text],
-      person: { external_id: `${integration.vendor}:${message.externalUserId}`, ...(message.name ? { name: message.name.slice(0, 200) } : {}) },
-    })
+    const person = { external_id: `${integration.vendor}:${message.externalUserId}`, ...(message.name ? { name: message.name.slice(0, 200) } : {}) }
+    const greeting = (integration.settings as { start_message?: unknown }).start_message
+    if (message.start && typeof greeting === 'string' && greeting.trim() !== '') {
+      // The bot's fixed greeting answers /start (settings.start_message): stored with the user's /start, sent by the outbox.
+      const { chat: row } = await deps.chats.requireConversable(integration.projectId, chat.id, threadId)
+      await deps.threads.storeUserMessages(integration.projectId, { id: row.id, botId: row.botId }, threadId, [message.text], person, undefined, { greeting })
+      return null
+    }
+    const result = await ingest(deps, { projectId: integration.projectId, chatId: chat.id, threadId, texts: [message.text], person })
     if (result.status === 'reply') {
-      // Stored by the time `done` settles (or owed: owed-replies.ts answers after a crash); sent by the outbox.
-      const outcome = await result.reply.done
-      return outcome.status === 'failed' ? `reply failed: ${outcome.error}` : null
+      const stopTyping = this.typing(adapter, integration, message.externalChatId)
+      try {
+        // Stored by the time `done` settles (or owed: owed-replies.ts answers after a crash); sent by the outbox.
+        const outcome = await result.reply.done
+        return outcome.status === 'failed' ? `reply failed: ${outcome.error}` : null
+      } finally {
+        stopTyping()
+      }
     }
     return null
+  }
+
+  /** "typing…" in the conversation until the returned function is called. Failures are not the message's: logged at debug. */
+  private typing(adapter: InboundAdapter, integration: IntegrationRow, externalChatId: string): () => void {
+    if (!adapter.typing) return () => {}
+    const typing = adapter.typing.bind(adapter)
+    const controller = new AbortController()
+    const input = { auth: this.integrations.open(integration), apiUrl: this.integrations.vendors.apiUrl(integration.vendor as IntegrationVendor), externalChatId, signal: controller.signal }
+    const show = () => void typing(input).catch((error: unknown) => this.logger.debug({ err: error, integrationId: integration.id }, 'the typing indicator failed'))
+    show()
+    const timer = setInterval(show, TYPING_EVERY_MS)
+    timer.unref()
+    return () => {
+      clearInterval(timer)
+      controller.abort()
+    }
   }
 }

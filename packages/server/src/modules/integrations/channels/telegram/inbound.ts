@@ -1,4 +1,6 @@
+import { Api } from 'grammy'
 import type { InboundAdapter, InboundMessage } from '../inbound.ts'
+import { sendTyping } from './send.ts'
 
 /** The parts of a Telegram `Update` the engine reads (core.telegram.org/bots/api#update). */
 type TelegramUser = { id: number; is_bot?: boolean; first_name?: string; last_name?: string; username?: string }
@@ -33,5 +35,8 @@ export const telegramInbound: InboundAdapter = {
       text,
       start: /^\/start(@\w+)?(\s|$)/.test(text),
     }
+  },
+  async typing({ auth, apiUrl, externalChatId, signal }) {
+    await sendTyping(new Api(String(auth.token), { apiRoot: apiUrl }), externalChatId, { signal })
   },
 }
