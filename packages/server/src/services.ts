@@ -183,7 +183,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     fileMaxBytes: options.fileMaxBytes ?? 50 * 1024 * 1024,
     integrations,
     // Built with a getter: ingest needs the whole container, which is being built here.
-    channelInbound: new ChannelInbound(database, integrations, () => ({ ...services, logger }), logger, [telegramInbound]),
+    channelInbound: new ChannelInbound(database, integrations, () => ({ ...services, logger }), logger, [telegramInbound], files),
     webhooks: new WebhookService(database, secrets, { allowPrivate: options.webhooksAllowPrivate ?? false, resolve: options.webhooksResolve ?? systemResolver }),
     ...(jobs ? { jobs } : {}),
     ...(afterReply ? { afterReply } : {}),

@@ -198,6 +198,29 @@ describe('Telegram, webhook mode', () => {
     assert.deepEqual((await messagesOf(threadOf(65))).map((m) => [m.author, m.content]), [['user', '/start'], ['bot', 'Welcome to **Acme**! Ask me anything.']])
   })
 
+  it('a photo and a document are stored in the files store and the model is told what arrived', async () => {
+    const { token, threadOf } = await connect({ mode: 'webhook' })
+    await until(() => bot.webhook(token), 'the webhook to be set')
+    const photoBytes = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4])
+    const photoId = bot.addFile(photoBytes, 'photo.jpg')
+    const documentId = bot.addFile(new TextEncoder().encode('Invoice 42: 1 200 ₽'), 'invoice.txt')
+    llm.replyWith({ text: 'Got your files.' })
+    const base = textMessageUpdate({ chatId: 66, text: 'unused' }) as { message: Record<string, unknown> }
+    const { text: _text, ...withoutText } = base.message
+    await bot.pushUpdate(token, { message: { ...withoutText, caption: 'Here is my receipt', photo: [{ file_id: 'small', width: 90, height: 90 }, { file_id: photoId, width: 800, height: 600, file_size: photoBytes.byteLength }] } })
+    await until(() => sentTo(token, 66).length === 1, 'the reply to the photo')
+    await bot.pushUpdate(token, { message: { ...withoutText, message_id: 2, document: { file_id: documentId, file_name: 'invoice.txt', mime_type: 'text/plain' } } })
+    await until(() => sentTo(token, 66).length === 2, 'the reply to the document')
+    const messages = (await messagesOf(threadOf(66))).filter((m) => m.role === 'user')
+    assert.match(messages[0].content, /^Here is my receipt\n\n\[The user sent a photo \(image\/jpeg, 8 B\), stored as file (file_\w+)\.\]$/)
+    assert.match(messages[1].content, /^\[The user sent a document, invoice\.txt \(text\/plain, \d+ B\), stored as file (file_\w+)\.\]$/)
+    const storedId = /stored as file (file_\w+)/.exec(messages[1].content)![1]!
+    const content = await ctx.publicApp.request(`/files/${storedId}/content`, { headers: { authorization: `Bearer ${p.key}` } })
+    assert.equal(await content.text(), 'Invoice 42: 1 200 ₽')
+    const lastPrompt = llm.lastChatRequest().messages.map((m) => JSON.stringify(m.content)).join('\n')
+    assert.match(lastPrompt, /The user sent a document, invoice\.txt/)
+  })
+
   it('a user who blocked the bot is recorded on the conversation and not retried', async () => {
     const { token, threadOf } = await connect({ mode: 'webhook' })
     await until(() => bot.webhook(token), 'the webhook to be set')

@@ -69,6 +69,8 @@ export type FakeBotApi = {
    * then the webhook's HTTP status is returned.
    */
   pushUpdate(token: string, update: Record<string, unknown>): Promise<{ update_id: number; status?: number }>
+  /** A file the bot can fetch (`getFile`, then `/file/bot<token>/<file_path>`); answers its `file_id`. */
+  addFile(bytes: Uint8Array, name: string): string
   /** Resolves when `count` calls of `method` have arrived in total. */
   waitForCalls(method: string, count: number, timeoutMs?: number): Promise<BotApiCall[]>
   close(): Promise<void>
@@ -86,6 +88,7 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
   const pollers = new Set<() => void>()
   const waiters: Array<{ method: string; count: number; resolve: () => void }> = []
   let nextUpdateId = 1
+  const files = new Map<string, { path: string; bytes: Uint8Array }>()
 
   const queue = (token: string) => {
     let updates = queues.get(token)
@@ -170,6 +173,11 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
         }
         return answers.ok(pick())
       }
+      case 'getFile': {
+        const file = files.get(String(params.file_id ?? ''))
+        if (!file) return answers.badRequest('invalid file_id')
+        return answers.ok({ file_id: params.file_id, file_unique_id: `u${params.file_id}`, file_size: file.bytes.byteLength, file_path: file.path })
+      }
       default:
         return fail(404, 'Not Found')
     }
@@ -180,6 +188,12 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', async () => {
       const url = new URL(request.url ?? '/', 'http://127.0.0.1')
+      const download = /^\/file\/bot[^/]+\/(.+)$/.exec(url.pathname)
+      if (download) {
+        const file = [...files.values()].find((entry) => entry.path === decodeURIComponent(download[1]!))
+        if (!file) return void response.writeHead(404).end()
+        return void response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes.byteLength }).end(file.bytes)
+      }
       const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname)
       const send = (answer: FakeReply) => {
         if (response.destroyed) return
@@ -223,6 +237,11 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
     },
     blocked,
     webhook: (token) => webhooks.get(token),
+    addFile(bytes, name) {
+      const fileId = `FILE${files.size + 1}`
+      files.set(fileId, { path: `documents/${files.size + 1}-${name}`, bytes })
+      return fileId
+    },
     async pushUpdate(token, update) {
       const full = { ...update, update_id: nextUpdateId++ }
       const hook = webhooks.get(token)

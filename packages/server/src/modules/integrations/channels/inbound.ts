@@ -16,10 +16,22 @@ export type InboundMessage = {
   /** The vendor's user: one person per user (`<vendor>:<id>`). */
   externalUserId: string
   name?: string | undefined
+  /** The text, or a media message's caption (possibly empty when attachments came without one). */
   text: string
+  /** Photos and documents that came with it: stored in the files store, and the model told what arrived. */
+  attachments?: Attachment[]
   /** `/start` on Telegram: the bot's greeting (`settings.start_message`) answers it when set. */
   start?: boolean
 }
+
+/** A file a user sent: the vendor's handle for it, and what the vendor says of it. */
+export type Attachment = { kind: 'photo' | 'document'; fileId: string; filename: string; mimeType: string | null; size: number | null }
+
+/** The project's file store, where attachments go (the knowledge module's `FileService`). */
+export type AttachmentStore = { create(projectId: string, input: { filename: string; purpose: string; mimeType: string | null; bytes: Uint8Array }): Promise<{ id: string; bytes: number }> }
+
+/** Attachments larger than this are not fetched (the Telegram Bot API serves bots files up to 20 MB). */
+const MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 
 /** What the engine needs of a vendor to take its updates in. */
 export type InboundAdapter = {
@@ -28,6 +40,8 @@ export type InboundAdapter = {
   parse(payload: unknown): InboundMessage | null
   /** Shows the user that the bot is writing ("typing…"); repeated while the model thinks. Best effort. */
   typing?(input: { auth: Record<string, unknown>; apiUrl: string; externalChatId: string; signal: AbortSignal }): Promise<void>
+  /** The bytes of an attachment (at most `maxBytes`; larger is an error). */
+  download?(input: { auth: Record<string, unknown>; apiUrl: string; fileId: string; maxBytes: number; signal: AbortSignal }): Promise<Uint8Array>
 }
 
 /** How often the typing indicator is renewed (Telegram shows it for 5 s). */
@@ -54,7 +68,10 @@ export class ChannelInbound {
   private readonly adapters: Map<IntegrationVendor, InboundAdapter>
   private readonly running = new Set<Promise<void>>()
 
-  constructor(database: DatabaseHandle, integrations: IntegrationService, deps: () => IngestDeps, logger: Logger, adapters: InboundAdapter[]) {
+  private readonly files: AttachmentStore
+
+  constructor(database: DatabaseHandle, integrations: IntegrationService, deps: () => IngestDeps, logger: Logger, adapters: InboundAdapter[], files: AttachmentStore) {
+    this.files = files
     this.database = database
     this.integrations = integrations
     this.deps = deps
@@ -152,7 +169,9 @@ export class ChannelInbound {
       await deps.threads.storeUserMessages(integration.projectId, { id: row.id, botId: row.botId }, threadId, [message.text], person, undefined, { greeting })
       return null
     }
-    const result = await ingest(deps, { projectId: integration.projectId, chatId: chat.id, threadId, texts: [message.text], person })
+    const text = await this.withAttachments(adapter, integration, message)
+    if (text.trim() === '') return 'nothing to answer'
+    const result = await ingest(deps, { projectId: integration.projectId, chatId: chat.id, threadId, texts: [text], person })
     if (result.status === 'reply') {
       const stopTyping = this.typing(adapter, integration, message.externalChatId)
       try {
@@ -164,6 +183,33 @@ export class ChannelInbound {
       }
     }
     return null
+  }
+
+  /**
+   * The message's text with a line per attachment telling the model what arrived: each is fetched
+   * from the vendor and stored in the project's files (`purpose: user_data`), so it can be read
+   * back (`GET /files/:id/content`) or added to a knowledge base. One that cannot be fetched is
+   * named as such rather than failing the message.
+   */
+  private async withAttachments(adapter: InboundAdapter, integration: IntegrationRow, message: InboundMessage): Promise<string> {
+    const lines: string[] = []
+    for (const attachment of message.attachments ?? []) {
+      const what = attachment.kind === 'photo' ? 'a photo' : `a document, ${attachment.filename}`
+      try {
+        if (!adapter.download) throw new Error(`${integration.vendor} cannot download files`)
+        if (attachment.size !== null && attachment.size > MAX_ATTACHMENT_BYTES) throw new Error(`larger than ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MB`)
+        const bytes = await adapter.download({
+          auth: this.integrations.open(integration), apiUrl: this.integrations.vendors.apiUrl(integration.vendor as IntegrationVendor),
+          fileId: attachment.fileId, maxBytes: MAX_ATTACHMENT_BYTES, signal: AbortSignal.timeout(60_000),
+        })
+        const file = await this.files.create(integration.projectId, { filename: attachment.filename, purpose: 'user_data', mimeType: attachment.mimeType, bytes })
+        lines.push(`[The user sent ${what} (${attachment.mimeType ?? 'unknown type'}, ${formatSize(file.bytes)}), stored as file ${file.id}.]`)
+      } catch (error) {
+        this.logger.warn({ err: error, integrationId: integration.id }, 'an attachment could not be fetched')
+        lines.push(`[The user sent ${what}, which could not be fetched.]`)
+      }
+    }
+    return [message.text, ...lines].filter((line) => line.trim() !== '').join('\n\n')
   }
 
   /** "typing…" in the conversation until the returned function is called. Failures are not the message's: logged at debug. */
@@ -181,4 +227,8 @@ export class ChannelInbound {
       controller.abort()
     }
   }
+}
+
+function formatSize(bytes: number): string {
+  return bytes < 1024 ? `${bytes} B` : bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`
 }
