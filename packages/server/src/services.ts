@@ -13,6 +13,7 @@ import { ApiKeyService } from './modules/projects/api-keys.ts'
 import { OpenStreams } from './platform/events/open-streams.ts'
 import { ChannelInbound, IntegrationService, channelDeliveryMarker, channelDeliveryWriter, telegramInbound, type IntegrationVendor } from './modules/integrations/index.ts'
 import { VENDORS, vendorApiUrl } from './modules/integrations/vendors/index.ts'
+import { vendorFetch } from './modules/integrations/index.ts'
 import { BotService } from './modules/bots/service.ts'
 import { ChatService } from './modules/conversations/chats.ts'
 import type { ProviderConfig } from './config.ts'
@@ -134,7 +135,13 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
   const integrations = new IntegrationService(database, outbox, secrets, {
     definitions: VENDORS,
     apiUrl: (vendor) => options.integrations?.apiUrls?.[vendor] ?? vendorApiUrl(vendor, {}),
-    fetch: options.integrations?.fetch ?? globalThis.fetch,
+    // Tenants give some vendors' hosts (a Bitrix24 portal): those must be public; the operator's own URLs are trusted.
+    fetch: vendorFetch({
+      trustedHosts: new Set(Object.values(options.integrations?.apiUrls ?? {}).map((url) => new URL(url).host)),
+      allowPrivate: options.webhooksAllowPrivate ?? false,
+      resolve: options.webhooksResolve ?? systemResolver,
+      ...(options.integrations?.fetch ? { fetch: options.integrations.fetch } : {}),
+    }),
   })
   const threads = new ThreadService(database, writer)
   const apiKeys = new ApiKeyService(database, logger)

@@ -4,6 +4,7 @@
  * integration's conversations run in. Channels (messaging through a vendor) build on it.
  */
 export { integrations } from './tables.ts'
+export { vendorFetch } from './vendor-fetch.ts'
 export { IntegrationService, toIntegration, type Integration, type IntegrationRow, type VendorRegistry } from './service.ts'
 export { integrationRoutes, type IntegrationRouteServices } from './routes.ts'
 export { ChannelInbound, type InboundAdapter, type InboundMessage } from './channels/inbound.ts'

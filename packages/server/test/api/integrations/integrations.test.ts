@@ -200,3 +200,25 @@ describe('integrations', () => {
     assert.equal((await member('DELETE', `/integrations/${created.id}`)).status, 403)
   })
 })
+
+describe('vendor calls to hosts a tenant chose', () => {
+  it('a Bitrix24 portal whose name resolves to a private address is refused before any request (SSRF), 502 without the address', async () => {
+    const resolved: string[] = []
+    const guarded = await createTestContext({ services: { webhooksResolve: async (host) => { resolved.push(host); return ['127.0.0.1'] } } })
+    try {
+      const seeded = await guarded.seed()
+      const api = guarded.asKey(seeded.key)
+      const created = await api('POST', '/integrations', { name: 'CRM', vendor: 'bitrix', auth_data: { domain: 'portal.intranet.test', access_token: 'token-0123456789' } })
+      assert.equal(created.status, 200, created.text)
+      const profile = await api('GET', `/integrations/${created.body.id}/profile`)
+      assert.equal(profile.status, 502, profile.text)
+      assert.equal(profile.body.code, 'vendor_unavailable')
+      assert.match(profile.body.message, /non-public address/)
+      assert.ok(!profile.body.message.includes('127.0.0.1'), 'the resolved address is not told')
+      assert.ok(resolved.includes('portal.intranet.test'))
+      assert.equal((await api('GET', `/integrations/${created.body.id}`)).body.status, 'active', 'not a verdict on the credentials')
+    } finally {
+      await guarded.close()
+    }
+  })
+})
