@@ -252,3 +252,29 @@ describe('Telegram, long polling (no public URL)', () => {
     assert.equal(recorded.length, 1)
   })
 })
+
+describe('Telegram pollers across processes', () => {
+  // Every connector of this file stands for a server process on the same database.
+  it('exactly one connector polls a bot; when it stops, another takes over without losing or repeating an update', async () => {
+    const { token, integration, threadOf } = await connect({ mode: 'polling' })
+    const second = new TelegramConnector(ctx.database, ctx.services.integrations, ctx.services.channelInbound, silentLogger, { publicUrl: undefined, reconcileMs: 200, pollTimeoutSeconds: 1, leaseMs: 5000 })
+    connectors.push(second)
+    await second.start()
+    const holders = () => connectors.filter((connector) => connector.pollingHere().includes(integration.id))
+    await until(() => holders().length === 1, 'one connector to poll the bot')
+    await sleep(600)
+    assert.equal(holders().length, 1, 'never two')
+    llm.replyWith({ text: 'From the first.' })
+    await bot.pushUpdate(token, textMessageUpdate({ chatId: 81, text: 'one' }))
+    await until(() => sentTo(token, 81).length === 1, 'the first reply')
+    const holder = holders()[0]!
+    await holder.stop()
+    await until(() => holders().length === 1 && holders()[0] !== holder, 'another connector to take over', 10_000)
+    llm.replyWith({ text: 'From the second.' })
+    await bot.pushUpdate(token, textMessageUpdate({ chatId: 81, text: 'two' }))
+    await until(() => sentTo(token, 81).length === 2, 'the second reply')
+    await sleep(500)
+    assert.equal(sentTo(token, 81).length, 2)
+    assert.deepEqual((await messagesOf(threadOf(81))).map((m) => m.content), ['one', 'From the first.', 'two', 'From the second.'])
+  })
+})

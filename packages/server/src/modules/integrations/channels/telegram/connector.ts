@@ -81,6 +81,11 @@ export class TelegramConnector {
     await this.database.db.update(channelPollers).set({ owner: null, leaseUntil: null }).where(eq(channelPollers.owner, this.owner)).catch(() => {})
   }
 
+  /** The integrations this process polls right now (for tests and metrics). */
+  pollingHere(): string[] {
+    return [...this.pollers.keys()]
+  }
+
   /** Looks now (after an integration was created, changed or deleted here). */
   reconcile(): Promise<void> {
     if (this.stopped) return Promise.resolve()
