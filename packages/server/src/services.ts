@@ -11,7 +11,7 @@ import { MessageWriter } from './modules/conversations/index.ts'
 import { webhookDeliveryWriter } from './modules/webhooks/index.ts'
 import { ApiKeyService } from './modules/projects/api-keys.ts'
 import { OpenStreams } from './platform/events/open-streams.ts'
-import { ChannelInbound, IntegrationService, channelDeliveryMarker, channelDeliveryWriter, telegramInbound, type IntegrationVendor } from './modules/integrations/index.ts'
+import { ChannelInbound, IntegrationService, OAuthFlow, channelDeliveryMarker, channelDeliveryWriter, telegramInbound, type IntegrationVendor } from './modules/integrations/index.ts'
 import { VENDORS, vendorApiUrl } from './modules/integrations/vendors/index.ts'
 import { BotService } from './modules/bots/service.ts'
 import { ChatService } from './modules/conversations/chats.ts'
@@ -62,6 +62,8 @@ export type Services = {
   webhooks: WebhookService
   /** The project's integrations: credentials (encrypted), status, profile, their chats. */
   integrations: IntegrationService
+  /** The OAuth flow of the vendors that connect through it: `oauth/start` and the callback. */
+  oauth: OAuthFlow
   /** Channel updates in: recorded once, then through `ingest` (the sender and pollers run apart, see server.ts). */
   channelInbound: ChannelInbound
   /** Uploaded files (OpenAI-compatible), bytes in the blob store. */
@@ -94,7 +96,12 @@ export type ServiceOptions = {
   eventsMaxBufferBytes?: number
   eventsReauthorizeMs?: number
   /** Where each vendor's API is (`WORKEN_<VENDOR>_API_URL`; tests point them at local doubles), and the fetch that reaches it. */
-  integrations?: { apiUrls?: Partial<Record<IntegrationVendor, string>>; fetch?: typeof globalThis.fetch }
+  integrations?: {
+    apiUrls?: Partial<Record<IntegrationVendor, string>>
+    fetch?: typeof globalThis.fetch
+    /** WORKEN_PUBLIC_URL: OAuth's redirect URI is `<publicUrl>/oauth/callback`; unset, `oauth/start` is refused. */
+    publicUrl?: string
+  }
   /** Concurrent event streams one key (or internal user) may hold in this process. */
   eventsMaxStreamsPerKey?: number
   /** Encryption of secrets at rest; a throwaway key when absent (tests, benchmarks). */
@@ -182,6 +189,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     knowledge: { search: (request) => vectorStores.search.search(request) },
     fileMaxBytes: options.fileMaxBytes ?? 50 * 1024 * 1024,
     integrations,
+    oauth: new OAuthFlow(database, integrations, { publicUrl: options.integrations?.publicUrl }),
     // Built with a getter: ingest needs the whole container, which is being built here.
     channelInbound: new ChannelInbound(database, integrations, () => ({ ...services, logger }), logger, [telegramInbound]),
     webhooks: new WebhookService(database, secrets, { allowPrivate: options.webhooksAllowPrivate ?? false, resolve: options.webhooksResolve ?? systemResolver }),

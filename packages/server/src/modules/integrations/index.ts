@@ -4,6 +4,9 @@
  * integration's conversations run in. Channels (messaging through a vendor) build on it.
  */
 export { integrations } from './tables.ts'
+export { oauthStates } from './oauth/tables.ts'
+export { OAuthFlow, type OAuthFlowOptions } from './oauth/flow.ts'
+export { oauthCallbackRoutes } from './oauth/routes.ts'
 export { IntegrationService, toIntegration, type Integration, type IntegrationRow, type VendorRegistry } from './service.ts'
 export { integrationRoutes, type IntegrationRouteServices } from './routes.ts'
 export { ChannelInbound, type InboundAdapter, type InboundMessage } from './channels/inbound.ts'
