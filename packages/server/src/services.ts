@@ -11,7 +11,7 @@ import { MessageWriter } from './modules/conversations/index.ts'
 import { webhookDeliveryWriter } from './modules/webhooks/index.ts'
 import { ApiKeyService } from './modules/projects/api-keys.ts'
 import { OpenStreams } from './platform/events/open-streams.ts'
-import { ChannelInbound, IntegrationService, OAuthFlow, channelDeliveryMarker, channelDeliveryWriter, telegramInbound, type IntegrationVendor } from './modules/integrations/index.ts'
+import { ChannelInbound, IntegrationService, OAuthFlow, OAuthRefresher, channelDeliveryMarker, channelDeliveryWriter, telegramInbound, type IntegrationVendor, type OAuthRefreshOptions } from './modules/integrations/index.ts'
 import { VENDORS, vendorApiUrl } from './modules/integrations/vendors/index.ts'
 import { BotService } from './modules/bots/service.ts'
 import { ChatService } from './modules/conversations/chats.ts'
@@ -64,6 +64,8 @@ export type Services = {
   integrations: IntegrationService
   /** The OAuth flow of the vendors that connect through it: `oauth/start` and the callback. */
   oauth: OAuthFlow
+  /** Renews OAuth tokens before they expire; absent in apps built without workers. */
+  oauthRefresh?: OAuthRefresher
   /** Channel updates in: recorded once, then through `ingest` (the sender and pollers run apart, see server.ts). */
   channelInbound: ChannelInbound
   /** Uploaded files (OpenAI-compatible), bytes in the blob store. */
@@ -204,7 +206,10 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     registerScheduledSends(jobs, operators)
     // A database only this process opens (PGlite) has no other live holder of a lease: take them at once.
     const sweeper = new OwedReplySweeper(services, logger, { takeOverAtStart: database.driver === 'pglite' })
-    services.workers = workersOf(database, jobs, indexer, sweeper)
+    const oauthRefresh = new OAuthRefresher(database, integrations, jobs, logger, workerOptions?.oauthRefresh)
+    oauthRefresh.register()
+    services.oauthRefresh = oauthRefresh
+    services.workers = workersOf(database, jobs, indexer, sweeper, oauthRefresh)
   }
   return services
 }
@@ -219,6 +224,8 @@ export type WorkerOptions = {
   indexingSweepMs?: number
   /** Leases and sweeps of owed replies (defaults: 30 s lease, 5 s sweep, 3 attempts). */
   owedReplies?: OwedReplyOptions
+  /** The OAuth token renewal's sweep, lead time and retries (defaults: 60 s, 10 minutes, 30 s doubling). */
+  oauthRefresh?: OAuthRefreshOptions
 }
 
 /** The background side of a process: the job queue and the indexer's sweep, started and stopped together. */
@@ -229,7 +236,7 @@ export type Workers = {
   stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>
 }
 
-function workersOf(database: DatabaseHandle, jobs: JobQueue, indexer: VectorStoreIndexer, sweeper: OwedReplySweeper): Workers {
+function workersOf(database: DatabaseHandle, jobs: JobQueue, indexer: VectorStoreIndexer, sweeper: OwedReplySweeper, oauthRefresh: OAuthRefresher): Workers {
   return {
     jobs,
     indexer,
@@ -237,9 +244,11 @@ function workersOf(database: DatabaseHandle, jobs: JobQueue, indexer: VectorStor
       await jobs.start()
       await indexer.start({ exclusive: database.driver === 'pglite' })
       await sweeper.start()
+      await oauthRefresh.start()
     },
     async stop(stopOptions) {
       indexer.stop()
+      await oauthRefresh.stop()
       await sweeper.stop(stopOptions?.timeoutMs)
       await jobs.stop(stopOptions)
     },
