@@ -127,7 +127,7 @@ export class OAuthFlow {
       const failure = classifyFailure(error)
       return failure.kind === 'refused'
         ? fail(400, `${vendor} did not authorize Worken`, `${vendor} answered: ${failure.reason}. Nothing was changed; start the connection again to retry.`, integrationId)
-        : fail(502, `${vendor} could not be reached`, `${vendor} ${failure.reason}. Nothing was changed; start the connection again to retry.`, integrationId)
+        : fail(502, `${vendor} could not complete the connection`, `${vendor} ${failure.reason}. Nothing was changed; start the connection again to retry.`, integrationId)
     }
     const parsed = definition.auth.safeParse(withTokens(auth, tokenFields(tokens, now)))
     if (!parsed.success) {
