@@ -20,7 +20,7 @@ import { projectRoutes } from './modules/projects/routes.ts'
 import type { Services } from './services.ts'
 import { threadRoutes } from './modules/conversations/thread-routes.ts'
 import { webhookRoutes } from './modules/webhooks/routes.ts'
-import { channelRoutes, integrationRoutes } from './modules/integrations/index.ts'
+import { channelRoutes, integrationRoutes, oauthCallbackRoutes } from './modules/integrations/index.ts'
 import { fileRoutes } from './modules/knowledge/files/routes.ts'
 import { vectorStoreRoutes } from './modules/knowledge/vector-stores/routes.ts'
 
@@ -142,6 +142,8 @@ export function createApp(options: AppOptions) {
     app.use('/threads/events/:thread_id', tokenAuth)
     // Vendors deliver updates here with their own secret, not an API key: before the key check.
     app.route('/', channelRoutes)
+    // The browser a vendor sends back after OAuth has no key: the single-use state is the credential.
+    app.route('/', oauthCallbackRoutes)
   }
   app.use(options.kind === 'public'
     ? publicAuth((key) => services.apiKeys.authenticate(key))

@@ -53,7 +53,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     streamKeepaliveMs: config.streamKeepaliveMs,
     eventsMaxBufferBytes: config.eventsMaxBufferBytes,
     eventsMaxStreamsPerKey: config.eventsMaxStreamsPerKey,
-    integrations: { apiUrls: config.vendorApiUrls },
+    integrations: { apiUrls: config.vendorApiUrls, publicUrl: config.publicUrl },
     eventsPollMs: config.eventsPollMs,
     workers: { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000, owedReplies: { leaseMs: config.replyLeaseSeconds * 1000, sweepMs: Math.min(5000, config.replyLeaseSeconds * 500) } },
   })

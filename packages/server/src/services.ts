@@ -11,7 +11,7 @@ import { MessageWriter } from './modules/conversations/index.ts'
 import { webhookDeliveryWriter } from './modules/webhooks/index.ts'
 import { ApiKeyService } from './modules/projects/api-keys.ts'
 import { OpenStreams } from './platform/events/open-streams.ts'
-import { ChannelInbound, IntegrationService, channelDeliveryMarker, channelDeliveryWriter, telegramInbound, type IntegrationVendor } from './modules/integrations/index.ts'
+import { ChannelInbound, IntegrationService, OAuthFlow, OAuthRefresher, channelDeliveryMarker, channelDeliveryWriter, telegramInbound, type IntegrationVendor, type OAuthRefreshOptions } from './modules/integrations/index.ts'
 import { VENDORS, vendorApiUrl } from './modules/integrations/vendors/index.ts'
 import { vendorFetch } from './modules/integrations/index.ts'
 import { BotService } from './modules/bots/service.ts'
@@ -63,6 +63,10 @@ export type Services = {
   webhooks: WebhookService
   /** The project's integrations: credentials (encrypted), status, profile, their chats. */
   integrations: IntegrationService
+  /** The OAuth flow of the vendors that connect through it: `oauth/start` and the callback. */
+  oauth: OAuthFlow
+  /** Renews OAuth tokens before they expire; absent in apps built without workers. */
+  oauthRefresh?: OAuthRefresher
   /** Channel updates in: recorded once, then through `ingest` (the sender and pollers run apart, see server.ts). */
   channelInbound: ChannelInbound
   /** Uploaded files (OpenAI-compatible), bytes in the blob store. */
@@ -95,7 +99,12 @@ export type ServiceOptions = {
   eventsMaxBufferBytes?: number
   eventsReauthorizeMs?: number
   /** Where each vendor's API is (`WORKEN_<VENDOR>_API_URL`; tests point them at local doubles), and the fetch that reaches it. */
-  integrations?: { apiUrls?: Partial<Record<IntegrationVendor, string>>; fetch?: typeof globalThis.fetch }
+  integrations?: {
+    apiUrls?: Partial<Record<IntegrationVendor, string>>
+    fetch?: typeof globalThis.fetch
+    /** WORKEN_PUBLIC_URL: OAuth's redirect URI is `<publicUrl>/oauth/callback`; unset, `oauth/start` is refused. */
+    publicUrl?: string
+  }
   /** Concurrent event streams one key (or internal user) may hold in this process. */
   eventsMaxStreamsPerKey?: number
   /** Encryption of secrets at rest; a throwaway key when absent (tests, benchmarks). */
@@ -189,6 +198,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     knowledge: { search: (request) => vectorStores.search.search(request) },
     fileMaxBytes: options.fileMaxBytes ?? 50 * 1024 * 1024,
     integrations,
+    oauth: new OAuthFlow(database, integrations, { publicUrl: options.integrations?.publicUrl }),
     // Built with a getter: ingest needs the whole container, which is being built here.
     channelInbound: new ChannelInbound(database, integrations, () => ({ ...services, logger }), logger, [telegramInbound], files),
     webhooks: new WebhookService(database, secrets, { allowPrivate: options.webhooksAllowPrivate ?? false, resolve: options.webhooksResolve ?? systemResolver }),
@@ -203,7 +213,10 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     registerScheduledSends(jobs, operators)
     // A database only this process opens (PGlite) has no other live holder of a lease: take them at once.
     const sweeper = new OwedReplySweeper(services, logger, { takeOverAtStart: database.driver === 'pglite' })
-    services.workers = workersOf(database, jobs, indexer, sweeper)
+    const oauthRefresh = new OAuthRefresher(database, integrations, jobs, logger, workerOptions?.oauthRefresh)
+    oauthRefresh.register()
+    services.oauthRefresh = oauthRefresh
+    services.workers = workersOf(database, jobs, indexer, sweeper, oauthRefresh)
   }
   return services
 }
@@ -218,6 +231,8 @@ export type WorkerOptions = {
   indexingSweepMs?: number
   /** Leases and sweeps of owed replies (defaults: 30 s lease, 5 s sweep, 3 attempts). */
   owedReplies?: OwedReplyOptions
+  /** The OAuth token renewal's sweep, lead time and retries (defaults: 60 s, 10 minutes, 30 s doubling). */
+  oauthRefresh?: OAuthRefreshOptions
 }
 
 /** The background side of a process: the job queue and the indexer's sweep, started and stopped together. */
@@ -228,7 +243,7 @@ export type Workers = {
   stop(options?: { graceful?: boolean; timeoutMs?: number }): Promise<void>
 }
 
-function workersOf(database: DatabaseHandle, jobs: JobQueue, indexer: VectorStoreIndexer, sweeper: OwedReplySweeper): Workers {
+function workersOf(database: DatabaseHandle, jobs: JobQueue, indexer: VectorStoreIndexer, sweeper: OwedReplySweeper, oauthRefresh: OAuthRefresher): Workers {
   return {
     jobs,
     indexer,
@@ -236,9 +251,11 @@ function workersOf(database: DatabaseHandle, jobs: JobQueue, indexer: VectorStor
       await jobs.start()
       await indexer.start({ exclusive: database.driver === 'pglite' })
       await sweeper.start()
+      await oauthRefresh.start()
     },
     async stop(stopOptions) {
       indexer.stop()
+      await oauthRefresh.stop()
       await sweeper.stop(stopOptions?.timeoutMs)
       await jobs.stop(stopOptions)
     },

@@ -10,7 +10,7 @@ import { openDatabase, type DatabaseHandle } from '../../src/platform/db/client.
 import { newId } from '../../src/platform/db/ids.ts'
 import { migrate } from '../../src/platform/db/migrate.ts'
 import { memberships, organizations, projects, users } from '../../src/schema.ts'
-import { createServices, type ServiceOptions, type Services } from '../../src/services.ts'
+import { createServices, type ServiceOptions, type Services, type WorkerOptions } from '../../src/services.ts'
 import { pgliteTemplateBlob, postgresTemplate } from './template.ts'
 
 export const silentLogger = pino({ level: 'silent' })
@@ -103,11 +103,13 @@ export type TestContext = {
   close(): Promise<void>
 }
 
-export async function createTestContext(options: { internalToken?: string; services?: ServiceOptions; workers?: { embeddingModel?: string } } = {}): Promise<TestContext> {
+export async function createTestContext(options: { internalToken?: string; services?: ServiceOptions; workers?: { embeddingModel?: string; oauthRefresh?: WorkerOptions['oauthRefresh'] } } = {}): Promise<TestContext> {
   const db = await freshDatabase()
   const services = createServices(db.handle, silentLogger, {
     ...options.services,
-    ...(options.workers ? { workers: { embeddingModel: options.workers.embeddingModel ?? 'local/lexical-v1', vector: db.vector, pollingIntervalSeconds: 0.5 } } : {}),
+    ...(options.workers
+      ? { workers: { embeddingModel: options.workers.embeddingModel ?? 'local/lexical-v1', vector: db.vector, pollingIntervalSeconds: 0.5, ...(options.workers.oauthRefresh ? { oauthRefresh: options.workers.oauthRefresh } : {}) } }
+      : {}),
   })
   await services.apiKeys.start()
   const jobs = services.workers

@@ -5,6 +5,10 @@
  */
 export { integrations } from './tables.ts'
 export { vendorFetch } from './vendor-fetch.ts'
+export { oauthStates } from './oauth/tables.ts'
+export { OAuthFlow, type OAuthFlowOptions } from './oauth/flow.ts'
+export { OAuthRefresher, type OAuthRefreshOptions } from './oauth/refresh.ts'
+export { oauthCallbackRoutes } from './oauth/routes.ts'
 export { IntegrationService, toIntegration, type Integration, type IntegrationRow, type VendorRegistry } from './service.ts'
 export { integrationRoutes, type IntegrationRouteServices } from './routes.ts'
 export { ChannelInbound, type InboundAdapter, type InboundMessage } from './channels/inbound.ts'

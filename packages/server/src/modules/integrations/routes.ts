@@ -4,11 +4,12 @@ import { Deleted, Page } from '../../platform/http/fields.ts'
 import { totalHeader } from '../../platform/http/paging.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent, listContent } from '../../platform/http/router.ts'
 import { ChatSchema, CreateChatBody, UpdateChatBody, UpdateChatStatusBody, type ChatService } from '../conversations/index.ts'
-import { CreateIntegrationBody, IntegrationChatParams, IntegrationParams, IntegrationProfileSchema, IntegrationSchema, UpdateIntegrationBody } from './schemas.ts'
+import type { OAuthFlow } from './oauth/flow.ts'
+import { CreateIntegrationBody, IntegrationChatParams, IntegrationParams, IntegrationProfileSchema, IntegrationSchema, OAuthStartSchema, UpdateIntegrationBody } from './schemas.ts'
 import type { IntegrationService } from './service.ts'
 
 /** What the integration routes use from the container. */
-export type IntegrationRouteServices = { integrations: IntegrationService; chats: ChatService }
+export type IntegrationRouteServices = { integrations: IntegrationService; chats: ChatService; oauth: OAuthFlow }
 
 const tags = ['Integrations']
 
@@ -57,6 +58,18 @@ const getProfile = createRoute({
   description: "Calls the vendor with the stored credentials and returns the identity they authenticate. A refusal sets the integration's status to `error` (422 `credentials_refused`); a vendor that cannot be reached is 502 `vendor_unavailable`.",
   request: { params: IntegrationParams },
   responses: { 200: jsonContent(IntegrationProfileSchema, 'The authenticated identity'), ...errorResponses(404, 422, 502) },
+})
+
+const startOAuth = createRoute({
+  ...access('admin'),
+  method: 'post', path: '/integrations/{id}/oauth/start', operationId: 'integrations.oauth.start', tags, summary: 'Start OAuth',
+  description:
+    "For a vendor that connects through OAuth (amoCRM, Bitrix24, GitHub, Google, Yandex, Sber): the vendor's authorization URL to send the user to, with a " +
+    'state and a PKCE challenge kept by the server (single use, valid 10 minutes). The vendor sends the user back to `<WORKEN_PUBLIC_URL>/oauth/callback`, ' +
+    "which stores the tokens in the integration's encrypted credentials and sets it `active` (docs/integrations.md, \"OAuth\"). 422 for a vendor without OAuth, " +
+    'an integration without `auth_data.client_id`, or a server without WORKEN_PUBLIC_URL.',
+  request: { params: IntegrationParams },
+  responses: { 200: jsonContent(OAuthStartSchema, 'Where to send the user'), ...errorResponses(403, 404, 422) },
 })
 
 const listChats = createRoute({
@@ -110,6 +123,7 @@ export const integrationRoutes = createRouter<IntegrationRouteServices>()
     return c.json({ id, deleted: true as const }, 200)
   })
   .openapi(getProfile, async (c) => c.json(await c.get('services').integrations.profile(c.get('principal').projectId, c.req.valid('param').id), 200))
+  .openapi(startOAuth, async (c) => c.json(await c.get('services').oauth.start(c.get('principal').projectId, c.req.valid('param').id), 200))
   .openapi(listChats, async (c) => {
     const { projectId } = c.get('principal')
     const { id } = c.req.valid('param')

@@ -108,7 +108,7 @@ export class IntegrationService {
     const id = newId('int')
     const [row] = await this.db
       .insert(integrations)
-      .values({ id, projectId, name: input.name, vendor: input.vendor, authCiphertext: this.seal(id, auth), settings })
+      .values({ id, projectId, name: input.name, vendor: input.vendor, ...this.seal(id, auth), settings })
       .returning()
     return toIntegration(row!)
   }
@@ -130,7 +130,7 @@ export class IntegrationService {
       let status = input.status ?? (current.status as IntegrationStatus)
       if (input.auth_data !== undefined) {
         const auth = parse(vendor.auth, mergePatch(this.open(current), input.auth_data), 'auth_data')
-        changes.authCiphertext = this.seal(current.id, auth)
+        Object.assign(changes, this.seal(current.id, auth))
         // New credentials are a new chance: the vendor's verdict on the old ones no longer stands.
         if (status === 'error') status = 'active'
       }
@@ -197,13 +197,51 @@ export class IntegrationService {
     return JSON.parse(this.secrets.decrypt(row.authCiphertext, authContext(row.id))) as Record<string, unknown>
   }
 
-  /** Replaces the stored credentials (an OAuth callback or a token refresh), keeping the rest of the row. */
+  /** Replaces the stored credentials, keeping the rest of the row. */
   async storeCredentials(projectId: string, id: string, auth: Record<string, unknown>): Promise<void> {
-    await this.db.update(integrations).set({ authCiphertext: this.seal(id, auth), updatedAt: sql`now()` }).where(and(eq(integrations.id, id), eq(integrations.projectId, projectId)))
+    await this.db.update(integrations).set({ ...this.seal(id, auth), updatedAt: sql`now()` }).where(and(eq(integrations.id, id), eq(integrations.projectId, projectId)))
   }
 
-  private seal(id: string, auth: unknown): string {
-    return this.secrets.encrypt(JSON.stringify(auth), authContext(id))
+  /**
+   * The OAuth callback's end: the new tokens are stored and the integration is `active` (the user
+   * just authorized it), with `integration.status.changed` when it was not.
+   */
+  async authorized(projectId: string, id: string, auth: Record<string, unknown>): Promise<IntegrationRow> {
+    const row = await this.db.transaction(async (tx) => {
+      const [current] = await tx.select().from(integrations).where(and(eq(integrations.id, id), eq(integrations.projectId, projectId))).for('update')
+      if (!current) throw AppError.notFound('Integration', id)
+      const [updated] = await tx
+        .update(integrations)
+        .set({ ...this.seal(id, auth), status: 'active', statusReason: null, updatedAt: sql`now()` })
+        .where(eq(integrations.id, id))
+        .returning()
+      if (current.status !== 'active') await this.outbox.append(tx, projectId, [statusChanged(current, 'active', null, 'api')])
+      return updated!
+    })
+    this.outbox.announce(projectId)
+    return row
+  }
+
+  /**
+   * A token refresh's result, stored only if the credentials are still those the refresh started
+   * from (`row`): an OAuth callback or an update that replaced them meanwhile wins. True when stored.
+   */
+  async renewed(row: IntegrationRow, auth: Record<string, unknown>): Promise<boolean> {
+    const stored = await this.db
+      .update(integrations)
+      .set({ ...this.seal(row.id, auth), updatedAt: sql`now()` })
+      .where(and(eq(integrations.id, row.id), eq(integrations.authCiphertext, row.authCiphertext)))
+      .returning({ id: integrations.id })
+    return stored.length > 0
+  }
+
+  /** The credentials, encrypted, with their expiry beside them in the clear (for the OAuth refresh sweep). */
+  private seal(id: string, auth: Record<string, unknown>): { authCiphertext: string; tokenExpiresAt: Date | null } {
+    const expiresAt = typeof auth.expires_at === 'string' ? new Date(auth.expires_at) : null
+    return {
+      authCiphertext: this.secrets.encrypt(JSON.stringify(auth), authContext(id)),
+      tokenExpiresAt: expiresAt && !Number.isNaN(expiresAt.getTime()) ? expiresAt : null,
+    }
   }
 
   private async setStatus(row: IntegrationRow, status: IntegrationStatus, reason: string | null, by: 'api' | 'vendor', extra: OutboxEvent[] = []): Promise<void> {

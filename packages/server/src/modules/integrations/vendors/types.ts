@@ -48,6 +48,11 @@ export type VendorOAuth = {
   scopes: string[]
   /** PKCE (S256) is used unless the vendor refuses it. */
   pkce: boolean
+  /**
+   * The issuer the vendor's ID tokens and RFC 9207 `iss` callback parameter name (OpenID Connect
+   * vendors); the authorization URL's origin when not given (Google's `https://accounts.google.com`).
+   */
+  issuer?(auth: Record<string, unknown>, apiUrl: string): string
 }
 
 /**
