@@ -25,7 +25,8 @@ const settings = strictObject({
 /** `getMe`'s answer (https://core.telegram.org/bots/api#user): `{ ok: true, result: User }`. */
 const GetMe = z.object({
   ok: z.literal(true),
-  result: z.object({ id: z.number(), is_bot: z.boolean(), first_name: z.string(), last_name: z.string().optional(), username: z.string().optional() }),
+  // is_bot is always true for a bot token; read tolerantly (emulators leave it out).
+  result: z.object({ id: z.number(), is_bot: z.boolean().optional(), first_name: z.string(), last_name: z.string().optional(), username: z.string().optional() }),
 })
 
 /** Telegram's error answer (https://core.telegram.org/bots/api#making-requests): `{ ok: false, error_code, description }`. */
