@@ -60,6 +60,7 @@ export class IntegrationService {
   private readonly outbox: Outbox
   private readonly secrets: SecretBox
   readonly vendors: VendorRegistry
+  private readonly deleteHooks: Array<(row: IntegrationRow, auth: Record<string, unknown>) => Promise<void>> = []
 
   constructor(handle: DatabaseHandle, outbox: Outbox, secrets: SecretBox, vendors: VendorRegistry) {
     this.db = handle.db
@@ -150,7 +151,18 @@ export class IntegrationService {
   }
 
   /** Deletes the integration and its chats (their threads with them): one `chat.deleted` per chat, then `integration.deleted`. */
+  /**
+   * Something to undo at the vendor before an integration goes (Telegram's webhook): given the row and
+   * its credentials, which are gone afterwards. Best effort: a vendor that cannot be reached does not
+   * keep the integration alive.
+   */
+  onDelete(hook: (row: IntegrationRow, auth: Record<string, unknown>) => Promise<void>): void {
+    this.deleteHooks.push(hook)
+  }
+
   async delete(projectId: string, id: string): Promise<void> {
+    const existing = await this.requireRow(projectId, id)
+    const auth = this.open(existing)
     await this.db.transaction(async (tx) => {
       const [current] = await tx.select().from(integrations).where(and(eq(integrations.id, id), eq(integrations.projectId, projectId))).for('update')
       if (!current) throw AppError.notFound('Integration', id)
@@ -162,6 +174,7 @@ export class IntegrationService {
       ])
     })
     this.outbox.announce(projectId)
+    for (const hook of this.deleteHooks) await hook(existing, auth).catch(() => {})
   }
 
   /**

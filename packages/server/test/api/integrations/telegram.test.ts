@@ -221,6 +221,13 @@ describe('Telegram, webhook mode', () => {
     assert.match(lastPrompt, /The user sent a document, invoice\.txt/)
   })
 
+  it("deleting the integration removes the bot's webhook at Telegram", async () => {
+    const { token, integration } = await connect({ mode: 'webhook' })
+    await until(() => bot.webhook(token), 'the webhook to be set')
+    assert.equal((await p.api('DELETE', `/integrations/${integration.id}`)).status, 200)
+    await until(() => bot.webhook(token) === undefined, 'the webhook to be deleted')
+  })
+
   it('a user who blocked the bot is recorded on the conversation and not retried', async () => {
     const { token, threadOf } = await connect({ mode: 'webhook' })
     await until(() => bot.webhook(token), 'the webhook to be set')

@@ -55,6 +55,7 @@ export class TelegramConnector {
   private timer: NodeJS.Timeout | undefined
   private reconciling: Promise<void> | undefined
   private stopped = true
+  private hooked = false
 
   constructor(database: DatabaseHandle, integrations: IntegrationService, inbound: ChannelInbound, logger: Logger, options: TelegramConnectorOptions) {
     this.database = database
@@ -66,6 +67,14 @@ export class TelegramConnector {
 
   async start(): Promise<void> {
     this.stopped = false
+    // A deleted bot's webhook is removed at Telegram, so it stops sending updates nobody reads.
+    if (!this.hooked) this.integrations.onDelete(async (row, auth) => {
+      if (row.vendor !== 'telegram' || this.stopped) return
+      this.pollers.get(row.id)?.controller.abort()
+      if (!this.webhooks.delete(row.id) && !this.options.publicUrl) return
+      await new Api(String(auth.token), { apiRoot: this.integrations.vendors.apiUrl('telegram') }).deleteWebhook()
+    })
+    this.hooked = true
     await this.reconcile()
     this.timer = setInterval(() => void this.reconcile(), this.options.reconcileMs)
     this.timer.unref()
