@@ -210,3 +210,27 @@ describe('Telegram, long polling (no public URL)', () => {
     assert.equal(recorded.length, 1)
   })
 })
+
+describe('Telegram, an update whose processing outlives its claim', () => {
+  it('is not taken in again by the sweep once its message is stored (a process killed mid-reply, a model slower than the lease)', async () => {
+    const { token, integration, threadOf } = await connect({ mode: 'webhook' })
+    await until(() => bot.webhook(token), 'the webhook to be set')
+    llm.replyWith({ text: 'Answered once.', delayMs: 1500 })
+    const pushed = await bot.pushUpdate(token, textMessageUpdate({ chatId: 81, text: 'only once, please' }))
+    assert.equal(pushed.status, 200)
+    // The message is stored and the model is answering: what a kill -9 leaves behind, once the claim lapses.
+    await until(async () => (await messagesOf(threadOf(81))).some((m) => m.content === 'only once, please'), 'the message to be stored')
+    await until(() => llm.chatRequests().length > 0, 'the model call')
+    const key = and(eq(channelUpdates.integrationId, integration.id), eq(channelUpdates.updateKey, String(pushed.update_id)))
+    await ctx.database.db.update(channelUpdates).set({ leaseUntil: new Date(Date.now() - 1000), receivedAt: new Date(Date.now() - 60_000) }).where(key)
+    await ctx.services.channelInbound.sweep()
+    await until(() => sentTo(token, 81).length > 0, 'the reply')
+    await sleep(1000)
+    await ctx.services.channelInbound.drain()
+    assert.deepEqual((await messagesOf(threadOf(81))).map((m) => [m.role, m.content]), [['user', 'only once, please'], ['assistant', 'Answered once.']])
+    assert.equal(sentTo(token, 81).length, 1)
+    assert.equal(llm.chatRequests().length, 1, 'the model was asked once')
+    const [update] = await ctx.database.db.select().from(channelUpdates).where(key)
+    assert.ok(update?.processedAt, 'the update is recorded as taken in')
+  })
+})
