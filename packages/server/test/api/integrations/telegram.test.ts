@@ -36,7 +36,7 @@ before(async () => {
   })
   publicUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   sender = new ChannelSender(ctx.database, ctx.services.integrations, ctx.services.outbox, silentLogger, [telegramOutbound], { pollMs: 50, concurrency: 8, leaseMs: 30_000, maxAttempts: 5 })
-  sender.start()
+  await sender.start()
   const seeded = await ctx.seed()
   p = { ...seeded, api: ctx.asKey(seeded.key) }
 })
@@ -232,5 +232,23 @@ describe('Telegram, an update whose processing outlives its claim', () => {
     assert.equal(llm.chatRequests().length, 1, 'the model was asked once')
     const [update] = await ctx.database.db.select().from(channelUpdates).where(key)
     assert.ok(update?.processedAt, 'the update is recorded as taken in')
+  })
+})
+
+describe('Telegram, the channel sender', () => {
+  it('is woken by the commit that queues a reply: it goes out without waiting for the next poll', async () => {
+    // The shared sender (50 ms polls) steps aside for one that would not poll again for a minute.
+    await sender.stop(1000)
+    const slow = new ChannelSender(ctx.database, ctx.services.integrations, ctx.services.outbox, silentLogger, [telegramOutbound], { pollMs: 60_000, concurrency: 8, leaseMs: 30_000, maxAttempts: 5 })
+    await slow.start()
+    try {
+      const { token } = await connect({ mode: 'webhook' })
+      await until(() => bot.webhook(token), 'the webhook to be set')
+      llm.replyWith({ text: 'Right away.' })
+      await bot.pushUpdate(token, textMessageUpdate({ chatId: 91, text: 'hello?' }))
+      await until(() => sentTo(token, 91).length === 1, 'the reply, sent on the announcement', 5000)
+    } finally {
+      await slow.stop(1000)
+    }
   })
 })
