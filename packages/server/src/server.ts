@@ -11,7 +11,7 @@ import { migrate } from './platform/db/migrate.ts'
 import { createServices, type Services } from './services.ts'
 import { SecretBox, dataDirKey } from './platform/crypto/secrets.ts'
 import { WebhookSender } from './modules/webhooks/sender.ts'
-import { ChannelSender, TelegramConnector, telegramOutbound } from './modules/integrations/index.ts'
+import { ChannelSender, TelegramConnector, releaseChannelClaims, telegramOutbound } from './modules/integrations/index.ts'
 
 export type RunningServer = {
   publicUrl: string
@@ -72,8 +72,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   })
   await webhookSender.start()
   // Channels: the sender of what the outbox queued for them, and the Telegram bots' webhooks or pollers.
+  // A database only this process opens (PGlite) has no other live holder of a claim: take them at once.
+  if (database.driver === 'pglite') await releaseChannelClaims(database)
   const channelSender = new ChannelSender(database, services.integrations, services.outbox, logger, [telegramOutbound], { pollMs: 250, concurrency: 16, leaseMs: 60_000, maxAttempts: 8 })
-  channelSender.start()
+  await channelSender.start()
   const telegram = new TelegramConnector(database, services.integrations, services.channelInbound, logger, { publicUrl: config.publicUrl, reconcileMs: 5000, pollTimeoutSeconds: 25, leaseMs: 40_000 })
   await telegram.start()
   const inboundSweep = setInterval(() => void services.channelInbound.sweep().catch((error: unknown) => logger.warn({ err: error }, 'the channel update sweep failed')), 10_000)

@@ -48,18 +48,22 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
       .map((line) => JSON.parse(line))
   const listening = await new Promise<any>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${stdout}\n${stderr}`)), timeoutMs)
+    const exited = (code: number | null) => {
+      clearTimeout(timer)
+      reject(new Error(`server exited with ${code} before listening:\n${stdout}\n${stderr}`))
+    }
+    // Once listening, no longer re-read the whole output at every chunk (a long run logs a lot).
     const check = () => {
       const line = logs().find((entry) => entry.msg === 'listening')
       if (line) {
         clearTimeout(timer)
+        child.stdout!.off('data', check)
+        child.off('exit', exited)
         resolve(line)
       }
     }
     child.stdout!.on('data', check)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`server exited with ${code} before listening:\n${stdout}\n${stderr}`))
-    })
+    child.once('exit', exited)
   })
   return {
     child,

@@ -5,7 +5,7 @@
  * imports this module but the composition root: it calls the others.
  */
 export { ingest, type InboundMessage, type IngestResult, type IngestDeps } from './ingest.ts'
-export { MessageWriter, lockThread, type NewMessage, type WriteRequest } from './message-writer.ts'
+export { MessageWriter, lockThread, type NewMessage, type Tx, type WriteRequest } from './message-writer.ts'
 export { produceReply, type Reply, type ReplyOutcome, type ReplyRequest, type ReplyDeps } from './reply.ts'
 export { replyResponse } from './reply-stream.ts'
 export { ChatService, type Chat } from './chats.ts'

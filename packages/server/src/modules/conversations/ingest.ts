@@ -5,7 +5,7 @@ import type { ModelRegistry } from '../agent/index.ts'
 import type { BotSettings } from '../bots/index.ts'
 import type { ChatService } from './chats.ts'
 import { loadHistory } from './history.ts'
-import type { ThreadRow } from './message-writer.ts'
+import type { ThreadRow, Tx } from './message-writer.ts'
 import { produceReply, type Reply, type ReplyDeps, type StoredContext } from './reply.ts'
 import { JOB_SCHEDULED_REPLY, type ScheduledReply } from './scheduled-reply.ts'
 import type { PersonInput, Stored } from './threads.ts'
@@ -22,6 +22,11 @@ export type InboundMessage = {
   person?: PersonInput | undefined
   /** Store now, reply then (the API's `scheduledAt`). */
   scheduledAt?: Date | null
+  /**
+   * Runs in the transaction that stores the messages; a throw stores nothing. A channel marks its
+   * update taken in there, so an update is never taken in twice (a crash, a lapsed claim).
+   */
+  alongside?: ((tx: Tx) => Promise<void>) | undefined
 }
 
 /** What became of it. `reply`: the bot is answering; everything else was stored with no reply now. */
@@ -59,9 +64,11 @@ export async function ingest(deps: IngestDeps, message: InboundMessage): Promise
   // so a crash before it is stored leaves a debt another start pays (owed-replies.ts).
   const claim = model && deps.owedReplies ? { id: newId('owe'), owner: newLeaseOwner() } : undefined
   const owedReplies = deps.owedReplies
-  const stored = deps.threads.storeUserMessages(projectId, { id: chat.id, botId: chat.botId }, threadId, texts, message.person, claim && owedReplies
+  const alongside = message.alongside
+  const stored = deps.threads.storeUserMessages(projectId, { id: chat.id, botId: chat.botId }, threadId, texts, message.person, (claim && owedReplies) || alongside
     ? async (tx, thread) => {
-        if (thread.mode !== 'auto') return
+        if (alongside) await alongside(tx)
+        if (!claim || !owedReplies || thread.mode !== 'auto') return
         await owedReplies.owe(tx, { id: claim.id, projectId, threadId, chatId: chat.id, newMessages: texts.length, dueAt: scheduledAt, owner: scheduledAt ? undefined : claim.owner })
       }
     : undefined)

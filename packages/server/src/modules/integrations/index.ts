@@ -13,6 +13,7 @@ export { IntegrationService, toIntegration, type Integration, type IntegrationRo
 export { integrationRoutes, type IntegrationRouteServices } from './routes.ts'
 export { ChannelInbound, type InboundAdapter, type InboundMessage } from './channels/inbound.ts'
 export { ChannelSender, type ChannelSenderOptions } from './channels/sender.ts'
+export { releaseChannelClaims } from './channels/claims.ts'
 export { channelDeliveryWriter, channelDeliveryMarker } from './channels/delivery-writer.ts'
 export { channelRoutes } from './channels/routes.ts'
 export { telegramInbound } from './channels/telegram/inbound.ts'

@@ -36,7 +36,7 @@ before(async () => {
   })
   publicUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   sender = new ChannelSender(ctx.database, ctx.services.integrations, ctx.services.outbox, silentLogger, [telegramOutbound], { pollMs: 50, concurrency: 8, leaseMs: 30_000, maxAttempts: 5 })
-  sender.start()
+  await sender.start()
   const seeded = await ctx.seed()
   p = { ...seeded, api: ctx.asKey(seeded.key) }
 })
@@ -283,5 +283,47 @@ describe('Telegram pollers across processes', () => {
     await sleep(500)
     assert.equal(sentTo(token, 81).length, 2)
     assert.deepEqual((await messagesOf(threadOf(81))).map((m) => m.content), ['one', 'From the first.', 'two', 'From the second.'])
+  })
+})
+
+describe('Telegram, an update whose processing outlives its claim', () => {
+  it('is not taken in again by the sweep once its message is stored (a process killed mid-reply, a model slower than the lease)', async () => {
+    const { token, integration, threadOf } = await connect({ mode: 'webhook' })
+    await until(() => bot.webhook(token), 'the webhook to be set')
+    llm.replyWith({ text: 'Answered once.', delayMs: 1500 })
+    const pushed = await bot.pushUpdate(token, textMessageUpdate({ chatId: 81, text: 'only once, please' }))
+    assert.equal(pushed.status, 200)
+    // The message is stored and the model is answering: what a kill -9 leaves behind, once the claim lapses.
+    await until(async () => (await messagesOf(threadOf(81))).some((m) => m.content === 'only once, please'), 'the message to be stored')
+    await until(() => llm.chatRequests().length > 0, 'the model call')
+    const key = and(eq(channelUpdates.integrationId, integration.id), eq(channelUpdates.updateKey, String(pushed.update_id)))
+    await ctx.database.db.update(channelUpdates).set({ leaseUntil: new Date(Date.now() - 1000), receivedAt: new Date(Date.now() - 60_000) }).where(key)
+    await ctx.services.channelInbound.sweep()
+    await until(() => sentTo(token, 81).length > 0, 'the reply')
+    await sleep(1000)
+    await ctx.services.channelInbound.drain()
+    assert.deepEqual((await messagesOf(threadOf(81))).map((m) => [m.role, m.content]), [['user', 'only once, please'], ['assistant', 'Answered once.']])
+    assert.equal(sentTo(token, 81).length, 1)
+    assert.equal(llm.chatRequests().length, 1, 'the model was asked once')
+    const [update] = await ctx.database.db.select().from(channelUpdates).where(key)
+    assert.ok(update?.processedAt, 'the update is recorded as taken in')
+  })
+})
+
+describe('Telegram, the channel sender', () => {
+  it('is woken by the commit that queues a reply: it goes out without waiting for the next poll', async () => {
+    // The shared sender (50 ms polls) steps aside for one that would not poll again for a minute.
+    await sender.stop(1000)
+    const slow = new ChannelSender(ctx.database, ctx.services.integrations, ctx.services.outbox, silentLogger, [telegramOutbound], { pollMs: 60_000, concurrency: 8, leaseMs: 30_000, maxAttempts: 5 })
+    await slow.start()
+    try {
+      const { token } = await connect({ mode: 'webhook' })
+      await until(() => bot.webhook(token), 'the webhook to be set')
+      llm.replyWith({ text: 'Right away.' })
+      await bot.pushUpdate(token, textMessageUpdate({ chatId: 91, text: 'hello?' }))
+      await until(() => sentTo(token, 91).length === 1, 'the reply, sent on the announcement', 5000)
+    } finally {
+      await slow.stop(1000)
+    }
   })
 })

@@ -56,6 +56,8 @@ export type FakeBotApi = {
   apiRoot: string
   /** Every call, in order of arrival. */
   calls: BotApiCall[]
+  /** Calls `listener` with every call as it arrives (before it is answered); returns the unsubscribe. */
+  onCall(listener: (call: BotApiCall) => void): () => void
   callsTo(method: string): BotApiCall[]
   /** The next calls of `method` get these answers, in order; then the default behaviour again. */
   script(method: string, ...scripted: FakeAnswer[]): void
@@ -87,6 +89,7 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
   const nextMessageId = new Map<string, number>()
   const pollers = new Set<() => void>()
   const waiters: Array<{ method: string; count: number; resolve: () => void }> = []
+  const listeners = new Set<(call: BotApiCall) => void>()
   let nextUpdateId = 1
   const files = new Map<string, { path: string; bytes: Uint8Array }>()
 
@@ -214,6 +217,7 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
       }
       const call: BotApiCall = { token: decodeURIComponent(match[1]!), method: match[2]!, params, headers: request.headers, at: performance.now() }
       calls.push(call)
+      for (const listener of listeners) listener(call)
       for (const waiter of waiters.filter((w) => w.method === call.method && calls.filter((c) => c.method === w.method).length >= w.count)) waiter.resolve()
       const aborted = new AbortController()
       response.on('close', () => aborted.abort())
@@ -232,6 +236,10 @@ export async function startFakeBotApi(): Promise<FakeBotApi> {
     apiRoot,
     calls,
     callsTo: (method) => calls.filter((call) => call.method === method),
+    onCall(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
     script(method, ...scripted) {
       scripts.set(method, [...(scripts.get(method) ?? []), ...scripted])
     },

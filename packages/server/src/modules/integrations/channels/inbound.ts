@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '../../../platform/db/client.ts'
 import { isUniqueViolation } from '../../../platform/db/errors.ts'
 import { newId } from '../../../platform/db/ids.ts'
 import { AppError } from '../../../platform/errors.ts'
-import { chats, ingest, type IngestDeps } from '../../conversations/index.ts'
+import { chats, ingest, type IngestDeps, type Tx } from '../../conversations/index.ts'
 import type { IntegrationRow, IntegrationService } from '../service.ts'
 import type { IntegrationVendor } from '../vendors/types.ts'
 import { channelThreads, channelUpdates } from './tables.ts'
@@ -51,6 +51,13 @@ const TYPING_EVERY_MS = 4500
 const UPDATE_LEASE_MS = 60_000
 /** Updates a crash left unprocessed are retried this many times, then recorded as failed. */
 const MAX_UPDATE_ATTEMPTS = 5
+
+/** The update's message was stored under another claim of it (this one had lapsed): nothing is left to do here. */
+class TakenInElsewhere extends AppError {
+  constructor() {
+    super('conflict', 'This update was taken in under another claim')
+  }
+}
 
 /**
  * The way in from a channel: every update is recorded under its vendor key before it is
@@ -116,6 +123,7 @@ export class ChannelInbound {
     try {
       outcome = await this.handle(claimed)
     } catch (error) {
+      if (error instanceof TakenInElsewhere) return
       const message = error instanceof Error ? error.message : String(error)
       if (claimed.attempts < MAX_UPDATE_ATTEMPTS && !(error instanceof AppError)) {
         // Released for the sweep: a database hiccup, a crash of a dependency.
@@ -160,24 +168,36 @@ export class ChannelInbound {
       .insert(channelThreads)
       .values({ projectId: integration.projectId, threadId, integrationId: integration.id, externalChatId: message.externalChatId })
       .onConflictDoNothing()
+    // Marked taken in by the transaction that stores the message: a claim that lapsed meanwhile (a
+    // process killed mid-reply, a model slower than the lease) cannot store it a second time.
+    const takenIn = async (tx: Tx) => {
+      const [row] = await tx
+        .update(channelUpdates)
+        .set({ processedAt: sql`now()` })
+        .where(and(eq(channelUpdates.id, update.id), isNull(channelUpdates.processedAt)))
+        .returning({ id: channelUpdates.id })
+      if (!row) throw new TakenInElsewhere()
+    }
     const deps = this.deps()
     const person = { external_id: `${integration.vendor}:${message.externalUserId}`, ...(message.name ? { name: message.name.slice(0, 200) } : {}) }
     const greeting = (integration.settings as { start_message?: unknown }).start_message
     if (message.start && typeof greeting === 'string' && greeting.trim() !== '') {
       // The bot's fixed greeting answers /start (settings.start_message): stored with the user's /start, sent by the outbox.
       const { chat: row } = await deps.chats.requireConversable(integration.projectId, chat.id, threadId)
-      await deps.threads.storeUserMessages(integration.projectId, { id: row.id, botId: row.botId }, threadId, [message.text], person, undefined, { greeting })
+      await deps.threads.storeUserMessages(integration.projectId, { id: row.id, botId: row.botId }, threadId, [message.text], person, (tx) => takenIn(tx), { greeting })
       return null
     }
     const text = await this.withAttachments(adapter, integration, message)
     if (text.trim() === '') return 'nothing to answer'
-    const result = await ingest(deps, { projectId: integration.projectId, chatId: chat.id, threadId, texts: [text], person })
+    const result = await ingest(deps, { projectId: integration.projectId, chatId: chat.id, threadId, texts: [text], person, alongside: takenIn })
     if (result.status === 'reply') {
       const stopTyping = this.typing(adapter, integration, message.externalChatId)
       try {
         // Stored by the time `done` settles (or owed: owed-replies.ts answers after a crash); sent by the outbox.
         const outcome = await result.reply.done
-        return outcome.status === 'failed' ? `reply failed: ${outcome.error}` : null
+        if (outcome.status !== 'failed') return null
+        if (await result.stored.then(() => false, (error: unknown) => error instanceof TakenInElsewhere)) throw new TakenInElsewhere()
+        return `reply failed: ${outcome.error}`
       } finally {
         stopTyping()
       }

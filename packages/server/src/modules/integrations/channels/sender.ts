@@ -1,7 +1,7 @@
 import { and, asc, eq, lte, or, isNull, lt, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../../../platform/db/client.ts'
-import type { Outbox } from '../../../platform/events/outbox.ts'
+import { EVENTS_CHANNEL, type Outbox } from '../../../platform/events/outbox.ts'
 import { messages, recordDelivery } from '../../conversations/index.ts'
 import type { IntegrationService } from '../service.ts'
 import { CredentialsRefused, type IntegrationVendor } from '../vendors/types.ts'
@@ -40,6 +40,11 @@ export class ChannelSender {
   private readonly inFlight = new Map<string, { promise: Promise<void>; controller: AbortController }>()
   private timer: NodeJS.Timeout | undefined
   private polling: Promise<void> | undefined
+  /** A wake came while a poll ran: poll again when it ends. */
+  private wanted = false
+  /** The last poll filled every free slot: more may be due as soon as one frees. */
+  private full = false
+  private unlisten: (() => Promise<void>) | undefined
   private stopped = true
 
   constructor(database: DatabaseHandle, integrations: IntegrationService, outbox: Outbox, logger: Logger, adapters: OutboundAdapter[], options: ChannelSenderOptions) {
@@ -51,23 +56,33 @@ export class ChannelSender {
     this.adapters = new Map(adapters.map((adapter) => [adapter.vendor, adapter]))
   }
 
-  start(): void {
+  /** Polls every `pollMs` (retries coming due), and at once when an outbox commit is announced (a reply or an operator's message was just queued, in any process) or a send ends while more may be due. */
+  async start(): Promise<void> {
     this.stopped = false
     this.timer = setInterval(() => this.wake(), this.options.pollMs)
     this.timer.unref()
     this.wake()
+    this.unlisten = await this.database.listen(EVENTS_CHANNEL, () => this.wake())
   }
 
-  /** Looks for due deliveries now (also called when a message was just queued in this process). */
+  /** Looks for due deliveries now; a wake during a poll polls again after it (coalesced). */
   wake(): void {
-    if (this.stopped || this.polling) return
-    this.polling = this.poll().finally(() => (this.polling = undefined))
+    if (this.stopped) return
+    this.wanted = true
+    if (this.polling) return
+    this.polling = (async () => {
+      while (this.wanted && !this.stopped) {
+        this.wanted = false
+        await this.poll()
+      }
+    })().finally(() => (this.polling = undefined))
   }
 
   /** Stops claiming; waits up to `timeoutMs` for sends under way, then aborts them (their leases lapse). */
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true
     clearInterval(this.timer)
+    await this.unlisten?.().catch(() => {})
     await this.polling
     let timer: NodeJS.Timeout | undefined
     const running = Promise.allSettled([...this.inFlight.values()].map((entry) => entry.promise))
@@ -80,6 +95,7 @@ export class ChannelSender {
   private async poll(): Promise<void> {
     try {
       const room = this.options.concurrency - this.inFlight.size
+      this.full = room <= 0
       if (room <= 0) return
       const candidates = this.database.db
         .select({ id: channelDeliveries.id })
@@ -93,11 +109,16 @@ export class ChannelSender {
         .set({ leaseUntil: sql`now() + ${`${this.options.leaseMs} milliseconds`}::interval`, attempts: sql`${channelDeliveries.attempts} + 1`, updatedAt: sql`now()` })
         .where(sql`${channelDeliveries.id} in (${candidates})`)
         .returning()
+      this.full = claimed.length === room
       for (const delivery of claimed) {
         const controller = new AbortController()
         const promise = this.deliver(delivery, controller.signal)
           .catch((error: unknown) => this.logger.error({ err: error, deliveryId: delivery.id }, 'a channel delivery crashed; its lease lapses and it is retried'))
-          .finally(() => this.inFlight.delete(delivery.id))
+          .finally(() => {
+            this.inFlight.delete(delivery.id)
+            // A backlog is not left to the next tick.
+            if (this.full) this.wake()
+          })
         this.inFlight.set(delivery.id, { promise, controller })
       }
     } catch (error) {

@@ -22,8 +22,9 @@ export const channelThreads = pgTable('channel_threads', {
 
 /**
  * Every inbound update, recorded before it is acknowledged to the vendor, under the vendor's own
- * unique key (Telegram's `update_id`): a re-delivered update is a no-op. `processed_at` is set once
- * its message went through `ingest`; a sweep retries the ones a crash left unprocessed.
+ * unique key (Telegram's `update_id`): a re-delivered update is a no-op. `processed_at` is set in
+ * the transaction that stores its message (so it is never stored twice), or when it is done with
+ * for another reason; a sweep retries the ones a crash left unprocessed.
  */
 export const channelUpdates = pgTable('channel_updates', {
   id: text('id').primaryKey(),
