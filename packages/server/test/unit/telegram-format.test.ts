@@ -157,6 +157,11 @@ describe('plainText', () => {
     assert.equal(plainText(markdown), 'Title\n\nSome bold and x < y.\n\n• docs (https://example.com)\n• https://example.com\n\n> quoted\n> lines\n\nnpm i')
   })
 
+  it('leaves no blank lines for empty blocks', () => {
+    assert.equal(plainText('a\n\n```\n```\n\nb'), 'a\n\nb')
+    assert.equal(markdownToTelegramHtml('a\n\n```\n```\n\n[](<>)\n\nb'), 'a\n\nb')
+  })
+
   it('is empty for blank Markdown', () => {
     assert.equal(plainText(''), '')
     assert.equal(plainText('  \n\n '), '')

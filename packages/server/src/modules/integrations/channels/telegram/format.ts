@@ -122,6 +122,8 @@ class Builder {
   private plain = ''
   private readonly keepTogether: TextRange[] = []
   private pending: { text: string; marks: Mark[] } | undefined
+  /** Told where each emitted text starts, while `together` is collecting a range. */
+  private contentStarts: ((at: number) => void) | undefined
   private readonly definitions: Map<string, string>
 
   constructor(definitions: Map<string, string>) {
@@ -138,6 +140,7 @@ class Builder {
     const pending = this.pending
     this.pending = undefined
     if (pending && this.plain !== '') this.add(pending.text, pending.marks, false)
+    this.contentStarts?.(this.plain.length)
     this.add(text, marks, plainOnly)
   }
 
@@ -150,20 +153,17 @@ class Builder {
     this.pending = { text: this.pending && this.pending.text.length > text.length ? this.pending.text : text, marks }
   }
 
-  /** Text that is kept whole by the splitter when it fits in a message. */
+  /** Text that is kept whole by the splitter when it fits in a message (from its first character, after any separator). */
   together(emit: () => void): void {
-    this.flushPending()
-    const start = this.plain.length
-    emit()
-    if (this.plain.length > start) this.keepTogether.push({ start, end: this.plain.length })
-  }
-
-  private flushPending(): void {
-    if (this.pending && this.plain !== '') {
-      const pending = this.pending
-      this.pending = undefined
-      this.add(pending.text, pending.marks, false)
+    let start: number | undefined
+    const outer = this.contentStarts
+    this.contentStarts = (at) => {
+      start ??= at
+      outer?.(at)
     }
+    emit()
+    this.contentStarts = outer
+    if (start !== undefined && this.plain.length > start) this.keepTogether.push({ start, end: this.plain.length })
   }
 
   private add(text: string, marks: Mark[], plainOnly: boolean): void {
