@@ -76,7 +76,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (database.driver === 'pglite') await releaseChannelClaims(database)
   const channelSender = new ChannelSender(database, services.integrations, services.outbox, logger, [telegramOutbound], { pollMs: 250, concurrency: 16, leaseMs: 60_000, maxAttempts: 8 })
   await channelSender.start()
-  const telegram = new TelegramConnector(database, services.integrations, services.channelInbound, logger, { publicUrl: config.publicUrl, reconcileMs: 5000, pollTimeoutSeconds: 25, leaseMs: 40_000 })
+  const telegram = new TelegramConnector(database, services.integrations, services.channelInbound, logger, { publicUrl: config.publicUrl, reconcileMs: 5000, pollTimeoutSeconds: 25, leaseMs: 15_000 })
   await telegram.start()
   const inboundSweep = setInterval(() => void services.channelInbound.sweep().catch((error: unknown) => logger.warn({ err: error }, 'the channel update sweep failed')), 10_000)
   inboundSweep.unref()

@@ -155,6 +155,25 @@ export class TelegramConnector {
   }
 
   private async poll(row: IntegrationRow, signal: AbortSignal): Promise<void> {
+    // The lease is renewed while a long poll waits (it may outlast the lease), so the lease can be
+    // short: after a crash another process takes the bot over within one lease, not one long poll.
+    const renewal = setInterval(() => {
+      this.claim(row.id).then(
+        (held) => {
+          if (!held) this.pollers.get(row.id)?.controller.abort()
+        },
+        (error: unknown) => this.logger.warn({ err: error, integrationId: row.id }, 'renewing the Telegram poller lease failed'),
+      )
+    }, Math.max(100, Math.floor(this.options.leaseMs / 3)))
+    renewal.unref()
+    try {
+      await this.pollLoop(row, signal)
+    } finally {
+      clearInterval(renewal)
+    }
+  }
+
+  private async pollLoop(row: IntegrationRow, signal: AbortSignal): Promise<void> {
     const api = this.api(row)
     // Telegram refuses getUpdates while a webhook is set (a previous run with a public URL).
     await api.deleteWebhook({ drop_pending_updates: false }, grammySignal(signal)).catch((error: unknown) => this.vendorFailed(row, error, 'deleting the Telegram webhook failed'))
