@@ -3,7 +3,7 @@ import path from 'node:path'
 import { z } from 'zod'
 import { parseEncryptionKeys } from './platform/crypto/secrets.ts'
 import type { CompatibleProvider, ProviderConfig } from './modules/agent/index.ts'
-import { INTEGRATION_VENDORS, type IntegrationVendor } from './modules/integrations/vendors/types.ts'
+import { INTEGRATION_VENDORS, apiUrlVariable, vendorApiUrl, type IntegrationVendor } from './modules/integrations/vendors/index.ts'
 import type { RequestTimeouts } from './platform/http/listener.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
@@ -57,11 +57,6 @@ export function internalListenerProblem(host: string, token: string | undefined)
     'Set WORKEN_INTERNAL_TOKEN (16+ characters, e.g. from: openssl rand -hex 32) and send it as Authorization: Bearer <token>, or set INTERNAL_HOST to a loopback address (127.0.0.1, ::1, localhost).'
 }
 
-/** The variable that overrides a vendor's API root: `WORKEN_TELEGRAM_API_URL`, … */
-export function vendorApiVariable(vendor: IntegrationVendor): string {
-  return `WORKEN_${vendor.toUpperCase()}_API_URL`
-}
-
 /**
  * Every environment variable the server reads, in one schema. The README's
  * configuration table mirrors this list; keep them in step.
@@ -106,7 +101,14 @@ const ConfigSchema = z.object({
   WORKEN_CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional(),
   WORKEN_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   // WORKEN_<VENDOR>_API_URL: each integration vendor's API root (docs/integrations.md); tests point them at local doubles.
-  ...Object.fromEntries(INTEGRATION_VENDORS.map((vendor) => [vendorApiVariable(vendor), z.url({ protocol: /^https?$/ }).optional()])),
+  // Checked by the vendors' own `vendorApiUrl` (amoCRM's and Bitrix24's may keep their {subdomain}/{domain} placeholder).
+  ...Object.fromEntries(INTEGRATION_VENDORS.map((vendor) => [apiUrlVariable(vendor), z.string().superRefine((value, context) => {
+    try {
+      vendorApiUrl(vendor, { [apiUrlVariable(vendor)]: value })
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message })
+    }
+  }).optional()])),
 })
 
 /** The variables of the schema, for the test that keeps the README's configuration table in step. */
@@ -251,9 +253,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     webhooks: { allowPrivate: c.WORKEN_WEBHOOKS_ALLOW_PRIVATE, timeoutMs: c.WORKEN_WEBHOOK_TIMEOUT_MS, concurrency: c.WORKEN_WEBHOOK_CONCURRENCY, pollMs: c.WORKEN_WEBHOOK_POLL_MS },
     corsOrigins: c.WORKEN_CORS_ORIGINS ?? [],
     publicUrl: c.WORKEN_PUBLIC_URL?.replace(/\/+$/, ''),
-    vendorApiUrls: Object.fromEntries(INTEGRATION_VENDORS.flatMap((vendor) => {
-      const value = (c as Record<string, unknown>)[vendorApiVariable(vendor)]
-      return typeof value === 'string' ? [[vendor, value.replace(/\/+$/, '')]] : []
-    })),
+    vendorApiUrls: Object.fromEntries(INTEGRATION_VENDORS.flatMap((vendor) => (present[apiUrlVariable(vendor)] === undefined ? [] : [[vendor, vendorApiUrl(vendor, present)]]))),
   }
 }
