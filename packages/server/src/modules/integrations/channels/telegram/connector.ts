@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm'
-import { grammySignal } from './grammy-signal.ts'
-import { Api, GrammyError } from 'grammy'
+import { GrammyError, type Api } from 'grammy'
+import { grammySignal, telegramApi } from './api.ts'
 import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../../../../platform/db/client.ts'
 import type { IntegrationRow, IntegrationService } from '../../service.ts'
@@ -72,7 +72,7 @@ export class TelegramConnector {
       if (row.vendor !== 'telegram' || this.stopped) return
       this.pollers.get(row.id)?.controller.abort()
       if (!this.webhooks.delete(row.id) && !this.options.publicUrl) return
-      await new Api(String(auth.token), { apiRoot: this.integrations.vendors.apiUrl('telegram') }).deleteWebhook()
+      await telegramApi(auth, this.integrations.vendors.apiUrl('telegram')).deleteWebhook()
     })
     this.hooked = true
     await this.reconcile()
@@ -117,8 +117,7 @@ export class TelegramConnector {
   }
 
   private api(row: IntegrationRow): Api {
-    const token = String(this.integrations.open(row).token)
-    return new Api(token, { apiRoot: this.integrations.vendors.apiUrl('telegram') })
+    return telegramApi(this.integrations.open(row), this.integrations.vendors.apiUrl('telegram'))
   }
 
   private async ensureWebhook(row: IntegrationRow): Promise<void> {

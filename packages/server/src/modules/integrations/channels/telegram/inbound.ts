@@ -1,7 +1,6 @@
-import { Api } from 'grammy'
 import type { InboundAdapter, InboundMessage } from '../inbound.ts'
 import { sendTyping } from './send.ts'
-import { grammySignal } from './grammy-signal.ts'
+import { grammySignal, telegramApi } from './api.ts'
 import type { Attachment } from '../inbound.ts'
 
 /** The parts of a Telegram `Update` the engine reads (core.telegram.org/bots/api#update). */
@@ -45,7 +44,7 @@ export const telegramInbound: InboundAdapter = {
   /** `getFile`, then the file from `<api root>/file/bot<token>/<file_path>` (core.telegram.org/bots/api#getfile). */
   async download({ auth, apiUrl, fileId, maxBytes, signal }) {
     const token = String(auth.token)
-    const file = await new Api(token, { apiRoot: apiUrl }).getFile(fileId, grammySignal(signal))
+    const file = await telegramApi(auth, apiUrl).getFile(fileId, grammySignal(signal))
     if (!file.file_path) throw new Error('Telegram gave no file_path')
     const response = await fetch(`${apiUrl}/file/bot${token}/${file.file_path}`, { signal, redirect: 'error' })
     if (!response.ok) throw new Error(`Telegram answered ${response.status} for the file`)
@@ -54,7 +53,7 @@ export const telegramInbound: InboundAdapter = {
     return bytes
   },
   async typing({ auth, apiUrl, externalChatId, signal }) {
-    await sendTyping(new Api(String(auth.token), { apiRoot: apiUrl }), externalChatId, { signal })
+    await sendTyping(telegramApi(auth, apiUrl), externalChatId, { signal })
   },
 }
 

@@ -1,6 +1,6 @@
-import { Api } from 'grammy'
 import { CredentialsRefused } from '../../vendors/types.ts'
 import { DeliveryDeferred, DeliveryRefused, RecipientGone, type OutboundAdapter } from '../outbound.ts'
+import { telegramApi } from './api.ts'
 import { RecipientBlocked, sendReply, TelegramPermanentError, TelegramRateLimited, TelegramSendError } from './send.ts'
 
 /**
@@ -12,7 +12,7 @@ import { RecipientBlocked, sendReply, TelegramPermanentError, TelegramRateLimite
 export const telegramOutbound: OutboundAdapter = {
   vendor: 'telegram',
   async send({ auth, apiUrl, externalChatId, markdown, progress, signal }) {
-    const api = new Api(String(auth.token), { apiRoot: apiUrl })
+    const api = telegramApi(auth, apiUrl)
     // A copy: the progress list grows as parts are sent.
     const before = [...progress.sentParts]
     try {

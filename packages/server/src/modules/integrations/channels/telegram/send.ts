@@ -17,6 +17,7 @@
  */
 import { type Api, GrammyError, HttpError } from 'grammy'
 import { renderForTelegram, TELEGRAM_MESSAGE_LIMIT } from './format.ts'
+import { grammySignal } from './api.ts'
 
 /** What a failed call to the Bot API was, as Telegram said it. */
 export class TelegramSendError extends Error {
@@ -140,7 +141,7 @@ export async function sendReply(api: Api, chatId: number | string, markdown: str
   const maxAttempts = Math.max(1, options.maxAttempts ?? 3)
   const maxRetryAfter = options.maxRetryAfterSeconds ?? 60
   const bot = botId(api)
-  const apiSignal = signal as GrammySignal
+  const apiSignal = grammySignal(signal)
   const parts = renderForTelegram(markdown, options.limit ?? TELEGRAM_MESSAGE_LIMIT).slice(options.fromPart ?? 0)
   const sent: number[] = []
   for (const [index, part] of parts.entries()) {
@@ -182,7 +183,7 @@ export async function sendReply(api: Api, chatId: number | string, markdown: str
 /** Shows "typing…" in the chat (sendChatAction; Telegram shows it for 5 s or until a message arrives). Not paced, not retried. */
 export async function sendTyping(api: Api, chatId: number | string, options: { signal?: AbortSignal; messageThreadId?: number } = {}): Promise<void> {
   try {
-    await api.sendChatAction(chatId, 'typing', options.messageThreadId === undefined ? {} : { message_thread_id: options.messageThreadId }, options.signal as GrammySignal)
+    await api.sendChatAction(chatId, 'typing', options.messageThreadId === undefined ? {} : { message_thread_id: options.messageThreadId }, grammySignal(options.signal))
   } catch (error) {
     options.signal?.throwIfAborted()
     throw toSendError(error, 'sendChatAction', [])
@@ -207,8 +208,6 @@ export function toSendError(error: unknown, method: string, sent: number[]): Tel
   return new TelegramTransientError(`Telegram ${method}: ${error instanceof Error ? error.message : String(error)}`, { method, sent, cause: error })
 }
 
-/** grammY types its signal as the `abort-controller` package's; at run time it takes the platform's (it checks for `addEventListener`). */
-type GrammySignal = Parameters<Api['sendMessage']>[3]
 
 /** The bot's id, the token's part before `:` (the whole token if it has none), to pace by bot without keeping the secret as a key. */
 function botId(api: Api): string {
