@@ -11,6 +11,8 @@ import { chatRoutes } from './modules/conversations/chat-routes.ts'
 import { chatManagementRoutes } from './modules/conversations/chat-management-routes.ts'
 import { eventRoutes, eventTokenRoutes } from './modules/conversations/event-routes.ts'
 import { internalAuth, publicAuth, streamTokenAuth } from './platform/http/auth.ts'
+import { idempotency } from './platform/http/idempotency/index.ts'
+import { declareIdempotencyKeys } from './platform/http/idempotency/openapi.ts'
 import { publicCors } from './platform/http/cors.ts'
 import type { AppEnv } from './platform/http/context.ts'
 import { AppError } from './platform/errors.ts'
@@ -119,7 +121,7 @@ export function createApp(options: AppOptions) {
   app.openAPIRegistry.registerComponent('securitySchemes', options.kind === 'public' ? 'apiKey' : 'internalHeaders', options.kind === 'public'
     ? { type: 'http', scheme: 'bearer', description: 'A project API key: `Authorization: Bearer sk-…`' }
     : { type: 'apiKey', in: 'header', name: 'Worken-Project', description: 'With Worken-Organization and Worken-User; internal listener only.' })
-  app.doc31('/openapi.json', {
+  app.get('/openapi.json', (c) => c.json(declareIdempotencyKeys(app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {
       title: options.kind === 'public' ? 'Worken API' : 'Worken internal API',
@@ -127,7 +129,7 @@ export function createApp(options: AppOptions) {
       description: 'The Worken API. See the project README and docs/ for extensions to the public specification.',
     },
     security: [{ [options.kind === 'public' ? 'apiKey' : 'internalHeaders']: [] }],
-  })
+  }))))
   app.get('/docs', Scalar({ url: '/openapi.json', cdn: '/docs/scalar.js', withDefaultFonts: false, pageTitle: 'Worken API reference' }))
   app.get('/docs/scalar.js', (c) => {
     c.header('content-type', 'application/javascript; charset=utf-8')
@@ -148,6 +150,8 @@ export function createApp(options: AppOptions) {
   app.use(options.kind === 'public'
     ? publicAuth((key) => services.apiKeys.authenticate(key))
     : internalAuth(options.internalToken, (organizationId, projectId, userId) => services.projects.resolveMember(organizationId, projectId, userId)))
+  // After authentication: a key belongs to the caller's project.
+  app.use(idempotency(services.idempotency))
   app.route('/', botRoutes)
   app.route('/', projectRoutes)
   app.route('/', chatRoutes)

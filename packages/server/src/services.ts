@@ -1,3 +1,4 @@
+import { IdempotencyStore } from './platform/http/idempotency/index.ts'
 import type { Logger } from 'pino'
 import { ModelRegistry } from './modules/agent/models.ts'
 import type { Embedder } from './modules/knowledge/local-embedder.ts'
@@ -40,6 +41,8 @@ export type Services = {
   /** The one writer of messages. */
   writer: MessageWriter
   apiKeys: ApiKeyService
+  /** `Idempotency-Key`s of POSTs and the answers they replay. */
+  idempotency: IdempotencyStore
   projects: ProjectService
   bots: BotService
   chats: ChatService
@@ -178,6 +181,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     outbox,
     writer,
     apiKeys,
+    idempotency: new IdempotencyStore(database.db),
     projects: new ProjectService(database.db, apiKeys),
     bots: new BotService(database.db),
     chats: new ChatService(database, outbox),

@@ -26,6 +26,10 @@ export const ERROR_CODES = [
   'mode_forbids_reply',
   /** 409: a name that must be unique is taken. */
   'name_taken',
+  /** 409: this `Idempotency-Key` was used with another request (method, path or body). */
+  'idempotency_key_reused',
+  /** 409: the first request with this `Idempotency-Key` is still running; `Retry-After` says when to try again. */
+  'idempotency_key_in_use',
   /** 408: the request (headers or body) was not received in time; the connection is closed. */
   'request_timeout',
   /** 413: the body or file is larger than the server accepts. */

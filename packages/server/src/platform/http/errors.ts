@@ -14,6 +14,8 @@ export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  idempotency_key_reused: 409,
+  idempotency_key_in_use: 409,
   thread_id_taken: 409,
   chat_disabled: 409,
   bot_disabled: 409,
@@ -91,6 +93,9 @@ export function handleError(err: Error, c: Context<AppEnv>) {
   if (err instanceof AppError) {
     for (const [name, value] of Object.entries(err.headers ?? {})) c.header(name, value)
     const { status, body } = errorResponse(err)
+    // Clients retry 409s by default (a lock or an attempt still running); a conflict with the
+    // resource's state stays until something changes it, so say that retrying is useless.
+    if (status === 409 && !err.headers?.['x-should-retry']) c.header('x-should-retry', 'false')
     return c.json(body, status)
   }
   if (err instanceof ZodError) {

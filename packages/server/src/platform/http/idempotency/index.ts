@@ -1,0 +1,2 @@
+export { idempotency } from './middleware.ts'
+export { IdempotencyStore, type IdempotencyStoreOptions, type Claim } from './store.ts'
