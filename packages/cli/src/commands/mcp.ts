@@ -1,0 +1,24 @@
+import type { Command } from 'commander'
+
+type Credentials = () => { apiKey: string; baseURL: string }
+
+/** `worken mcp`: the MCP server over stdio, for MCP clients that start it as a command. */
+export function addMcpCommand(program: Command, credentials: Credentials): void {
+  program
+    .command('mcp')
+    .description('Serve the Worken API as MCP tools over stdio (for Claude Desktop, Cursor, …)')
+    .option('--toolsets <names>', 'comma-separated toolsets (OpenAPI tags such as bots,chats,threads); default: all')
+    .option('--read-only', 'only tools that read')
+    .option('--allow-destructive', 'also offer tools that delete (keys, bots, threads, …)')
+    .action(async (options: { toolsets?: string; readOnly?: boolean; allowDestructive?: boolean }) => {
+      const { apiKey, baseURL } = credentials()
+      const { runStdio } = await import('@worken/mcp')
+      await runStdio({
+        apiKey,
+        baseURL,
+        ...(options.toolsets ? { toolsets: options.toolsets.split(',').map((name) => name.trim()).filter(Boolean) } : {}),
+        readOnly: options.readOnly === true,
+        allowDestructive: options.allowDestructive === true,
+      })
+    })
+}
