@@ -5,7 +5,7 @@ model ``openai/<name>``. A script is a list of steps for the next streamed reply
 
 - ``"text"``: one content delta;
 - a ``threading.Event``: wait until the test sets it (so a test can hold the reply mid-way);
-- ``CUT``: drop the connection without finishing (the provider failing mid-stream).
+- ``FAIL``: an OpenAI error event, then the end of the stream (the provider failing mid-reply).
 
 Non-streamed requests (title generation) get a short fixed answer and consume no script.
 """
@@ -19,7 +19,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Union
 
-CUT = object()
+FAIL = object()
 Step = Union[str, threading.Event, object]
 
 
@@ -78,8 +78,10 @@ class LlmServer:
                     for step in steps:
                         if isinstance(step, threading.Event):
                             step.wait(30)
-                        elif step is CUT:
-                            # A provider that breaks mid-reply: the connection ends with no finish.
+                        elif step is FAIL:
+                            error = {"error": {"message": "The server had an error while processing your request.", "type": "server_error", "param": None, "code": None}}
+                            self.wfile.write(f"data: {json.dumps(error)}\n\n".encode())
+                            self.wfile.flush()
                             return
                         else:
                             send({"content": step})
@@ -93,7 +95,7 @@ class LlmServer:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def script(self, model: str, steps: List[Step]) -> None:

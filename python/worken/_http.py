@@ -134,6 +134,19 @@ class OpenResponse:
             self.connection.close()
 
 
+class _Connection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        # Small requests go out at once rather than waiting on Nagle's algorithm for an ACK.
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _TlsConnection(http.client.HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 class Transport:
     """Connections to one server and the retry loop."""
 
@@ -166,8 +179,8 @@ class Transport:
 
     def _new_connection(self, timeout: float) -> http.client.HTTPConnection:
         if self.scheme == "https":
-            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=ssl.create_default_context())
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            return _TlsConnection(self.host, self.port, timeout=timeout, context=ssl.create_default_context())
+        return _Connection(self.host, self.port, timeout=timeout)
 
     def _acquire(self, timeout: float) -> Tuple[http.client.HTTPConnection, bool]:
         with self._lock:
@@ -202,7 +215,6 @@ class Transport:
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         headers.update(self.default_headers)
-        headers.update(options.extra_headers)
         return headers
 
     def request(
@@ -236,6 +248,8 @@ class Transport:
         elif has_body or json_body is not None:
             body = json.dumps({} if json_body is None else json_body, ensure_ascii=False).encode("utf-8")
             headers["Content-Type"] = "application/json"
+        # The caller's headers come last: they may override anything, Content-Type included.
+        headers.update(options.extra_headers)
         target = self.prefix + path
         encoded = encode_query(query)
         if encoded:
