@@ -114,6 +114,9 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._reader.join(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 

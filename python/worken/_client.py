@@ -98,5 +98,12 @@ class WorkenClient:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
+    def __del__(self) -> None:
+        # A client dropped without close() still releases its kept-alive sockets.
+        try:
+            self._transport.close()
+        except Exception:
+            pass
+
     def __repr__(self) -> str:
         return f"WorkenClient(base_url={self.base_url!r})"
