@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import unittest
 from unittest import mock
 
 from server import shared_server, unique
-from fakes import FakeServer
+from fakes import FakeServer, json_answer
 
 import worken
 from worken import DEFAULT_BASE_URL, WorkenClient
@@ -47,6 +48,19 @@ class ConfigurationTest(unittest.TestCase):
         self.assertEqual(request.path, "/prefix/bots?limit=5")
         self.assertEqual((request.headers["x-team"], request.headers["x-trace"]), ("support", "t-1"))
         self.assertTrue(request.headers["user-agent"].startswith("worken-python/"))
+
+    def test_a_kept_alive_connection_the_server_closed_is_replaced_without_a_retry(self) -> None:
+        def close_after_answering(request, raw):
+            raw.close_connection = True  # no "Connection: close" header: the client keeps the socket
+            return json_answer(200, [])
+
+        fake = FakeServer([close_after_answering])
+        self.addCleanup(fake.stop)
+        with WorkenClient(api_key="sk-" + "5" * 64, base_url=fake.url, max_retries=0) as client:
+            client.bots.list()
+            time.sleep(0.05)
+            client.bots.list()  # max_retries=0: only the stale-connection path can make this pass
+        self.assertEqual(len(fake.requests), 2)
 
     def test_a_closed_client_refuses_requests(self) -> None:
         client = WorkenClient(api_key="sk-" + "5" * 64)
