@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { and, eq } from 'drizzle-orm'
 import { idempotencyKeys, messages } from '../../../src/schema.ts'
 import { IdempotencyStore } from '../../../src/platform/http/idempotency/index.ts'
-import { createTestContext, type Call, type Seeded, type TestContext } from '../../support/harness.ts'
+import { createTestContext, serveOnLoopback, type Call, type Seeded, type TestContext } from '../../support/harness.ts'
 
 let ctx: TestContext
 let owner: Seeded
@@ -127,6 +127,24 @@ describe('Idempotency-Key on POST', () => {
     assert.deepEqual(await again.json(), firstBody)
     const files = (await api('GET', '/files')).body.data.filter((file: any) => file.filename === 'policy.txt')
     assert.equal(files.length, 1)
+  })
+
+  it('works through a real listener, with and without a body', async () => {
+    const served = await serveOnLoopback(ctx.publicApp)
+    try {
+      const headers = { authorization: `Bearer ${owner.key}`, 'idempotency-key': 'over-http' }
+      const bot = await fetch(`${served.base}/bots`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Over HTTP' }) })
+      assert.equal(bot.status, 200, await bot.clone().text())
+      const { id } = (await bot.json()) as { id: string }
+      // No body at all (a clone): the empty body read for the fingerprint must not break the route.
+      const clone = await fetch(`${served.base}/bots/${id}/clone`, { method: 'POST', headers: { ...headers, 'idempotency-key': 'clone-over-http' } })
+      assert.equal(clone.status, 200, await clone.clone().text())
+      const again = await fetch(`${served.base}/bots/${id}/clone`, { method: 'POST', headers: { ...headers, 'idempotency-key': 'clone-over-http' } })
+      assert.equal(again.headers.get('idempotent-replayed'), 'true')
+      assert.deepEqual(await again.json(), await clone.json())
+    } finally {
+      await served.close()
+    }
   })
 
   it('refuses a malformed key with a 422 naming the header, and ignores the header on GET', async () => {

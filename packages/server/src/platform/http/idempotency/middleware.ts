@@ -39,8 +39,9 @@ export function idempotency(store: IdempotencyStore): MiddlewareHandler<AppEnv> 
     }
     const projectId = c.get('principal').projectId
     const body = new Uint8Array(await c.req.raw.arrayBuffer())
-    // The route reads the body again: hand it a request whose body is still unread.
-    c.req.raw = new Request(c.req.raw, { body: body.byteLength > 0 ? body : null })
+    // The route reads the body again: hand it a request whose body is still unread. Always
+    // a body, even empty: a request whose (empty) stream was read cannot be copied without one.
+    c.req.raw = new Request(c.req.raw, { body })
     const claim = await store.claim(projectId, key, fingerprint(c, body))
     switch (claim.kind) {
       case 'reused':

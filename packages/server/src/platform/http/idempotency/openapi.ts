@@ -1,4 +1,7 @@
-/** The `Idempotency-Key` header, declared once and referenced by every POST of the document. */
+/**
+ * The `Idempotency-Key` header, written out in every POST of the document (not a `$ref`:
+ * generators and MCP clients that read parameters naively still see its name and place).
+ */
 const PARAMETER = {
   name: 'Idempotency-Key',
   in: 'header',
@@ -9,18 +12,14 @@ const PARAMETER = {
 } as const
 
 type Operation = { parameters?: unknown[] }
-type Document = { paths?: Record<string, Record<string, Operation>>; components?: Record<string, Record<string, unknown>> }
+type Document = { paths?: Record<string, Record<string, Operation>> }
 
 export function declareIdempotencyKeys<T extends object>(generated: T): T {
   const document = generated as Document
   const paths = document.paths ?? {}
-  let used = false
   for (const item of Object.values(paths)) {
     const post = item.post
-    if (!post) continue
-    post.parameters = [...(post.parameters ?? []), { $ref: '#/components/parameters/IdempotencyKey' }]
-    used = true
+    if (post) post.parameters = [...(post.parameters ?? []), PARAMETER]
   }
-  if (used) document.components = { ...document.components, parameters: { ...document.components?.parameters, IdempotencyKey: PARAMETER } }
   return generated
 }
