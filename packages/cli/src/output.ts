@@ -4,9 +4,14 @@
  * tables for lists and aligned fields for one object, for people.
  */
 
-export type Printer = { json: boolean; out: NodeJS.WritableStream }
+export type Printer = { json: boolean; out: NodeJS.WritableStream; /** `--field`: print only this (dotted) field of the answer. */ field?: string }
 
 export function print(printer: Printer, value: unknown): void {
+  if (printer.field !== undefined) {
+    const picked = printer.field.split('.').reduce<unknown>((at, key) => (at && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined), value)
+    printer.out.write(`${picked === undefined || picked === null ? '' : typeof picked === 'object' ? JSON.stringify(picked) : String(picked)}\n`)
+    return
+  }
   if (printer.json) {
     printer.out.write(`${JSON.stringify(value, null, 2)}\n`)
     return

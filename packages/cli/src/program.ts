@@ -11,7 +11,7 @@ import { resolveCredentials } from './credentials.ts'
 import { CliError, EXIT } from './exit-codes.ts'
 import { addOperationCommands, type CommandContext } from './operations.ts'
 
-type GlobalFlags = { apiKey?: string; baseUrl?: string; profile?: string; json?: boolean }
+type GlobalFlags = { apiKey?: string; baseUrl?: string; profile?: string; json?: boolean; field?: string }
 
 /** The whole `worken` command tree; `main.ts` runs it, tests inspect it. */
 export function buildProgram(options: { signal: AbortSignal; stdin?: () => NodeJS.ReadStream }): Command {
@@ -22,6 +22,7 @@ export function buildProgram(options: { signal: AbortSignal; stdin?: () => NodeJ
     .option('--base-url <url>', 'server URL (else the profile, WORKEN_BASE_URL, or http://127.0.0.1:8080)')
     .option('--profile <name>', 'a profile stored by `worken login --profile <name>` (or WORKEN_PROFILE)')
     .option('--json', 'print JSON for scripts instead of tables')
+    .option('--field <path>', 'print only this field of the answer (dotted path, e.g. id), for scripts')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
   const globals = () => program.opts<GlobalFlags>()
@@ -33,7 +34,7 @@ export function buildProgram(options: { signal: AbortSignal; stdin?: () => NodeJ
   }
   const context: CommandContext = {
     client: () => (client ??= new WorkenClient(credentials())),
-    printer: () => ({ json: globals().json === true, out: process.stdout }),
+    printer: () => ({ json: globals().json === true, out: process.stdout, ...(globals().field !== undefined ? { field: globals().field } : {}) }),
     signal: options.signal,
   }
   addLoginCommands(program, globals, options.stdin ?? (() => process.stdin))
