@@ -28,7 +28,8 @@ export function createWorkenMcpServer(options: WorkenMcpServerOptions): McpServe
       description: spec.description,
       inputSchema: inputSchemaOf(spec),
       annotations: spec.annotations,
-      _meta: { 'worken/operationId': spec.operationId, 'worken/toolset': spec.toolset, 'worken/access': spec.access },
+      // The operation behind the tool, and what it needs: the role an internal-API user must have (`member`, `admin`).
+      _meta: { 'worken/operationId': spec.operationId, 'worken/toolset': spec.toolset, 'worken/access': spec.access, ...(spec.role ? { 'worken/role': spec.role } : {}) },
     }, (args, ctx) => callTool(spec, args, options.api, ctx.mcpReq.signal))
   }
   return server

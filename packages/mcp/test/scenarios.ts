@@ -32,6 +32,7 @@ export async function defaultTools(client: Client, worken: Worken): Promise<void
   }
   const list = byName.get('bots_list')!
   assert.deepEqual(list.annotations, { title: 'List bots', readOnlyHint: true })
+  assert.deepEqual(list._meta, { 'worken/operationId': 'bots.list', 'worken/toolset': 'bots', 'worken/access': 'read', 'worken/role': 'member' })
   assert.equal(list.inputSchema.type, 'object')
   assert.ok(list.inputSchema.properties?.limit)
   const get = byName.get('bots_get')!
