@@ -25,6 +25,7 @@ import { webhookRoutes } from './modules/webhooks/routes.ts'
 import { channelRoutes, integrationRoutes, oauthCallbackRoutes } from './modules/integrations/index.ts'
 import { fileRoutes } from './modules/knowledge/files/routes.ts'
 import { vectorStoreRoutes } from './modules/knowledge/vector-stores/routes.ts'
+import { mcpRoutes } from './modules/mcp/index.ts'
 
 export type ApiKind = 'public' | 'internal'
 
@@ -164,6 +165,7 @@ export function createApp(options: AppOptions) {
   app.route('/', integrationRoutes)
   app.route('/', fileRoutes)
   app.route('/', vectorStoreRoutes)
+  if (options.kind === 'public') app.route('/', mcpRoutes((request) => app.fetch(request)))
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path)

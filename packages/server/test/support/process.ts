@@ -6,6 +6,8 @@ import { createScratchDatabase, dropScratchDatabase } from './harness.ts'
 import { migratedDataDir } from './template.ts'
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
+/** Workspace packages (`@worken/mcp`) are imported from their TypeScript source, as `npm start` does. */
+const NODE_ARGS = ['--conditions=worken:source', MAIN]
 
 /** Test processes share one key, as the processes of one deployment must. */
 export const TEST_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64')
@@ -33,7 +35,7 @@ function inherited(): Record<string, string> {
 
 /** Runs `node src/main.ts` as a user would, on random ports, and waits until it listens. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, NODE_ARGS, {
     env: { ...inherited(), PORT: '0', INTERNAL_PORT: '0', LOG_LEVEL: 'info', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -84,7 +86,7 @@ export async function startServerProcess(env: Record<string, string>, timeoutMs 
 
 /** `node src/main.ts` on random ports, not waited for: for tests of the start itself. */
 export function spawnServer(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [MAIN], { env: { ...inherited(), PORT: '0', INTERNAL_PORT: '0', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  return spawn(process.execPath, NODE_ARGS, { env: { ...inherited(), PORT: '0', INTERNAL_PORT: '0', WORKEN_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
 }
 
 /** Runs the server expecting it to fail at start; resolves with its exit code and output. */
