@@ -26,6 +26,8 @@ export type ProxiedConnection = {
   closedBy: 'client' | 'server' | 'proxy' | null
   /** The request lines sent on this connection (`POST /chats/… HTTP/1.1`), keep-alive reuse included. */
   requestLines: string[]
+  /** The same requests' heads: the request line and the headers, lower-cased names (`last-event-id: 42`). */
+  requestHeads: string[]
   closed: Promise<void>
 }
 
@@ -41,13 +43,19 @@ export async function startProxy(upstreamUrl: string): Promise<Proxy> {
       clientClosedAt: null,
       closedBy: null,
       requestLines: [],
+      requestHeads: [],
       closed: new Promise((resolve) => (closeResolve = resolve)),
     }
     connections.push(connection)
     sockets.add(client)
     sockets.add(target)
     client.on('data', (chunk: Buffer) => {
-      for (const match of chunk.toString('latin1').matchAll(/^(?:GET|POST|PUT|PATCH|DELETE|HEAD) \S+ HTTP\/1\.1(?=\r?\n)/gm)) connection.requestLines.push(match[0])
+      const text = chunk.toString('latin1')
+      for (const match of text.matchAll(/^(?:GET|POST|PUT|PATCH|DELETE|HEAD) \S+ HTTP\/1\.1(?=\r?\n)/gm)) {
+        connection.requestLines.push(match[0])
+        const end = text.indexOf('\r\n\r\n', match.index)
+        connection.requestHeads.push(text.slice(match.index, end < 0 ? undefined : end).replace(/^[^:\r\n]+:/gm, (name) => name.toLowerCase()))
+      }
     })
     client.pipe(target)
     target.pipe(client)
