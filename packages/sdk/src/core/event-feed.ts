@@ -54,6 +54,12 @@ export class EventFeed implements AsyncIterable<ThreadEvent> {
   readonly controller = new AbortController()
   /** The position after the last event yielded (or where the stream said it starts); pass it back as `lastEventId` to resume. */
   lastEventId: string | null
+  /**
+   * Settles once the first connection is open (from then on no event is
+   * missed), or when the feed ends first. Iterating is what connects.
+   */
+  readonly opened: Promise<void>
+  readonly #markOpened: () => void
   readonly #connect: FeedConnector
   readonly #path: string
   readonly #options: EventFeedOptions
@@ -62,6 +68,9 @@ export class EventFeed implements AsyncIterable<ThreadEvent> {
   constructor(connect: FeedConnector, path: string, options: EventFeedOptions = {}) {
     this.#connect = connect
     this.#path = path
+    let markOpened!: () => void
+    this.opened = new Promise((resolve) => (markOpened = resolve))
+    this.#markOpened = markOpened
     this.#options = options
     this.lastEventId = options.lastEventId === undefined ? null : String(options.lastEventId)
     if (this.lastEventId !== null && !/^\d+$/.test(this.lastEventId)) throw new WorkenError(`lastEventId must be a non-negative integer, got '${this.lastEventId}'`)
@@ -86,6 +95,7 @@ export class EventFeed implements AsyncIterable<ThreadEvent> {
         try {
           const performed = await this.#connect(this.#request(connection.signal))
           failures = 0
+          this.#markOpened()
           for await (const frame of this.#frames(performed, connection)) {
             if (frame.type === 'retry') retryMs = frame.ms
             else if (frame.type === 'id') this.#advance(frame.id)
@@ -119,6 +129,7 @@ export class EventFeed implements AsyncIterable<ThreadEvent> {
       }
     } finally {
       this.controller.abort()
+      this.#markOpened()
     }
   }
 
