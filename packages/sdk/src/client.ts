@@ -162,10 +162,12 @@ export class WorkenClient {
     return new EventFeed((request) => perform(this.#transport, request, 'stream', 'text/event-stream'), path, options)
   }
 
-  /** A GET whose body is left unread: the caller streams or buffers it (`arrayBuffer()`, `text()`, `body`). */
+  /**
+   * A GET whose body is left unread: the caller streams or buffers it
+   * (`arrayBuffer()`, `text()`, `body`); the request's `signal` still aborts the read.
+   */
   async download(path: string, options: WithQuery = {}): Promise<Response> {
-    const { response, release } = await perform(this.#transport, { ...options, method: 'GET', path }, 'stream', '*/*')
-    release()
+    const { response } = await perform(this.#transport, { ...options, method: 'GET', path }, 'stream', '*/*')
     return response
   }
 

@@ -191,6 +191,40 @@ describe('retries', () => {
   })
 })
 
+describe('streams', () => {
+  const sseHeaders = { 'content-type': 'text/event-stream' }
+
+  test('a reply stream is retried until its headers arrive, with one idempotency key', async () => {
+    fake.queue(unavailable, { status: 200, headers: sseHeaders, body: 'data: {"type":"text-delta","textDelta":"ok"}\n\ndata: [DONE]\n\n' })
+    const stream = await client.chats.threads.stream('chat_1', 'thread_1', { messages: [{ role: 'user', content: 'hi' }] })
+    assert.equal(await stream.finalText(), 'ok')
+    assert.equal(fake.requests.length, 2)
+    assert.equal(fake.requests[0]!.headers['idempotency-key'], fake.requests[1]!.headers['idempotency-key'])
+    assert.equal(fake.requests[0]!.headers.accept, 'text/event-stream')
+  })
+
+  test('the timeout covers the wait for the headers, not the length of the stream', async () => {
+    fake.queue((_, response) => {
+      response.writeHead(200, sseHeaders)
+      let sent = 0
+      const timer = setInterval(() => {
+        response.write(`data: {"type":"text-delta","textDelta":"${sent}"}\n\n`)
+        if (++sent === 5) {
+          clearInterval(timer)
+          response.end('data: [DONE]\n\n')
+        }
+      }, 60)
+    })
+    const started = performance.now()
+    const stream = await client.chats.threads.stream('chat_1', 'thread_1', { messages: [{ role: 'user', content: 'hi' }] }, { timeout: 100 })
+    assert.equal(await stream.finalText(), '01234')
+    assert.ok(performance.now() - started > 250, 'the stream outlived its 100 ms timeout')
+
+    fake.queue({ status: 200, headers: sseHeaders, body: 'data: [DONE]\n\n', delayMs: 300 })
+    await assert.rejects(client.chats.threads.stream('chat_1', 'thread_1', { messages: [{ role: 'user', content: 'hi' }] }, { timeout: 100, maxRetries: 0 }), APIConnectionTimeoutError)
+  })
+})
+
 describe('idempotency keys', () => {
   test('every POST carries worken-retry-<uuid>, the same on each of its retries', async () => {
     fake.queue(unavailable, { status: 503, headers: { 'retry-after-ms': '5' }, body: errorBody(503, 'unavailable') })
