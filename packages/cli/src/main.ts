@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --conditions=worken:source
 import { EXIT } from './exit-codes.ts'
 import { run } from './program.ts'
 

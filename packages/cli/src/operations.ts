@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Command, Option } from 'commander'
-import { OPERATIONS, type OperationSpec, type WorkenClient } from '@worken/sdk'
+import { OPERATIONS, type OperationId, type OperationSpec, type WorkenClient } from '@worken/sdk'
 import { buildBody } from './body.ts'
 import { CliError, EXIT } from './exit-codes.ts'
 import { print, type Printer } from './output.ts'
@@ -82,12 +82,12 @@ async function runOperation(
   const printer = context.printer()
   const call = { params: request.params, query: request.query, body: request.body, signal: context.signal }
   if (spec.response === 'sse') {
-    const stream = (await client.call(operationId, call)) as AsyncIterable<unknown>
+    const stream = (await client.call(operationId as OperationId, call)) as AsyncIterable<unknown>
     for await (const event of stream) printStreamEvent(printer, event)
     return
   }
   if (spec.response === 'binary') {
-    const response = (await client.call(operationId, call)) as Response
+    const response = (await client.call(operationId as OperationId, call)) as Response
     const bytes = new Uint8Array(await response.arrayBuffer())
     if (request.output) fs.writeFileSync(request.output, bytes)
     else printer.out.write(bytes)
@@ -95,11 +95,11 @@ async function runOperation(
   }
   if (request.all && spec.pagination !== 'none') {
     const items: unknown[] = []
-    for await (const item of (await client.call(operationId, call)) as AsyncIterable<unknown>) items.push(item)
+    for await (const item of (await client.call(operationId as OperationId, call)) as AsyncIterable<unknown>) items.push(item)
     print(printer, items)
     return
   }
-  print(printer, await client.call(operationId, call))
+  print(printer, await client.call(operationId as OperationId, call))
 }
 
 function camel(name: string): string {

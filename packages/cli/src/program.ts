@@ -61,6 +61,8 @@ export async function run(argv: string[], signal: AbortSignal): Promise<number> 
   const program = buildProgram({ signal })
   try {
     await program.parseAsync(argv, { from: 'user' })
+    // A feed or a chat that Ctrl-C ended returns quietly; the shell still learns it was interrupted.
+    if (signal.aborted) return EXIT.interrupted
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
   } catch (err) {
     return report(err, signal)
@@ -78,7 +80,8 @@ function report(err: unknown, signal: AbortSignal): number {
     return err.exitCode
   }
   if (err instanceof APIError) {
-    process.stderr.write(`worken: ${err.message}${err.code ? ` (${err.status} ${err.code})` : ` (${err.status})`}\n`)
+    process.stderr.write(`worken: ${err.message}${err.status === undefined ? '' : err.code ? ` (${err.status} ${err.code})` : ` (${err.status})`}\n`)
+    if (err.status === undefined) return EXIT.failed
     if (err.status === 401 || err.status === 403) return EXIT.auth
     if (err.status === 404) return EXIT.notFound
     if (err.status >= 500) return EXIT.unavailable

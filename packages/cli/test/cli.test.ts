@@ -171,6 +171,6 @@ describe('worken vector-stores upload', () => {
     assert.match(run.stderr, /\[#+\] 2\/2 files/)
     const result = JSON.parse(run.stdout)
     assert.equal(result.added.length, 2)
-    assert.ok(result.added.every((entry: any) => entry.status === 'completed'), run.stdout)
+    assert.ok(result.added.every((entry: any) => entry.status === 'processed'), run.stdout)
   })
 })

@@ -33,16 +33,17 @@ export function addChatCommand(program: Command, context: CommandContext): void 
           continue
         }
         try {
-          const stream = (await client.call('chats.threads.stream', {
-            params: { chat_id: chatId, thread_id: thread },
-            body: { messages: [{ role: 'user', content: text }] },
-            signal: context.signal,
-          })) as AsyncIterable<{ type?: string; textDelta?: string }>
-          out.write('bot> ')
-          for await (const event of stream) {
-            if (event.type === 'text-delta') out.write(event.textDelta ?? '')
+          const stream = await client.chats.threads.stream(chatId, thread, { messages: [{ role: 'user', content: text }] }, { signal: context.signal })
+          if (stream.accepted) {
+            // 202: stored, but the thread is not in auto mode (an operator answers) or the reply is scheduled.
+            process.stderr.write('(message stored; no AI reply now: the thread is not in auto mode, or the reply is scheduled)\n')
+          } else {
+            out.write('bot> ')
+            for await (const event of stream) {
+              if (event.type === 'text-delta') out.write(event.textDelta)
+            }
+            out.write('\n')
           }
-          out.write('\n')
         } catch (err) {
           if (!interactive || !(err instanceof APIError)) throw err
           process.stderr.write(`\n${err.message}\n`)

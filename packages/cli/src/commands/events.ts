@@ -15,7 +15,8 @@ export function addEventsCommand(program: Command, context: CommandContext): voi
     .action(async (threadId: string | undefined, options: { lastEventId?: string }) => {
       const client = context.client()
       const printer = context.printer()
-      const events = client.threads.events({ ...(threadId ? { threadId } : {}), ...(options.lastEventId !== undefined ? { lastEventId: options.lastEventId } : {}), signal: context.signal })
+      const feedOptions = { signal: context.signal, ...(options.lastEventId !== undefined ? { lastEventId: options.lastEventId } : {}) }
+      const events = threadId ? client.threads.events(threadId, feedOptions) : client.threads.events(feedOptions)
       for await (const event of events) printStreamEvent(printer, event)
     })
 }

@@ -22,7 +22,7 @@ export function addLoginCommands(program: Command, globals: () => GlobalFlags, s
       if (!apiKey) throw new CliError('No API key given', EXIT.usage)
       const client = new WorkenClient({ apiKey, baseURL, maxRetries: 1 })
       // Any authenticated read proves the key: the project list is the key's own project.
-      const projects = (await client.call('projects.list', { query: { limit: '1' } })) as Array<{ id: string; name: string }>
+      const projects = (await client.projects.list({ limit: 1 })).data
       const credentials = readCredentials()
       credentials.profiles[profile] = { api_key: apiKey, base_url: baseURL }
       credentials.default_profile ??= profile

@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { CliError, EXIT } from '../exit-codes.ts'
 
 type Credentials = () => { apiKey: string; baseURL: string }
 
@@ -12,13 +13,16 @@ export function addMcpCommand(program: Command, credentials: Credentials): void 
     .option('--allow-destructive', 'also offer tools that delete (keys, bots, threads, …)')
     .action(async (options: { toolsets?: string; readOnly?: boolean; allowDestructive?: boolean }) => {
       const { apiKey, baseURL } = credentials()
-      const { runStdio } = await import('@worken/mcp')
+      const { runStdio, StdioStartError } = await import('@worken/mcp')
+      // Serves until the client closes stdin; the handle is not needed here.
       await runStdio({
         apiKey,
-        baseURL,
+        baseUrl: baseURL,
         ...(options.toolsets ? { toolsets: options.toolsets.split(',').map((name) => name.trim()).filter(Boolean) } : {}),
         readOnly: options.readOnly === true,
         allowDestructive: options.allowDestructive === true,
+      }).catch((err: unknown) => {
+        throw err instanceof StdioStartError ? new CliError(err.message, err.exitCode === 2 ? EXIT.usage : EXIT.unavailable) : err
       })
     })
 }

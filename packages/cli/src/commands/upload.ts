@@ -57,7 +57,7 @@ export function addUploadCommand(program: Command, context: CommandContext): voi
       else {
         printer.out.write(`Added ${added.length} of ${files.length} files to ${vectorStoreId}.\n`)
         for (const entry of failed) printer.out.write(`  failed: ${entry.file}: ${entry.error}\n`)
-        if (options.wait) printer.out.write(`Indexed: ${Object.values(statuses).filter((status) => status === 'completed').length}, failed: ${Object.values(statuses).filter((status) => status === 'failed').length}.\n`)
+        if (options.wait) printer.out.write(`Indexed: ${Object.values(statuses).filter((status) => INDEXED.includes(status)).length}, failed: ${Object.values(statuses).filter((status) => !INDEXED.includes(status)).length}.\n`)
       }
       if (failed.length > 0) process.exitCode = EXIT.failed
     })
@@ -76,15 +76,20 @@ function listFiles(folder: string): string[] {
     .sort()
 }
 
+/** A knowledge-base file's end states: Worken's (`processed`, `error`) and, via OpenAI-style clients, the others. */
+const DONE = ['processed', 'error', 'completed', 'failed', 'cancelled']
+const INDEXED = ['processed', 'completed']
+
 async function waitIndexed(context: CommandContext, vectorStoreId: string, fileIds: string[]): Promise<Record<string, string>> {
   const statuses: Record<string, string> = {}
   const client = context.client()
   for (;;) {
-    for (const id of fileIds.filter((fileId) => !['completed', 'failed', 'cancelled'].includes(statuses[fileId] ?? ''))) {
+    for (const id of fileIds.filter((fileId) => !DONE.includes(statuses[fileId] ?? ''))) {
       const file = (await client.call('vectorStores.files.get', { params: { vector_store_id: vectorStoreId, file_id: id }, signal: context.signal })) as { status: string }
       statuses[id] = file.status
     }
-    if (fileIds.every((id) => ['completed', 'failed', 'cancelled'].includes(statuses[id] ?? ''))) return statuses
+    if (fileIds.every((id) => DONE.includes(statuses[id] ?? ''))) return statuses
     await new Promise((resolve) => setTimeout(resolve, 500))
+    context.signal.throwIfAborted()
   }
 }
