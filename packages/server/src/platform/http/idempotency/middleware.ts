@@ -95,34 +95,44 @@ async function runAndRecord(c: Context<AppEnv>, next: () => Promise<void>, store
     c.res = new Response(body, response)
     return settle(body.byteLength <= MAX_RECORDED_BYTES ? { status: response.status, headers, body } : null)
   }
-  // A stream is recorded as it is sent; what was sent is what a replay answers, even when the
-  // first client left part-way (the reply itself carries on and is stored by the server as usual).
+  // A stream is recorded as it is sent. When the first client leaves part-way (its connection
+  // dropped: the very case a retry is for), the reply carries on server-side, and the rest is
+  // still read into the recording, so the retry's replay is the whole reply, not the part sent.
   const chunks: Uint8Array[] = []
   let size = 0
   const reader = response.body.getReader()
+  const record = (chunk: Uint8Array) => {
+    size += chunk.byteLength
+    if (size <= MAX_RECORDED_BYTES) chunks.push(chunk)
+  }
   const finish = () => void settle(size <= MAX_RECORDED_BYTES ? { status: response.status, headers, body: concat(chunks, size) } : null)
+  const drain = async () => {
+    try {
+      for (let read = await reader.read(); !read.done; read = await reader.read()) record(read.value)
+      finish()
+    } catch {
+      void settle(null)
+    }
+  }
   c.res = new Response(new ReadableStream<Uint8Array>({
     async pull(controller) {
       let read: Awaited<ReturnType<typeof reader.read>>
       try {
         read = await reader.read()
       } catch (err) {
-        finish()
+        void settle(null)
         throw err
       }
-      const { done, value } = read
-      if (done) {
+      if (read.done) {
         controller.close()
         finish()
         return
       }
-      size += value.byteLength
-      if (size <= MAX_RECORDED_BYTES) chunks.push(value)
-      controller.enqueue(value)
+      record(read.value)
+      controller.enqueue(read.value)
     },
-    cancel(reason) {
-      finish()
-      return reader.cancel(reason)
+    cancel() {
+      void drain()
     },
   }, { highWaterMark: 0 }), response)
 }
