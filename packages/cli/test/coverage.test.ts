@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { it } from 'node:test'
 import type { Command } from 'commander'
 import { buildProgram } from '../src/program.ts'
 import { commandPath } from '../src/operations.ts'
+import { MAIN } from './support.ts'
 
 const document = JSON.parse(fs.readFileSync(new URL('../../../docs/openapi.json', import.meta.url), 'utf8'))
 /** Left out on purpose, with the reason in the README: probes for load balancers. */
@@ -37,4 +39,10 @@ it('spells operationId segments in kebab case', () => {
   assert.deepEqual(commandPath('webhookEndpoints.deliveries.list'), ['webhook-endpoints', 'deliveries', 'list'])
   assert.deepEqual(commandPath('projects.apiKeys.create'), ['projects', 'api-keys', 'create'])
   assert.deepEqual(commandPath('threads.events.streamThread'), ['threads', 'events', 'stream-thread'])
+})
+
+it('runs as `node src/main.ts`, without the source condition flag (the entry adds it)', () => {
+  const run = spawnSync(process.execPath, [MAIN, '--version'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } })
+  assert.equal(run.status, 0, run.stderr)
+  assert.equal(run.stdout.trim(), '0.1.0')
 })

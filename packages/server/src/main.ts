@@ -1,5 +1,15 @@
+import { registerHooks } from 'node:module'
 import pino from 'pino'
 import { ConfigError, loadConfig } from './config.ts'
+
+// The workspace packages the server imports (@worken/mcp) are TypeScript in this repository, found
+// through their `worken:source` export condition. `npm start` passes `--conditions=worken:source`;
+// this makes a plain `node packages/server/src/main.ts` resolve them the same way. Static imports
+// run before this line, so none of them may reach a workspace package: server.ts is imported below.
+registerHooks({
+  resolve: (specifier, context, nextResolve) =>
+    nextResolve(specifier, context.conditions.includes('worken:source') ? context : { ...context, conditions: [...context.conditions, 'worken:source'] }),
+})
 
 let config
 try {
