@@ -105,11 +105,11 @@ async function runAndRecord(c: Context<AppEnv>, next: () => Promise<void>, store
     size += chunk.byteLength
     if (size <= MAX_RECORDED_BYTES) chunks.push(chunk)
   }
-  const finish = () => void settle(size <= MAX_RECORDED_BYTES ? { status: response.status, headers, body: concat(chunks, size) } : null)
+  const finish = () => settle(size <= MAX_RECORDED_BYTES ? { status: response.status, headers, body: concat(chunks, size) } : null)
   const drain = async () => {
     try {
       for (let read = await reader.read(); !read.done; read = await reader.read()) record(read.value)
-      finish()
+      await finish()
     } catch {
       void settle(null)
     }
@@ -124,8 +124,10 @@ async function runAndRecord(c: Context<AppEnv>, next: () => Promise<void>, store
         throw err
       }
       if (read.done) {
+        // Stored before the client sees the end: a retry sent the moment this one is read replays it,
+        // rather than finding the key still running.
+        await finish()
         controller.close()
-        finish()
         return
       }
       record(read.value)
