@@ -11,11 +11,13 @@ const chat = await client.chats.create({ bot_id: bot.id, name: 'Website' })
 // Every bot of the project; further pages are fetched as the loop needs them.
 for await (const { id, name } of client.bots.list()) console.log(`bot ${id}: ${name}`)
 
-// The project's live events, printed in the background until the bot's reply is stored.
+// The project's live events, gathered in the background until the bot's reply is stored
+// (and printed after the reply, so they do not cut into its text).
 const feed = client.threads.events()
+const seen: string[] = []
 const watching = (async () => {
   for await (const event of feed) {
-    console.log(`event ${event.type} in ${event.thread_id}`)
+    seen.push(`event ${event.type} in ${event.thread_id}`)
     if (event.type === 'message_created' && event.message?.role === 'assistant') break
   }
 })()
@@ -30,6 +32,7 @@ for await (const event of stream) {
 }
 process.stdout.write('\n')
 await watching
+for (const line of seen) console.log(line)
 
 // Failures are typed errors carrying the server's code and request id.
 try {

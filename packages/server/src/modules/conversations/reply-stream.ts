@@ -15,9 +15,15 @@ export type StreamFormat = 'data' | 'ui-message-stream'
 export function replyResponse(reply: Reply, options: { keepaliveMs: number; requestId: string; format?: StreamFormat; storedFirst?: Promise<unknown> }): Response {
   const ui = options.format === 'ui-message-stream' ? createUiMessageEncoder() : null
   return sseResponse(options.keepaliveMs, async (channel) => {
-    const send = (event: StreamEvent) => {
+    const write = (event: StreamEvent) => {
       if (ui) for (const chunk of ui.encode(event)) channel.send(chunk)
       else channel.send(event)
+    }
+    // A fast failure can come before the user's messages are stored. Clients stop at the `error`
+    // event (the SDKs throw there), so hold it until they are: whoever reads the thread next finds them.
+    const send = (event: StreamEvent) => {
+      if (event.type === 'error' && options.storedFirst) void options.storedFirst.then(() => write(event), () => write(event))
+      else write(event)
     }
     const unsubscribe = reply.subscribe(send)
     await reply.done
