@@ -141,6 +141,16 @@ class OffsetPage(Page[T]):
         return {**self._query, "offset": offset}
 
 
+class TotalPage(OffsetPage[T]):
+    """A page of a ``{data, total}`` list walked by ``limit``/``offset`` (billing transactions)."""
+
+    @staticmethod
+    def _body_of(payload: Any, headers: Dict[str, str]) -> Dict[str, Any]:
+        body = payload if isinstance(payload, dict) else {}
+        total = body.get("total")
+        return {"data": body.get("data", []), "total": total if isinstance(total, int) else None}
+
+
 class CursorPage(Page[T]):
     """A page of an OpenAI-style list: ``has_more``, and ``after=<last_id>`` for the next."""
 

@@ -17,7 +17,7 @@ export type RenderedOperation = {
   requestBody: 'json' | 'multipart' | 'none'
   bodyRequired: boolean
   response: 'json' | 'sse' | 'binary'
-  pagination: 'offset' | 'cursor' | 'none'
+  pagination: 'offset' | 'total' | 'cursor' | 'none'
   cursorParam?: string
   tag: string
   summary: string
@@ -89,7 +89,8 @@ function responseKindOf(operation: Json): RenderedOperation['response'] {
 }
 
 /**
- * Offset lists answer a bare array with `X-Total-Count`; cursor lists an object
+ * Offset lists answer a bare array with `X-Total-Count` (or `{ data, total }`: billing
+ * transactions); cursor lists an object
  * with `data` and either `has_more` (OpenAI-style, the next page starts after the
  * last item's id) or `next_cursor` (`GET /threads`).
  */
@@ -102,6 +103,7 @@ function paginationOf(spec: Json, method: string, operation: Json, queryParams: 
   if (schema.type === 'array' && headers.includes('x-total-count') && queryParams.includes('offset')) return { pagination: 'offset' }
   const properties = schema.properties ?? {}
   if (!properties.data) return { pagination: 'none' }
+  if (properties.total && queryParams.includes('offset')) return { pagination: 'total' }
   if (properties.next_cursor && queryParams.includes('cursor')) return { pagination: 'cursor', cursorParam: 'cursor' }
   if (properties.has_more) {
     const param = ['after', 'starting_after'].find((name) => queryParams.includes(name))

@@ -1,6 +1,6 @@
 import type { WorkenClient } from './client.ts'
 import { WorkenError } from './core/errors.ts'
-import { CursorPage, NextCursorPage, OffsetPage, StartingAfterPage, type PageClass } from './core/pagination.ts'
+import { CursorPage, NextCursorPage, OffsetPage, StartingAfterPage, TotalPage, type PageClass } from './core/pagination.ts'
 import { fillPath } from './core/path.ts'
 import type { RequestOptions } from './core/transport.ts'
 import { toFormData } from './core/uploads.ts'
@@ -39,6 +39,7 @@ export function callOperation(client: WorkenClient, operationId: OperationId, op
     if (spec.response === 'sse') return client.replyStream(path, { ...request, query, body: encodedBody })
     if (spec.response === 'binary') return client.download(path, { ...request, query })
     if (spec.pagination === 'offset') return client.getPage(OffsetPage, path, { ...request, query })
+    if (spec.pagination === 'total') return client.getPage(TotalPage, path, { ...request, query })
     if (spec.pagination === 'cursor') return client.getPage(CURSOR_PAGES[spec.cursorParam ?? 'after']!, path, { ...request, query })
     return client.request({ ...request, method: spec.method, path, query, body: encodedBody })
   } catch (error) {

@@ -30,7 +30,7 @@ export {
   type ErrorBody,
 } from './core/errors.ts'
 export { APIPromise, type APIResult } from './core/api-promise.ts'
-export { AbstractPage, OffsetPage, CursorPage, StartingAfterPage, NextCursorPage, PagePromise } from './core/pagination.ts'
+export { AbstractPage, OffsetPage, TotalPage, CursorPage, StartingAfterPage, NextCursorPage, PagePromise } from './core/pagination.ts'
 export { Stream, ReplyStream } from './core/stream.ts'
 export { EventFeed, type EventFeedOptions, type ReconnectInfo } from './core/event-feed.ts'
 export type { FinalRequestOptions, RequestOptions, HttpMethod, Fetch } from './core/transport.ts'

@@ -10,8 +10,8 @@ export type OperationSpec = {
   readonly requestBody: 'json' | 'multipart' | 'none'
   readonly bodyRequired: boolean
   readonly response: 'json' | 'sse' | 'binary'
-  /** `offset`: a bare array with `X-Total-Count`; `cursor`: `{ data, has_more | next_cursor }`. */
-  readonly pagination: 'offset' | 'cursor' | 'none'
+  /** `offset`: a bare array with `X-Total-Count`; `total`: `{ data, total }` by offset; `cursor`: `{ data, has_more | next_cursor }`. */
+  readonly pagination: 'offset' | 'total' | 'cursor' | 'none'
   /** The query parameter that carries the cursor of the next page. */
   readonly cursorParam?: 'after' | 'starting_after' | 'cursor'
   readonly tag: string

@@ -95,6 +95,30 @@ export class OffsetPage<Item> extends AbstractPage<Item> {
   }
 }
 
+/**
+ * A list answered as `{ data, total }` and walked with `limit`/`offset`
+ * (billing transactions, as the spec gives them).
+ */
+export class TotalPage<Item> extends AbstractPage<Item> {
+  readonly data: Item[]
+  /** How many items the whole list has. */
+  readonly total: number
+
+  constructor(fetcher: PageFetcher, options: FinalRequestOptions, response: Response, body: unknown) {
+    super(fetcher, options, response, body)
+    const parsed = cursorBody<Item>(body, options)
+    this.data = parsed.data
+    const total = Number(parsed.total)
+    this.total = Number.isInteger(total) && total >= 0 ? total : this.data.length
+  }
+
+  protected nextPageOptions(): FinalRequestOptions | null {
+    const offset = Number(this.options.query?.offset ?? 0) + this.data.length
+    if (this.data.length === 0 || offset >= this.total) return null
+    return { ...this.options, query: { ...this.options.query, offset } }
+  }
+}
+
 type CursorBody<Item> = { data: Item[]; has_more?: boolean; last_id?: string | null; next_cursor?: string | null; [field: string]: unknown }
 
 function cursorBody<Item>(body: unknown, options: FinalRequestOptions): CursorBody<Item> {
