@@ -6,6 +6,7 @@ export {
   TRANSACTION_TYPES,
   ACCOUNT_KINDS,
   toTransaction,
+  legsOf,
   type Tariff,
   type TransactionType,
   type AccountKind,
