@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { z } from 'zod'
@@ -5,6 +6,7 @@ import { parseEncryptionKeys } from './platform/crypto/secrets.ts'
 import type { CompatibleProvider, ProviderConfig } from './modules/agent/index.ts'
 import { INTEGRATION_VENDORS, apiUrlVariable, vendorApiUrl, type IntegrationVendor } from './modules/integrations/vendors/index.ts'
 import type { RequestTimeouts } from './platform/http/listener.ts'
+import { DEFAULT_PRICES, TARIFFS, parsePriceTable, type PriceTable, type Tariff } from './modules/billing/index.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const apiKey = z.string().regex(/^sk-[0-9a-f]{32,128}$/, 'must look like sk-<32 to 128 lowercase hex characters>')
@@ -100,6 +102,9 @@ const ConfigSchema = z.object({
   WORKEN_EVENTS_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   WORKEN_CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional(),
   WORKEN_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  WORKEN_DEFAULT_TARIFF: z.enum(TARIFFS).default('enterprise'),
+  WORKEN_PRICES_FILE: z.string().min(1).optional(),
+  WORKEN_BILLING_LOW_BALANCE: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(100),
   // WORKEN_<VENDOR>_API_URL: each integration vendor's API root (docs/integrations.md); tests point them at local doubles.
   // Checked by the vendors' own `vendorApiUrl` (amoCRM's and Bitrix24's may keep their {subdomain}/{domain} placeholder).
   ...Object.fromEntries(INTEGRATION_VENDORS.map((vendor) => [apiUrlVariable(vendor), z.string().superRefine((value, context) => {
@@ -182,6 +187,8 @@ export type Config = {
   corsOrigins: string[]
   /** Where vendors can reach this server (Telegram's webhook); unset: Telegram bots long-poll. */
   publicUrl: string | undefined
+  /** The tariff of a new organization, the price table of replies, and the low-balance threshold (docs/billing.md). */
+  billing: { defaultTariff: Tariff; prices: PriceTable; lowBalanceThreshold: number }
   /** `WORKEN_<VENDOR>_API_URL` values that are set, by vendor. */
   vendorApiUrls: Partial<Record<IntegrationVendor, string>>
 }
@@ -253,6 +260,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     webhooks: { allowPrivate: c.WORKEN_WEBHOOKS_ALLOW_PRIVATE, timeoutMs: c.WORKEN_WEBHOOK_TIMEOUT_MS, concurrency: c.WORKEN_WEBHOOK_CONCURRENCY, pollMs: c.WORKEN_WEBHOOK_POLL_MS },
     corsOrigins: c.WORKEN_CORS_ORIGINS ?? [],
     publicUrl: c.WORKEN_PUBLIC_URL?.replace(/\/+$/, ''),
+    billing: { defaultTariff: c.WORKEN_DEFAULT_TARIFF, prices: c.WORKEN_PRICES_FILE === undefined ? DEFAULT_PRICES : readPriceFile(path.resolve(baseDir, c.WORKEN_PRICES_FILE)), lowBalanceThreshold: c.WORKEN_BILLING_LOW_BALANCE },
     vendorApiUrls: Object.fromEntries(INTEGRATION_VENDORS.flatMap((vendor) => (present[apiUrlVariable(vendor)] === undefined ? [] : [[vendor, vendorApiUrl(vendor, present)]]))),
   }
+}
+
+/** The price table in `WORKEN_PRICES_FILE`; a file that cannot be read or is not a price table stops the start. */
+function readPriceFile(file: string): PriceTable {
+  let json: unknown
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'))
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  WORKEN_PRICES_FILE: cannot read ${file} as JSON (${(error as Error).message})`)
+  }
+  const parsed = parsePriceTable(json)
+  if ('problem' in parsed) throw new ConfigError(`Invalid configuration:\n  WORKEN_PRICES_FILE: ${parsed.problem}`)
+  return parsed.table
 }

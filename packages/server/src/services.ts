@@ -32,6 +32,7 @@ import { systemResolver, type Resolver } from './modules/webhooks/transport.ts'
 import type { KnowledgeSearch } from './modules/knowledge/vector-stores/search-types.ts'
 import { KnowledgeBaseService } from './modules/knowledge/vector-stores/service.ts'
 import { randomBytes } from 'node:crypto'
+import { DEFAULT_PRICES, Ledger, ReplyCharges, type PriceTable, type Tariff } from './modules/billing/index.ts'
 
 /** Everything a route needs, built once per process and handed to handlers through the context. */
 export type Services = {
@@ -40,6 +41,12 @@ export type Services = {
   outbox: Outbox
   /** The one writer of messages. */
   writer: MessageWriter
+  /** The credits ledger: balances, transfers, tariffs (docs/billing.md). */
+  ledger: Ledger
+  /** Charges stored replies (through the writer) and refuses new turns without credits (through ingest). */
+  replyCharges: ReplyCharges
+  /** Billing's say on new turns, as ingest reads it. */
+  turnGate: ReplyCharges
   apiKeys: ApiKeyService
   /** `Idempotency-Key`s of POSTs and the answers they replay. */
   idempotency: IdempotencyStore
@@ -119,6 +126,8 @@ export type ServiceOptions = {
   webhooksResolve?: Resolver
   /** The background side (job queue, indexer, follow-ups, scheduled sends); without it, scheduling is refused. */
   workers?: WorkerOptions
+  /** WORKEN_DEFAULT_TARIFF, WORKEN_PRICES_FILE, WORKEN_BILLING_LOW_BALANCE (defaults: enterprise, the built-in table, 100). */
+  billing?: { defaultTariff?: Tariff; prices?: PriceTable; lowBalanceThreshold?: number }
   /** Wraps how added files are queued for indexing (benchmarks index by hand first). */
   onFilesAdded?: (enqueue: OnFilesAdded) => OnFilesAdded
 }
@@ -142,7 +151,10 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
 
   // Every event goes through the one outbox, with webhook deliveries written as its consumer.
   const outbox = new Outbox(database, [webhookDeliveryWriter, channelDeliveryWriter, channelDeliveryMarker])
-  const writer = new MessageWriter(outbox)
+  const ledger = new Ledger(database, { defaultTariff: options.billing?.defaultTariff ?? 'enterprise', lowBalanceThreshold: options.billing?.lowBalanceThreshold ?? 100 })
+  const replyCharges = new ReplyCharges(database, ledger, options.billing?.prices ?? DEFAULT_PRICES)
+  // Every stored model reply is charged in the transaction that stores it (conversations does not import billing).
+  const writer = new MessageWriter(outbox, { onReplyStored: (tx, projectId, replies) => replyCharges.charge(tx, projectId, replies) })
   const owedReplies = new OwedReplies(database, outbox, workerOptions?.owedReplies)
   const integrations = new IntegrationService(database, outbox, secrets, {
     definitions: VENDORS,
@@ -180,6 +192,9 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     database,
     outbox,
     writer,
+    ledger,
+    replyCharges,
+    turnGate: replyCharges,
     apiKeys,
     idempotency: new IdempotencyStore(database.db),
     projects: new ProjectService(database.db, apiKeys),

@@ -9,6 +9,8 @@ export const ERROR_CODES = [
   'malformed_request',
   /** 401: no valid credentials (the body never says why). */
   'unauthorized',
+  /** 402: the organization has no credits left for a new conversation turn; retrying will not help until it tops up. */
+  'insufficient_credits',
   /** 403: the caller is known but may not act on this resource. */
   'forbidden',
   /** 404: no such resource in the caller's project (or no such route). */

@@ -4,8 +4,8 @@
  * one way in for a user's message, and the one writer of messages. Nothing
  * imports this module but the composition root: it calls the others.
  */
-export { ingest, type InboundMessage, type IngestResult, type IngestDeps } from './ingest.ts'
-export { MessageWriter, lockThread, type NewMessage, type Tx, type WriteRequest } from './message-writer.ts'
+export { ingest, CREDITS_EXHAUSTED_REPLY, type InboundMessage, type IngestResult, type IngestDeps, type TurnGate } from './ingest.ts'
+export { MessageWriter, lockThread, type NewMessage, type OnReplyStored, type Tx, type WriteRequest } from './message-writer.ts'
 export { produceReply, type Reply, type ReplyOutcome, type ReplyRequest, type ReplyDeps } from './reply.ts'
 export { replyResponse } from './reply-stream.ts'
 export { ChatService, type Chat } from './chats.ts'

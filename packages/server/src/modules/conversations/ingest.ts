@@ -27,14 +27,31 @@ export type InboundMessage = {
    * update taken in there, so an update is never taken in twice (a crash, a lapsed claim).
    */
   alongside?: ((tx: Tx) => Promise<void>) | undefined
+  /**
+   * How a new turn refused for want of credits is told: `error` (the API: a 402
+   * `insufficient_credits`), or `message` (a channel: the user's message is stored and a
+   * polite fixed answer goes back to them, with a `billing.credits_exhausted` event).
+   */
+  refusal?: 'error' | 'message' | undefined
 }
+
+/**
+ * Billing's say on new turns (the composition root gives it; conversations does not import
+ * billing): a turn that would call the model is refused when `allowed` is false.
+ */
+export type TurnGate = {
+  mayStartTurn(projectId: string): Promise<{ allowed: boolean; organizationId: string | null; balance: { credits: number; bonus: number } }>
+}
+
+/** What a channel's user reads when the organization has no credits left: fixed, polite, and says nothing of billing. */
+export const CREDITS_EXHAUSTED_REPLY = 'Sorry, I cannot answer right now. Please try again later.'
 
 /** What became of it. `reply`: the bot is answering; everything else was stored with no reply now. */
 export type IngestResult =
   | { status: 'reply'; reply: Reply; stored: Promise<Stored> }
-  | { status: 'scheduled' | 'pending_operator' | 'stored'; thread: ThreadRow; messageIds: string[]; scheduledAt: Date | null }
+  | { status: 'scheduled' | 'pending_operator' | 'stored' | 'refused'; thread: ThreadRow; messageIds: string[]; scheduledAt: Date | null }
 
-export type IngestDeps = ReplyDeps & { chats: ChatService; models: ModelRegistry; jobs?: JobQueue | undefined }
+export type IngestDeps = ReplyDeps & { chats: ChatService; models: ModelRegistry; jobs?: JobQueue | undefined; turnGate?: TurnGate | undefined }
 
 /**
  * The main path of the product, the same for every way a message comes in
@@ -58,6 +75,11 @@ export async function ingest(deps: IngestDeps, message: InboundMessage): Promise
   const settings = bot.settings
   const mode = existing?.mode ?? 'auto'
   const model = mode === 'auto' ? deps.models.languageModel(settings.ai.model.id) : null
+  if (model && deps.turnGate) {
+    // Checked before the model is called; a reply already running is not stopped (it may end below zero).
+    const gate = await deps.turnGate.mayStartTurn(projectId)
+    if (!gate.allowed) return refuseTurn(deps, message, { id: chat.id, botId: chat.botId }, gate)
+  }
 
   const preloaded = model && !scheduledAt ? await preloadContext(deps.database, projectId, threadId, settings, existing, texts) : null
   // The reply these messages are owed is recorded with them (when the thread is in `auto` as stored),
@@ -96,6 +118,23 @@ export async function ingest(deps: IngestDeps, message: InboundMessage): Promise
   }
   // Not auto (or no longer auto): stored for an operator, or just stored.
   return { status: thread.mode === 'blocked' ? 'stored' : 'pending_operator', thread, messageIds, scheduledAt: null }
+}
+
+/**
+ * No credits: the API caller gets a 402 that says not to retry; a channel's user gets the
+ * fixed reply (stored with their message and sent by the outbox), and the project an event.
+ */
+async function refuseTurn(deps: IngestDeps, message: InboundMessage, chat: { id: string; botId: string }, gate: Awaited<ReturnType<TurnGate['mayStartTurn']>>): Promise<IngestResult> {
+  if (message.refusal !== 'message') {
+    throw new AppError('insufficient_credits', 'The organization has no credits left; top up to start a new conversation turn', { headers: { 'x-should-retry': 'false' } })
+  }
+  const { projectId, threadId } = message
+  const alongside = message.alongside
+  const stored = await deps.threads.storeUserMessages(projectId, chat, threadId, message.texts, message.person, alongside ? (tx) => alongside(tx) : undefined, {
+    greeting: CREDITS_EXHAUSTED_REPLY,
+    events: [{ type: 'billing.credits_exhausted', chatId: chat.id, threadId, data: { organization_id: gate.organizationId, ...gate.balance } }],
+  })
+  return { status: 'refused', thread: stored.thread, messageIds: stored.messageIds, scheduledAt: null }
 }
 
 /** The stored context (nothing for a new thread) with the new user messages appended. */

@@ -51,6 +51,13 @@ export type WriteRequest = {
 export type Written = { thread: ThreadRow; before: ThreadRow; rows: MessageRow[] }
 
 /**
+ * Runs in the transaction that stores model replies (messages with `usage`), after
+ * they are inserted and before the outbox: billing charges them here, so a reply and
+ * its charge commit together or not at all. Answers more events for the outbox.
+ */
+export type OnReplyStored = (tx: Tx, projectId: string, replies: MessageRow[]) => Promise<OutboxEvent[]>
+
+/**
  * Locks a thread of the project for the rest of the transaction; every writer
  * of a thread takes this lock first, so writers of one thread run one at a time.
  */
@@ -70,17 +77,19 @@ export async function lockThread(tx: Tx, projectId: string, threadId: string): P
  */
 export class MessageWriter {
   readonly outbox: Outbox
+  private readonly onReplyStored: OnReplyStored | undefined
 
-  constructor(outbox: Outbox) {
+  constructor(outbox: Outbox, options: { onReplyStored?: OnReplyStored } = {}) {
     this.outbox = outbox
+    this.onReplyStored = options.onReplyStored
   }
 
   /**
    * Inside the caller's transaction: locks the
    * thread, inserts, updates the thread's activity, pending count and person, and
    * appends the outbox events (`thread.message.created`, `thread.pending_count.changed`),
-   * so a message exists exactly when its events do. A charge for a bot reply will be
-   * one more write here. Throws `not_found` when the thread does not exist.
+   * so a message exists exactly when its events do. A model reply (a message with
+   * `usage`) is charged here too (`onReplyStored`). Throws `not_found` when the thread does not exist.
    */
   async write(tx: Tx, projectId: string, threadId: string, request: WriteRequest): Promise<Written> {
     const before = await lockThread(tx, projectId, threadId)
@@ -119,6 +128,8 @@ export class MessageWriter {
       .where(and(eq(threads.projectId, projectId), eq(threads.id, threadId)))
       .returning()
     await request.alongside?.(rows, thread!)
+    const replies = rows.filter((_row, index) => list[index]!.usage !== undefined)
+    const charged = replies.length > 0 && this.onReplyStored ? await this.onReplyStored(tx, projectId, replies) : []
 
     const scope = { chatId: before.chatId, threadId }
     const outbox: OutboxEvent[] = [...(request.eventsBefore ?? [])]
@@ -126,7 +137,7 @@ export class MessageWriter {
       if (!list[index]!.silent) outbox.push({ type: 'thread.message.created', ...scope, data: { message: toMessage(row) } })
     })
     if (pendingCount !== before.pendingCount) outbox.push({ type: 'thread.pending_count.changed', ...scope, data: { pending_count: pendingCount } })
-    outbox.push(...(request.eventsAfter?.(rows, thread!) ?? []))
+    outbox.push(...(request.eventsAfter?.(rows, thread!) ?? []), ...charged)
     await this.outbox.append(tx, projectId, outbox)
     return { thread: thread!, before, rows }
   }

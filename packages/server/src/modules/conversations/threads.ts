@@ -120,7 +120,7 @@ export class ThreadService {
    * one must answer; one transaction.
    */
   /** `alongside` writes in the same transaction, given the thread as stored (the owed reply, in `auto`). */
-  async storeUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[], person?: PersonInput, alongside?: (tx: Tx, thread: ThreadRow) => Promise<void>, options: { greeting?: string } = {}): Promise<Stored> {
+  async storeUserMessages(projectId: string, chat: { id: string; botId: string }, threadId: string, texts: string[], person?: PersonInput, alongside?: (tx: Tx, thread: ThreadRow) => Promise<void>, options: { greeting?: string; events?: OutboxEvent[] } = {}): Promise<Stored> {
     const result = await this.db.transaction(async (tx) => {
       const inserted = await tx
         .insert(threads)
@@ -148,6 +148,7 @@ export class ThreadService {
         ...(personId !== undefined ? { personId } : {}),
         eventsBefore: created ? [{ type: 'thread.created', chatId: chat.id, threadId, data: { thread: toThread(inserted[0]!) } }] : [],
         ...(alongside ? { alongside: (_rows: unknown, thread: ThreadRow) => alongside(tx, thread) } : {}),
+        ...(options.events ? { eventsAfter: () => options.events! } : {}),
       })
       return { thread: written.thread, created, messageIds: written.rows.map((row) => row.id) }
     })

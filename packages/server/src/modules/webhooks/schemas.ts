@@ -17,6 +17,8 @@ export const WEBHOOK_EVENT_TYPES = [
   'integration.auth_lost',
   'integration.deleted',
   'chat.deleted',
+  'billing.balance.low',
+  'billing.credits_exhausted',
 ] as const
 
 const EventTypes = z

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz' // Crockford base32, lowercase
 
-export type IdPrefix = 'org' | 'usr' | 'prj' | 'key' | 'bot' | 'chat' | 'msg' | 'evt' | 'per' | 'apr' | 'thr' | 'sch' | 'whe' | 'whd' | 'file' | 'vs' | 'vsfb' | 'owe' | 'int' | 'chu' | 'inv'
+export type IdPrefix = 'org' | 'usr' | 'prj' | 'key' | 'bot' | 'chat' | 'msg' | 'evt' | 'per' | 'apr' | 'thr' | 'sch' | 'whe' | 'whd' | 'file' | 'vs' | 'vsfb' | 'owe' | 'int' | 'chu' | 'txn' | 'inv'
 
 /**
  * A prefixed, time-ordered id such as `bot_01jdq3v5k7m9p2r4t6w8y0a2c4`:

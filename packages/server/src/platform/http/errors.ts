@@ -10,6 +10,7 @@ import type { AppEnv } from './context.ts'
 export const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   malformed_request: 400,
   unauthorized: 401,
+  insufficient_credits: 402,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
@@ -37,6 +38,7 @@ const STATUS_TEXT: Record<number, string> = {
   502: 'Bad Gateway',
   400: 'Bad Request',
   401: 'Unauthorized',
+  402: 'Payment Required',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',

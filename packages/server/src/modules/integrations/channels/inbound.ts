@@ -189,7 +189,7 @@ export class ChannelInbound {
     }
     const text = await this.withAttachments(adapter, integration, message)
     if (text.trim() === '') return 'nothing to answer'
-    const result = await ingest(deps, { projectId: integration.projectId, chatId: chat.id, threadId, texts: [text], person, alongside: takenIn })
+    const result = await ingest(deps, { projectId: integration.projectId, chatId: chat.id, threadId, texts: [text], person, alongside: takenIn, refusal: 'message' })
     if (result.status === 'reply') {
       const stopTyping = this.typing(adapter, integration, message.externalChatId)
       try {
