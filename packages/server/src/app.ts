@@ -23,6 +23,7 @@ import type { Services } from './services.ts'
 import { threadRoutes } from './modules/conversations/thread-routes.ts'
 import { webhookRoutes } from './modules/webhooks/routes.ts'
 import { channelRoutes, integrationRoutes, oauthCallbackRoutes } from './modules/integrations/index.ts'
+import { billingAdminRoutes, billingRoutes, paymentWebhookRoutes } from './modules/billing/index.ts'
 import { fileRoutes } from './modules/knowledge/files/routes.ts'
 import { vectorStoreRoutes } from './modules/knowledge/vector-stores/routes.ts'
 import { mcpRoutes } from './modules/mcp/index.ts'
@@ -147,6 +148,8 @@ export function createApp(options: AppOptions) {
     app.route('/', channelRoutes)
     // The browser a vendor sends back after OAuth has no key: the single-use state is the credential.
     app.route('/', oauthCallbackRoutes)
+    // A payment provider's notifications carry its signature, not a key.
+    app.route('/', paymentWebhookRoutes)
   }
   app.use(options.kind === 'public'
     ? publicAuth((key) => services.apiKeys.authenticate(key))
@@ -165,6 +168,9 @@ export function createApp(options: AppOptions) {
   app.route('/', integrationRoutes)
   app.route('/', fileRoutes)
   app.route('/', vectorStoreRoutes)
+  app.route('/', billingRoutes)
+  // Granting credits and changing plans: the operator's own servers only, never a project key.
+  if (options.kind === 'internal') app.route('/', billingAdminRoutes)
   if (options.kind === 'public') app.route('/', mcpRoutes((request) => app.fetch(request)))
 
   app.notFound((c) => {

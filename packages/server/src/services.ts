@@ -32,7 +32,7 @@ import { systemResolver, type Resolver } from './modules/webhooks/transport.ts'
 import type { KnowledgeSearch } from './modules/knowledge/vector-stores/search-types.ts'
 import { KnowledgeBaseService } from './modules/knowledge/vector-stores/service.ts'
 import { randomBytes } from 'node:crypto'
-import { DEFAULT_PRICES, Ledger, ReplyCharges, type PriceTable, type Tariff } from './modules/billing/index.ts'
+import { DEFAULT_OFFERS, DEFAULT_PRICES, InvoiceService, Ledger, ManualProvider, ReplyCharges, type OfferCatalog, type PaymentProvider, type PriceTable, type Tariff } from './modules/billing/index.ts'
 
 /** Everything a route needs, built once per process and handed to handlers through the context. */
 export type Services = {
@@ -43,6 +43,8 @@ export type Services = {
   writer: MessageWriter
   /** The credits ledger: balances, transfers, tariffs (docs/billing.md). */
   ledger: Ledger
+  /** Offers, invoices and the payment provider (docs/billing.md). */
+  invoices: InvoiceService
   /** Charges stored replies (through the writer) and refuses new turns without credits (through ingest). */
   replyCharges: ReplyCharges
   /** Billing's say on new turns, as ingest reads it. */
@@ -127,7 +129,17 @@ export type ServiceOptions = {
   /** The background side (job queue, indexer, follow-ups, scheduled sends); without it, scheduling is refused. */
   workers?: WorkerOptions
   /** WORKEN_DEFAULT_TARIFF, WORKEN_PRICES_FILE, WORKEN_BILLING_LOW_BALANCE (defaults: enterprise, the built-in table, 100). */
-  billing?: { defaultTariff?: Tariff; prices?: PriceTable; lowBalanceThreshold?: number }
+  billing?: {
+    defaultTariff?: Tariff
+    prices?: PriceTable
+    lowBalanceThreshold?: number
+    /** Who takes payment for invoices: `manual` (the default, settled by an admin) or an acquirer's adapter. */
+    provider?: PaymentProvider
+    /** What can be bought (`WORKEN_BILLING_OFFERS_FILE`); `DEFAULT_OFFERS` otherwise. */
+    offers?: OfferCatalog
+    /** Where a payer returns after paying (`WORKEN_BILLING_RETURN_URL`). */
+    returnUrl?: string | null
+  }
   /** Wraps how added files are queued for indexing (benchmarks index by hand first). */
   onFilesAdded?: (enqueue: OnFilesAdded) => OnFilesAdded
 }
@@ -193,6 +205,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     outbox,
     writer,
     ledger,
+    invoices: new InvoiceService(database.db, ledger, options.billing?.provider ?? new ManualProvider(), options.billing?.offers ?? DEFAULT_OFFERS, { returnUrl: options.billing?.returnUrl ?? null }),
     replyCharges,
     turnGate: replyCharges,
     apiKeys,

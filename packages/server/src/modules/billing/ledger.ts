@@ -224,10 +224,10 @@ export class Ledger {
    * @example
    *   await ledger.account(organizationId) // { tariff: 'enterprise', credits: 0, bonus: 0, subscription_until: null }
    */
-  async account(organizationId: string): Promise<BillingAccount> {
-    await this.ensureAccount(organizationId)
-    const [row] = await this.database.db.select().from(billingAccounts).where(eq(billingAccounts.organizationId, organizationId))
-    const balance = await this.balance(organizationId)
+  async account(organizationId: string, tx?: Database): Promise<BillingAccount> {
+    await this.ensureAccount(organizationId, tx)
+    const [row] = await (tx ?? this.database.db).select().from(billingAccounts).where(eq(billingAccounts.organizationId, organizationId))
+    const balance = await this.balance(organizationId, tx)
     return { tariff: row!.tariff as Tariff, ...balance, subscription_until: row!.subscriptionUntil?.toISOString() ?? null }
   }
 
@@ -248,17 +248,17 @@ export class Ledger {
   }
 
   /**
-   * Moves the organization to a tariff (a subscription, an administrator).
-   * The actor is kept on nothing but the caller's log: a tariff is not money.
+   * Moves the organization to a tariff (a subscription, an administrator);
+   * `updated_by` on the account keeps who did it last.
    *
    * @example
    *   await ledger.setTariff(organizationId, 'pro', new Date('2027-01-01T00:00:00Z'), 'payment:manual')
    */
-  async setTariff(organizationId: string, tariff: Tariff, subscriptionUntil: Date | null, _actor: string | null, tx?: Database): Promise<void> {
+  async setTariff(organizationId: string, tariff: Tariff, subscriptionUntil: Date | null, actor: string | null, tx?: Database): Promise<void> {
     if (!TARIFFS.includes(tariff)) throw AppError.validation([{ path: 'tariff', message: `must be one of ${TARIFFS.join(', ')}` }])
     const db = tx ?? this.database.db
     await this.ensureAccount(organizationId, tx)
-    await db.update(billingAccounts).set({ tariff, subscriptionUntil, updatedAt: sql`now()` }).where(eq(billingAccounts.organizationId, organizationId))
+    await db.update(billingAccounts).set({ tariff, subscriptionUntil, updatedBy: actor, updatedAt: sql`now()` }).where(eq(billingAccounts.organizationId, organizationId))
   }
 
   /**

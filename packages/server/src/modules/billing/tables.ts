@@ -10,6 +10,8 @@ export const billingAccounts = pgTable('billing_accounts', {
   subscriptionUntil: timestamp('subscription_until', { withTimezone: true, mode: 'date' }),
   /** Set when `billing.balance.low` was sent; cleared when the balance is back at or above the threshold. */
   lowBalanceNotified: boolean('low_balance_notified').notNull().default(false),
+  /** Who last changed the tariff: `user:<id>`, `payment:<provider>`. */
+  updatedBy: text('updated_by'),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 }, (t) => [check('billing_accounts_tariff_check', sql`${t.tariff} in ('free', 'starter', 'pro', 'enterprise')`)])
