@@ -30,7 +30,7 @@ from ._errors import (
     WorkenError,
 )
 from ._operations import OPERATION_METHODS
-from ._pagination import CursorPage, OffsetPage, Page, StartingAfterPage, ThreadCursorPage
+from ._pagination import CursorPage, OffsetPage, Page, StartingAfterPage, ThreadCursorPage, TotalPage
 from ._streaming import EventFeed, ReplyStream, StreamEvent
 from ._version import __version__
 
@@ -61,6 +61,7 @@ __all__ = [
     "CursorPage",
     "StartingAfterPage",
     "ThreadCursorPage",
+    "TotalPage",
     "ReplyStream",
     "EventFeed",
     "StreamEvent",

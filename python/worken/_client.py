@@ -14,6 +14,7 @@ from .resources.chats import Chats
 from .resources.files import Files
 from .resources.health import Health
 from .resources.integrations import Integrations
+from .resources.billing import Billing
 from .resources.projects import Projects
 from .resources.threads import Threads
 from .resources.vector_stores import VectorStores
@@ -75,6 +76,7 @@ class WorkenClient:
         self.files = Files(self)
         self.vector_stores = VectorStores(self)
         self.projects = Projects(self)
+        self.billing = Billing(self)
         self.health = Health(self)
 
     def _track(self, stream: Any) -> None:

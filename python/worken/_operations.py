@@ -86,4 +86,11 @@ OPERATION_METHODS = {
     "vectorStores.fileBatches.get": "vector_stores.file_batches.retrieve",
     "vectorStores.fileBatches.cancel": "vector_stores.file_batches.cancel",
     "vectorStores.fileBatches.files.list": "vector_stores.file_batches.files.list",
+    "billing.account.get": "billing.account.retrieve",
+    "billing.balance.get": "billing.balance.retrieve",
+    "billing.transactions.list": "billing.transactions.list",
+    "billing.invoices.list": "billing.invoices.list",
+    "billing.invoices.create": "billing.invoices.create",
+    "billing.invoices.get": "billing.invoices.retrieve",
+    "billing.offers.list": "billing.offers.list",
 }

@@ -7,6 +7,7 @@ import { ReplyStream } from './core/stream.ts'
 import { perform, type FinalRequestOptions, type Fetch, type RequestOptions, type TransportConfig } from './core/transport.ts'
 import { callOperation, type CallOptions } from './call.ts'
 import type { OperationId } from './generated/operations.ts'
+import { Billing } from './resources/billing.ts'
 import { Bots } from './resources/bots.ts'
 import { Chats } from './resources/chats.ts'
 import { Files } from './resources/files.ts'
@@ -67,6 +68,7 @@ export class WorkenClient {
   readonly files: Files
   readonly vectorStores: VectorStores
   readonly projects: Projects
+  readonly billing: Billing
   readonly health: Health
   /** Verifies webhook signatures (the same functions as `@worken/sdk/webhooks`). */
   readonly webhooks: Webhooks
@@ -100,6 +102,7 @@ export class WorkenClient {
     this.files = new Files(this)
     this.vectorStores = new VectorStores(this)
     this.projects = new Projects(this)
+    this.billing = new Billing(this)
     this.health = new Health(this)
     this.webhooks = new Webhooks(this.webhookSecret)
   }

@@ -89,4 +89,11 @@ export const OPERATION_METHODS: Record<OperationId, string> = {
   'vectorStores.fileBatches.get': 'vectorStores.fileBatches.retrieve',
   'vectorStores.fileBatches.cancel': 'vectorStores.fileBatches.cancel',
   'vectorStores.fileBatches.files.list': 'vectorStores.fileBatches.files.list',
+  'billing.account.get': 'billing.account.retrieve',
+  'billing.balance.get': 'billing.balance.retrieve',
+  'billing.transactions.list': 'billing.transactions.list',
+  'billing.invoices.list': 'billing.invoices.list',
+  'billing.invoices.create': 'billing.invoices.create',
+  'billing.invoices.get': 'billing.invoices.retrieve',
+  'billing.offers.list': 'billing.offers.list',
 }

@@ -151,3 +151,13 @@ export type WebhookEvent = {
   created_at: string
   data: Record<string, unknown>
 }
+
+export type BillingAccount = Schemas['BillingAccount']
+export type Balance = Schemas['Balance']
+export type Transaction = Schemas['Transaction']
+export type TransactionPage = Schemas['TransactionPage']
+export type TransactionListParams = QueryOf<'billing.transactions.list'>
+export type Invoice = Schemas['Invoice']
+export type CreateInvoiceBody = Schemas['CreateInvoiceBody']
+export type CreatedInvoice = Schemas['CreatedInvoice']
+export type Offer = Schemas['Offer']

@@ -62,6 +62,7 @@ function answerFor(id: OperationId): Response {
   }
   if (operation.response === 'binary') return new Response(new Uint8Array([1, 2, 3]), { headers: { 'content-type': 'application/octet-stream' } })
   if (operation.pagination === 'offset') return Response.json([], { headers: { 'x-total-count': '0' } })
+  if (operation.pagination === 'total') return Response.json({ data: [], total: 0 })
   if (operation.pagination === 'cursor') return Response.json({ data: [], has_more: false, next_cursor: null })
   return Response.json({})
 }

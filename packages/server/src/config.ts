@@ -6,7 +6,7 @@ import { parseEncryptionKeys } from './platform/crypto/secrets.ts'
 import type { CompatibleProvider, ProviderConfig } from './modules/agent/index.ts'
 import { INTEGRATION_VENDORS, apiUrlVariable, vendorApiUrl, type IntegrationVendor } from './modules/integrations/vendors/index.ts'
 import type { RequestTimeouts } from './platform/http/listener.ts'
-import { DEFAULT_PRICES, TARIFFS, parsePriceTable, type PriceTable, type Tariff } from './modules/billing/index.ts'
+import { DEFAULT_PRICES, TARIFFS, loadOffers, OffersConfigError, parsePriceTable, type OfferCatalog, type PriceTable, type Tariff } from './modules/billing/index.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const apiKey = z.string().regex(/^sk-[0-9a-f]{32,128}$/, 'must look like sk-<32 to 128 lowercase hex characters>')
@@ -105,6 +105,13 @@ const ConfigSchema = z.object({
   WORKEN_DEFAULT_TARIFF: z.enum(TARIFFS).default('enterprise'),
   WORKEN_PRICES_FILE: z.string().min(1).optional(),
   WORKEN_BILLING_LOW_BALANCE: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(100),
+  WORKEN_BILLING_PROVIDER: z.enum(['manual', 'stripe']).default('manual'),
+  WORKEN_BILLING_OFFERS_FILE: z.string().min(1).optional(),
+  WORKEN_BILLING_RETURN_URL: z.url({ protocol: /^https?$/ }).optional(),
+  WORKEN_BILLING_MANUAL_URL: z.url({ protocol: /^(https?|mailto)$/ }).optional(),
+  WORKEN_STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_\w+$/, 'must be a Stripe secret key (sk_test_…, sk_live_…)').optional(),
+  WORKEN_STRIPE_WEBHOOK_SECRET: z.string().regex(/^whsec_\w+$/, 'must be a webhook signing secret (whsec_…)').optional(),
+  WORKEN_STRIPE_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.stripe.com'),
   // WORKEN_<VENDOR>_API_URL: each integration vendor's API root (docs/integrations.md); tests point them at local doubles.
   // Checked by the vendors' own `vendorApiUrl` (amoCRM's and Bitrix24's may keep their {subdomain}/{domain} placeholder).
   ...Object.fromEntries(INTEGRATION_VENDORS.map((vendor) => [apiUrlVariable(vendor), z.string().superRefine((value, context) => {
@@ -188,7 +195,15 @@ export type Config = {
   /** Where vendors can reach this server (Telegram's webhook); unset: Telegram bots long-poll. */
   publicUrl: string | undefined
   /** The tariff of a new organization, the price table of replies, and the low-balance threshold (docs/billing.md). */
-  billing: { defaultTariff: Tariff; prices: PriceTable; lowBalanceThreshold: number }
+  billing: {
+    defaultTariff: Tariff
+    prices: PriceTable
+    lowBalanceThreshold: number
+    /** Who takes payment for invoices, and how to reach it. */
+    payments: { provider: 'manual'; manualUrl: string | undefined } | { provider: 'stripe'; secretKey: string; webhookSecret: string; apiUrl: string }
+    offers: OfferCatalog
+    returnUrl: string | null
+  }
   /** `WORKEN_<VENDOR>_API_URL` values that are set, by vendor. */
   vendorApiUrls: Partial<Record<IntegrationVendor, string>>
 }
@@ -260,8 +275,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     webhooks: { allowPrivate: c.WORKEN_WEBHOOKS_ALLOW_PRIVATE, timeoutMs: c.WORKEN_WEBHOOK_TIMEOUT_MS, concurrency: c.WORKEN_WEBHOOK_CONCURRENCY, pollMs: c.WORKEN_WEBHOOK_POLL_MS },
     corsOrigins: c.WORKEN_CORS_ORIGINS ?? [],
     publicUrl: c.WORKEN_PUBLIC_URL?.replace(/\/+$/, ''),
-    billing: { defaultTariff: c.WORKEN_DEFAULT_TARIFF, prices: c.WORKEN_PRICES_FILE === undefined ? DEFAULT_PRICES : readPriceFile(path.resolve(baseDir, c.WORKEN_PRICES_FILE)), lowBalanceThreshold: c.WORKEN_BILLING_LOW_BALANCE },
+    billing: {
+      defaultTariff: c.WORKEN_DEFAULT_TARIFF,
+      prices: c.WORKEN_PRICES_FILE === undefined ? DEFAULT_PRICES : readPriceFile(path.resolve(baseDir, c.WORKEN_PRICES_FILE)),
+      lowBalanceThreshold: c.WORKEN_BILLING_LOW_BALANCE,
+      payments: paymentsOf(c),
+      offers: readOffers(c.WORKEN_BILLING_OFFERS_FILE === undefined ? undefined : path.resolve(baseDir, c.WORKEN_BILLING_OFFERS_FILE)),
+      returnUrl: c.WORKEN_BILLING_RETURN_URL ?? c.WORKEN_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+    },
     vendorApiUrls: Object.fromEntries(INTEGRATION_VENDORS.flatMap((vendor) => (present[apiUrlVariable(vendor)] === undefined ? [] : [[vendor, vendorApiUrl(vendor, present)]]))),
+  }
+}
+
+/** The payment provider's settings; Stripe needs both of its secrets, or the start stops naming the missing one. */
+function paymentsOf(c: { WORKEN_BILLING_PROVIDER: 'manual' | 'stripe'; WORKEN_BILLING_MANUAL_URL?: string | undefined; WORKEN_STRIPE_SECRET_KEY?: string | undefined; WORKEN_STRIPE_WEBHOOK_SECRET?: string | undefined; WORKEN_STRIPE_API_URL: string }): Config['billing']['payments'] {
+  if (c.WORKEN_BILLING_PROVIDER === 'manual') return { provider: 'manual', manualUrl: c.WORKEN_BILLING_MANUAL_URL }
+  const missing = (['WORKEN_STRIPE_SECRET_KEY', 'WORKEN_STRIPE_WEBHOOK_SECRET'] as const).filter((name) => !c[name])
+  if (missing.length > 0) throw new ConfigError(`Invalid configuration:\n  ${missing.join(', ')}: required with WORKEN_BILLING_PROVIDER=stripe`)
+  return { provider: 'stripe', secretKey: c.WORKEN_STRIPE_SECRET_KEY!, webhookSecret: c.WORKEN_STRIPE_WEBHOOK_SECRET!, apiUrl: c.WORKEN_STRIPE_API_URL }
+}
+
+/** The offers in `WORKEN_BILLING_OFFERS_FILE` (the defaults without one); a bad file stops the start. */
+function readOffers(file: string | undefined): OfferCatalog {
+  try {
+    return loadOffers(file)
+  } catch (error) {
+    if (error instanceof OffersConfigError) throw new ConfigError(`Invalid configuration:\n  ${error.message}`)
+    throw error
   }
 }
 

@@ -1,3 +1,4 @@
+import { ManualProvider, StripeProvider } from './modules/billing/index.ts'
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import type { Logger } from 'pino'
@@ -55,7 +56,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     eventsMaxStreamsPerKey: config.eventsMaxStreamsPerKey,
     integrations: { apiUrls: config.vendorApiUrls, publicUrl: config.publicUrl },
     eventsPollMs: config.eventsPollMs,
-    billing: config.billing,
+    billing: {
+      ...config.billing,
+      provider: config.billing.payments.provider === 'stripe' ? new StripeProvider(config.billing.payments) : new ManualProvider(config.billing.payments.manualUrl),
+    },
     workers: { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000, owedReplies: { leaseMs: config.replyLeaseSeconds * 1000, sweepMs: Math.min(5000, config.replyLeaseSeconds * 500) } },
   })
   await services.apiKeys.start()

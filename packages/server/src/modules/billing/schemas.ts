@@ -29,7 +29,9 @@ export const TransactionSchema = z
 
 export const TransactionPageSchema = z
   .object({ data: z.array(TransactionSchema), total: z.number().int().min(0) })
-  .openapi('TransactionPage')
+  .openapi('TransactionPage', {
+    example: { data: [{ id: 'txn_01jdq3v5k7m9p2r4t6w8y0a2c4', type: 'charge', amount: 3, description: 'Reply msg_01jdq3v5k7m9p2r4t6w8y0a2c4 (openai/gpt-4o-mini)', created_at: '2026-12-04T12:00:00.000Z' }], total: 1 },
+  })
 
 export const TransactionQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(20).openapi({ description: 'At most this many transactions, 1–1000 (default 20).' }),
@@ -65,7 +67,15 @@ export const CreateInvoiceBody = z
 
 export const CreatedInvoiceSchema = z
   .object({ invoice: InvoiceSchema, payment_url: z.string().nullable().openapi({ description: 'Where to pay; null with the `manual` provider when no payment page is configured.' }) })
-  .openapi('CreatedInvoice')
+  .openapi('CreatedInvoice', {
+    example: {
+      invoice: {
+        id: 'inv_01jdq3v5k7m9p2r4t6w8y0a2c4', status: 'pending', amount: 1000, payment_url: 'https://checkout.example.test/c/pay/cs_test_a1', created_at: '2026-12-04T12:00:00.000Z',
+        currency: 'usd', credits: 1000, offer_id: 'topup-1000', expires_at: '2026-12-05T12:00:00.000Z', paid_at: null,
+      },
+      payment_url: 'https://checkout.example.test/c/pay/cs_test_a1',
+    },
+  })
 
 export const OfferSchema = z
   .object({
@@ -76,7 +86,7 @@ export const OfferSchema = z
     description: z.string(),
     currency: z.string().openapi({ description: 'Extension.' }),
     kind: z.enum(['topup', 'subscription']).openapi({ description: 'Extension.' }),
-    tariff: TariffSchema.nullable().openapi({ description: 'Extension: the plan a subscription buys.' }),
+    tariff: z.enum(TARIFFS).nullable().openapi({ description: 'Extension: the plan a subscription buys.' }),
     period_days: z.number().int().nullable().openapi({ description: 'Extension: how long a subscription lasts.' }),
     custom: z.object({ min_credits: z.number().int(), max_credits: z.number().int() }).nullable().openapi({ description: 'Extension: a top-up whose size the buyer picks.' }),
   })
