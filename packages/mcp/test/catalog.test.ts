@@ -54,7 +54,7 @@ describe('the catalog made from docs/openapi.json', () => {
   })
 
   it('puts tools in toolsets by tag', () => {
-    assert.deepEqual(catalog.toolsets, ['bots', 'chats', 'files', 'integrations', 'projects', 'threads', 'vector_stores', 'webhook_endpoints'])
+    assert.deepEqual(catalog.toolsets, ['billing', 'bots', 'chats', 'files', 'integrations', 'projects', 'threads', 'vector_stores', 'webhook_endpoints'])
     assert.equal(toolsetOf('Projects & API Keys'), 'projects')
     assert.equal(toolsetOf('Billing'), 'billing')
     assert.equal(tool('webhookEndpoints_list').toolset, 'webhook_endpoints')
@@ -76,7 +76,8 @@ describe('selecting tools', () => {
     assert.ok(!names({}).includes('bots_delete'))
     assert.ok(names({ allowDestructive: true }).includes('bots_delete'))
     assert.deepEqual(names({ toolsets: ['bots'], readOnly: true, allowDestructive: true }), ['bots_list', 'bots_get', 'bots_settings_get'])
-    assert.throws(() => names({ toolsets: ['billing'] }), /Unknown toolset 'billing'; the toolsets are: bots, chats/)
+    assert.throws(() => names({ toolsets: ['payments'] }), /Unknown toolset 'payments'; the toolsets are: billing, bots, chats/)
+    assert.deepEqual(names({ toolsets: ['billing'], readOnly: true }), ['billing_account_get', 'billing_balance_get', 'billing_transactions_list', 'billing_invoices_list', 'billing_invoices_get', 'billing_offers_list'])
   })
 
   it('reads flags and query parameters, and refuses what it does not know', () => {
