@@ -5,6 +5,7 @@ import { parseEncryptionKeys } from './platform/crypto/secrets.ts'
 import type { CompatibleProvider, ProviderConfig } from './modules/agent/index.ts'
 import { INTEGRATION_VENDORS, apiUrlVariable, vendorApiUrl, type IntegrationVendor } from './modules/integrations/vendors/index.ts'
 import type { RequestTimeouts } from './platform/http/listener.ts'
+import { TARIFFS, type Tariff } from './platform/http/plan-limits.ts'
 
 const port = z.coerce.number().int().min(0).max(65535)
 const apiKey = z.string().regex(/^sk-[0-9a-f]{32,128}$/, 'must look like sk-<32 to 128 lowercase hex characters>')
@@ -100,6 +101,8 @@ const ConfigSchema = z.object({
   WORKEN_EVENTS_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   WORKEN_CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional(),
   WORKEN_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Unlimited by default: a self-hoster's own server should not throttle its owner (docs/rate-limits.md).
+  WORKEN_DEFAULT_TARIFF: z.enum(TARIFFS).default('enterprise'),
   // WORKEN_<VENDOR>_API_URL: each integration vendor's API root (docs/integrations.md); tests point them at local doubles.
   // Checked by the vendors' own `vendorApiUrl` (amoCRM's and Bitrix24's may keep their {subdomain}/{domain} placeholder).
   ...Object.fromEntries(INTEGRATION_VENDORS.map((vendor) => [apiUrlVariable(vendor), z.string().superRefine((value, context) => {
@@ -182,6 +185,8 @@ export type Config = {
   corsOrigins: string[]
   /** Where vendors can reach this server (Telegram's webhook); unset: Telegram bots long-poll. */
   publicUrl: string | undefined
+  /** The plan of an organization without one of its own: its rate limit (docs/rate-limits.md). */
+  defaultTariff: Tariff
   /** `WORKEN_<VENDOR>_API_URL` values that are set, by vendor. */
   vendorApiUrls: Partial<Record<IntegrationVendor, string>>
 }
@@ -253,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     webhooks: { allowPrivate: c.WORKEN_WEBHOOKS_ALLOW_PRIVATE, timeoutMs: c.WORKEN_WEBHOOK_TIMEOUT_MS, concurrency: c.WORKEN_WEBHOOK_CONCURRENCY, pollMs: c.WORKEN_WEBHOOK_POLL_MS },
     corsOrigins: c.WORKEN_CORS_ORIGINS ?? [],
     publicUrl: c.WORKEN_PUBLIC_URL?.replace(/\/+$/, ''),
+    defaultTariff: c.WORKEN_DEFAULT_TARIFF,
     vendorApiUrls: Object.fromEntries(INTEGRATION_VENDORS.flatMap((vendor) => (present[apiUrlVariable(vendor)] === undefined ? [] : [[vendor, vendorApiUrl(vendor, present)]]))),
   }
 }

@@ -55,6 +55,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     eventsMaxStreamsPerKey: config.eventsMaxStreamsPerKey,
     integrations: { apiUrls: config.vendorApiUrls, publicUrl: config.publicUrl },
     eventsPollMs: config.eventsPollMs,
+    // Until the billing module keeps a plan per organization, every organization has the default one.
+    rateLimits: { tariffOf: async () => config.defaultTariff },
     workers: { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000, owedReplies: { leaseMs: config.replyLeaseSeconds * 1000, sweepMs: Math.min(5000, config.replyLeaseSeconds * 500) } },
   })
   await services.apiKeys.start()

@@ -32,6 +32,7 @@ import { systemResolver, type Resolver } from './modules/webhooks/transport.ts'
 import type { KnowledgeSearch } from './modules/knowledge/vector-stores/search-types.ts'
 import { KnowledgeBaseService } from './modules/knowledge/vector-stores/service.ts'
 import { randomBytes } from 'node:crypto'
+import { PlanRateLimiter, type TariffOf } from './platform/http/plan-limits.ts'
 
 /** Everything a route needs, built once per process and handed to handlers through the context. */
 export type Services = {
@@ -92,6 +93,8 @@ export type Services = {
   vectorStores: KnowledgeBaseService
   /** Search over the project's vector stores (the `file_search` tool); follows `vectorStores.search`. */
   knowledge: KnowledgeSearch
+  /** The plan rate limits of the public API (docs/rate-limits.md); absent: nothing is counted. */
+  rateLimits?: PlanRateLimiter
 }
 
 export type ServiceOptions = {
@@ -121,6 +124,12 @@ export type ServiceOptions = {
   workers?: WorkerOptions
   /** Wraps how added files are queued for indexing (benchmarks index by hand first). */
   onFilesAdded?: (enqueue: OnFilesAdded) => OnFilesAdded
+  /**
+   * The plan rate limits: the plan of an organization, the window (60 s unless a test shortens it),
+   * and where counters live (default: the database on Postgres, shared by its processes; this
+   * process's memory on PGlite, which only one process opens). Absent: nothing is counted.
+   */
+  rateLimits?: { tariffOf: TariffOf; windowSeconds?: number; tariffCacheMs?: number; store?: 'database' | 'memory' }
 }
 
 const NO_PROVIDERS: ProviderConfig = { openai: undefined, anthropic: undefined, openrouter: undefined, compatible: [] }
@@ -207,6 +216,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     channelInbound: new ChannelInbound(database, integrations, () => ({ ...services, logger }), logger, [telegramInbound], files),
     webhooks: new WebhookService(database, secrets, { allowPrivate: options.webhooksAllowPrivate ?? false, resolve: options.webhooksResolve ?? systemResolver }),
     ...(jobs ? { jobs } : {}),
+    ...(options.rateLimits ? { rateLimits: planRateLimiter(database, options.rateLimits) } : {}),
     ...(afterReply ? { afterReply } : {}),
     ...(vectorEmbedder ? { recallEmbedder: vectorEmbedder } : {}),
   }
@@ -223,6 +233,16 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     services.workers = workersOf(database, jobs, indexer, sweeper, oauthRefresh)
   }
   return services
+}
+
+function planRateLimiter(database: DatabaseHandle, options: NonNullable<ServiceOptions['rateLimits']>): PlanRateLimiter {
+  const store = options.store ?? (database.driver === 'postgres' ? 'database' : 'memory')
+  return new PlanRateLimiter({
+    tariffOf: options.tariffOf,
+    windowSeconds: options.windowSeconds,
+    tariffCacheMs: options.tariffCacheMs,
+    store: store === 'database' ? { kind: 'database', db: database.db } : { kind: 'memory' },
+  })
 }
 
 export type WorkerOptions = {
