@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createApp } from '../../../src/app.ts'
 import type { Tariff } from '../../../src/platform/http/plan-limits.ts'
-import { createTestContext, type Call, type Seeded, type TestContext, type TestResponse } from '../../support/harness.ts'
+import { createTestContext, silentLogger, type Call, type Seeded, type TestContext, type TestResponse } from '../../support/harness.ts'
 
 // The plan of each organization, as the billing module would answer it.
 const plans = new Map<string, Tariff>()
@@ -173,6 +174,23 @@ describe('plan rate limits', () => {
     const answers = await repeat(member, 61)
     assert.ok(answers.every((answer) => answer.status === 200))
     assert.equal(answers[0]!.headers.get('x-ratelimit-limit'), null)
+  })
+})
+
+describe('browsers', () => {
+  it('a page allowed by CORS may read the budget headers', async () => {
+    const browser = await createTestContext({ services: { rateLimits: { tariffOf: async () => 'free' } } })
+    try {
+      const seeded = await browser.seed()
+      const app = createApp({ kind: 'public', services: browser.services, logger: silentLogger, corsOrigins: ['http://app.example.test'] })
+      const answer = await app.request('/bots', { headers: { authorization: `Bearer ${seeded.key}`, origin: 'http://app.example.test' } })
+      assert.equal(answer.status, 200)
+      assert.equal(answer.headers.get('x-ratelimit-remaining'), '59')
+      const exposed = answer.headers.get('access-control-expose-headers')!.toLowerCase().split(/, */)
+      for (const name of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'ratelimit', 'ratelimit-policy', 'retry-after']) assert.ok(exposed.includes(name), name)
+    } finally {
+      await browser.close()
+    }
   })
 })
 
