@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createApp } from '../../../src/app.ts'
-import type { Tariff } from '../../../src/platform/http/plan-limits.ts'
+import { PlanRateLimiter, type Tariff } from '../../../src/platform/http/plan-limits.ts'
 import { createTestContext, silentLogger, type Call, type Seeded, type TestContext, type TestResponse } from '../../support/harness.ts'
 
 // The plan of each organization, as the billing module would answer it.
@@ -215,4 +215,37 @@ describe('the window', () => {
       }
     })
   }
+})
+
+describe('the plan of an organization', () => {
+  it('is asked once per organization while cached, again after 30 s, and a failed lookup is not kept', async () => {
+    let now = 1_000_000
+    const asked: string[] = []
+    let failNext = false
+    const limiter = new PlanRateLimiter({
+      store: { kind: 'memory' },
+      now: () => now,
+      tariffOf: async (organizationId) => {
+        asked.push(organizationId)
+        if (failNext) {
+          failNext = false
+          throw new Error('billing is down')
+        }
+        return 'free'
+      },
+    })
+    const caller = { organizationId: 'org_cached', projectId: 'prj_cached' }
+    await Promise.all([limiter.consume(caller), limiter.consume(caller), limiter.consume({ ...caller, projectId: 'prj_sibling' })])
+    assert.deepEqual(asked, ['org_cached'], 'concurrent requests share one lookup')
+    now += 29_999
+    await limiter.consume(caller)
+    assert.equal(asked.length, 1)
+    now += 1
+    failNext = true
+    await assert.rejects(limiter.consume(caller), /billing is down/)
+    const decision = await limiter.consume(caller)
+    assert.equal(asked.length, 3, 'the failure was not cached')
+    // Four counted for the project: the failed lookup refused its request before counting it.
+    assert.deepEqual(decision, { limited: true, tariff: 'free', allowed: true, limit: 60, remaining: 56, resetMs: decision.limited ? decision.resetMs : 0 })
+  })
 })
