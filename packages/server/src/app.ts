@@ -12,6 +12,7 @@ import { chatManagementRoutes } from './modules/conversations/chat-management-ro
 import { eventRoutes, eventTokenRoutes } from './modules/conversations/event-routes.ts'
 import { internalAuth, publicAuth, streamTokenAuth } from './platform/http/auth.ts'
 import { idempotency } from './platform/http/idempotency/index.ts'
+import { planRateLimit } from './platform/http/rate-limit.ts'
 import { declareIdempotencyKeys } from './platform/http/idempotency/openapi.ts'
 import { publicCors } from './platform/http/cors.ts'
 import type { AppEnv } from './platform/http/context.ts'
@@ -154,6 +155,11 @@ export function createApp(options: AppOptions) {
   app.use(options.kind === 'public'
     ? publicAuth((key) => services.apiKeys.authenticate(key))
     : internalAuth(options.internalToken, (organizationId, projectId, userId) => services.projects.resolveMember(organizationId, projectId, userId)))
+  // The API calls an MCP message's tools make, answered in process: the message itself was counted.
+  const dispatched = new WeakSet<Request>()
+  // After authentication (the counter is the caller's project) and before idempotency (a replay is a request too).
+  // Public API only: the internal API's callers are the operator's own servers (docs/rate-limits.md).
+  if (options.kind === 'public' && services.rateLimits) app.use(planRateLimit(services.rateLimits, { uncounted: (request) => dispatched.has(request) }))
   // After authentication: a key belongs to the caller's project.
   app.use(idempotency(services.idempotency))
   app.route('/', botRoutes)
@@ -171,7 +177,12 @@ export function createApp(options: AppOptions) {
   app.route('/', billingRoutes)
   // Granting credits and changing plans: the operator's own servers only, never a project key.
   if (options.kind === 'internal') app.route('/', billingAdminRoutes)
-  if (options.kind === 'public') app.route('/', mcpRoutes((request) => app.fetch(request)))
+  if (options.kind === 'public') {
+    app.route('/', mcpRoutes((request) => {
+      dispatched.add(request)
+      return app.fetch(request)
+    }))
+  }
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path)

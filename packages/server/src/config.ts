@@ -102,6 +102,7 @@ const ConfigSchema = z.object({
   WORKEN_EVENTS_POLL_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   WORKEN_CORS_ORIGINS: z.string().transform(parseCorsOrigins).optional(),
   WORKEN_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  // Unlimited by default: a self-hoster's own server should not throttle its owner (docs/rate-limits.md).
   WORKEN_DEFAULT_TARIFF: z.enum(TARIFFS).default('enterprise'),
   WORKEN_PRICES_FILE: z.string().min(1).optional(),
   WORKEN_BILLING_LOW_BALANCE: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(100),

@@ -60,6 +60,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       ...config.billing,
       provider: config.billing.payments.provider === 'stripe' ? new StripeProvider(config.billing.payments) : new ManualProvider(config.billing.payments.manualUrl),
     },
+    // The plan of each organization is its billing account's tariff (the ledger's).
+    rateLimits: {},
     workers: { embeddingModel: config.embeddingModel, vector: migration.vector, pollingIntervalSeconds: config.jobPollSeconds, indexingLeaseMs: config.indexingLeaseSeconds * 1000, owedReplies: { leaseMs: config.replyLeaseSeconds * 1000, sweepMs: Math.min(5000, config.replyLeaseSeconds * 500) } },
   })
   await services.apiKeys.start()

@@ -33,6 +33,7 @@ import type { KnowledgeSearch } from './modules/knowledge/vector-stores/search-t
 import { KnowledgeBaseService } from './modules/knowledge/vector-stores/service.ts'
 import { randomBytes } from 'node:crypto'
 import { DEFAULT_OFFERS, DEFAULT_PRICES, InvoiceService, Ledger, ManualProvider, ReplyCharges, type OfferCatalog, type PaymentProvider, type PriceTable, type Tariff } from './modules/billing/index.ts'
+import { PlanRateLimiter, type TariffOf } from './platform/http/plan-limits.ts'
 
 /** Everything a route needs, built once per process and handed to handlers through the context. */
 export type Services = {
@@ -101,6 +102,8 @@ export type Services = {
   vectorStores: KnowledgeBaseService
   /** Search over the project's vector stores (the `file_search` tool); follows `vectorStores.search`. */
   knowledge: KnowledgeSearch
+  /** The plan rate limits of the public API (docs/rate-limits.md); absent: nothing is counted. */
+  rateLimits?: PlanRateLimiter
 }
 
 export type ServiceOptions = {
@@ -142,6 +145,12 @@ export type ServiceOptions = {
   }
   /** Wraps how added files are queued for indexing (benchmarks index by hand first). */
   onFilesAdded?: (enqueue: OnFilesAdded) => OnFilesAdded
+  /**
+   * The plan rate limits: the plan of an organization, the window (60 s unless a test shortens it),
+   * and where counters live (default: the database on Postgres, shared by its processes; this
+   * process's memory on PGlite, which only one process opens). Absent: nothing is counted.
+   */
+  rateLimits?: { tariffOf?: TariffOf; windowSeconds?: number; tariffCacheMs?: number; store?: 'database' | 'memory' }
 }
 
 const NO_PROVIDERS: ProviderConfig = { openai: undefined, anthropic: undefined, openrouter: undefined, compatible: [] }
@@ -235,6 +244,8 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     channelInbound: new ChannelInbound(database, integrations, () => ({ ...services, logger }), logger, [telegramInbound], files),
     webhooks: new WebhookService(database, secrets, { allowPrivate: options.webhooksAllowPrivate ?? false, resolve: options.webhooksResolve ?? systemResolver }),
     ...(jobs ? { jobs } : {}),
+    // The plan is the organization's tariff in the ledger unless a test gives its own lookup.
+    ...(options.rateLimits ? { rateLimits: planRateLimiter(database, { tariffOf: (organizationId) => ledger.tariffOf(organizationId), ...options.rateLimits }) } : {}),
     ...(afterReply ? { afterReply } : {}),
     ...(vectorEmbedder ? { recallEmbedder: vectorEmbedder } : {}),
   }
@@ -251,6 +262,16 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
     services.workers = workersOf(database, jobs, indexer, sweeper, oauthRefresh)
   }
   return services
+}
+
+function planRateLimiter(database: DatabaseHandle, options: NonNullable<ServiceOptions['rateLimits']> & { tariffOf: TariffOf }): PlanRateLimiter {
+  const store = options.store ?? (database.driver === 'postgres' ? 'database' : 'memory')
+  return new PlanRateLimiter({
+    tariffOf: options.tariffOf,
+    windowSeconds: options.windowSeconds,
+    tariffCacheMs: options.tariffCacheMs,
+    store: store === 'database' ? { kind: 'database', db: database.db } : { kind: 'memory' },
+  })
 }
 
 export type WorkerOptions = {

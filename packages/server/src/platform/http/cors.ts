@@ -30,7 +30,11 @@ export const CORS_ALLOW_HEADERS = [
 ]
 
 /** Response headers a page may read beyond the CORS-safelisted ones (Content-Type, Content-Length, …). */
-export const CORS_EXPOSE_HEADERS = ['X-Request-Id', 'Retry-After', 'Allow', 'Content-Disposition', 'X-Total-Count']
+export const CORS_EXPOSE_HEADERS = [
+  'X-Request-Id', 'Retry-After', 'Allow', 'Content-Disposition', 'X-Total-Count',
+  // The plan's budget (docs/rate-limits.md), so a page can slow down before its 429s.
+  'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'RateLimit', 'RateLimit-Policy', 'X-Should-Retry',
+]
 
 export const CORS_ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
 
