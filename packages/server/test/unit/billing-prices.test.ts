@@ -42,14 +42,34 @@ describe('reply prices', () => {
       const good = path.join(dir, 'good.json')
       fs.writeFileSync(good, JSON.stringify({ 'openai/*': { input: 3, output: 12 } }))
       const config = loadConfig({ WORKEN_PRICES_FILE: good, WORKEN_DEFAULT_TARIFF: 'free', WORKEN_BILLING_LOW_BALANCE: '50' }, { listens: false })
-      assert.deepEqual(config.billing, { defaultTariff: 'free', prices: { 'openai/*': { input: 3, output: 12 } }, lowBalanceThreshold: 50 })
-      assert.deepEqual(loadConfig({}, { listens: false }).billing, { defaultTariff: 'enterprise', prices: DEFAULT_PRICES, lowBalanceThreshold: 100 })
+      assert.deepEqual({ defaultTariff: config.billing.defaultTariff, prices: config.billing.prices, lowBalanceThreshold: config.billing.lowBalanceThreshold }, { defaultTariff: 'free', prices: { 'openai/*': { input: 3, output: 12 } }, lowBalanceThreshold: 50 })
+      const defaults = loadConfig({}, { listens: false }).billing
+      assert.deepEqual({ defaultTariff: defaults.defaultTariff, prices: defaults.prices, lowBalanceThreshold: defaults.lowBalanceThreshold }, { defaultTariff: 'enterprise', prices: DEFAULT_PRICES, lowBalanceThreshold: 100 })
       const broken = path.join(dir, 'broken.json')
       fs.writeFileSync(broken, '{ not json')
       assert.throws(() => loadConfig({ WORKEN_PRICES_FILE: broken }, { listens: false }), (error: unknown) => error instanceof ConfigError && /WORKEN_PRICES_FILE: cannot read/.test(error.message))
       fs.writeFileSync(broken, JSON.stringify({ '*': { input: 0.5, output: 1 } }))
       assert.throws(() => loadConfig({ WORKEN_PRICES_FILE: broken }, { listens: false }), (error: unknown) => error instanceof ConfigError && /WORKEN_PRICES_FILE: "\*"/.test(error.message))
       assert.throws(() => loadConfig({ WORKEN_DEFAULT_TARIFF: 'gold' }, { listens: false }), /WORKEN_DEFAULT_TARIFF/)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('payment settings', () => {
+  it('Stripe needs both of its secrets, and a bad offers file stops the start naming the problem', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worken-offers-'))
+    try {
+      assert.throws(() => loadConfig({ WORKEN_BILLING_PROVIDER: 'stripe', WORKEN_STRIPE_SECRET_KEY: 'sk_test_abc' }, { listens: false }), /WORKEN_STRIPE_WEBHOOK_SECRET: required with WORKEN_BILLING_PROVIDER=stripe/)
+      const stripe = loadConfig({ WORKEN_BILLING_PROVIDER: 'stripe', WORKEN_STRIPE_SECRET_KEY: 'sk_test_abc', WORKEN_STRIPE_WEBHOOK_SECRET: 'whsec_abc' }, { listens: false })
+      assert.deepEqual(stripe.billing.payments, { provider: 'stripe', secretKey: 'sk_test_abc', webhookSecret: 'whsec_abc', apiUrl: 'https://api.stripe.com' })
+      assert.equal(loadConfig({}, { listens: false }).billing.payments.provider, 'manual')
+      const file = path.join(dir, 'offers.json')
+      fs.writeFileSync(file, JSON.stringify({ currency: 'eur', offers: [{ id: 'plan', name: 'Plan', kind: 'subscription', price: 100, credits: 10 }] }))
+      assert.throws(() => loadConfig({ WORKEN_BILLING_OFFERS_FILE: file }, { listens: false }), /WORKEN_BILLING_OFFERS_FILE .*a subscription needs tariff and period_days/)
+      fs.writeFileSync(file, JSON.stringify({ currency: 'eur', offers: [{ id: 'small', name: 'Small', kind: 'topup', price: 500, credits: 400 }] }))
+      assert.deepEqual(loadConfig({ WORKEN_BILLING_OFFERS_FILE: file }, { listens: false }).billing.offers.offers.map((offer) => offer.id), ['small'])
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
