@@ -135,7 +135,7 @@ describe('OpenAPI operation ids', () => {
     // Operations only the public API serves: a stream token stands in for an API key, which the internal API has not.
     const publicOnly = new Set(['threads.events.tokens.create'])
     // Operations only the internal API serves: billing administration, never open to a project key.
-    const internalOnly = new Set(['billing.bonus.create', 'billing.refunds.create', 'billing.tariff.update', 'billing.invoices.markPaid', 'billing.invoices.cancel'])
+    const internalOnly = new Set(['billing.bonus.create', 'billing.refunds.create', 'billing.tariff.update', 'billing.invoices.markPaid', 'billing.invoices.cancel', 'billing.ledger.list'])
     const names = listeners.map(({ kind, document }) =>
       [...operations(document)]
         .filter(({ operation }) => !(kind === 'public' ? publicOnly : internalOnly).has(String(operation.operationId)))

@@ -248,6 +248,23 @@ export class Ledger {
   }
 
   /**
+   * The transactions as an administrator reads them: the spec's fields and who did each
+   * (`actor`), its metadata (the reply or invoice it came from) and its idempotency key.
+   *
+   * @example
+   *   const { data } = await ledger.history(organizationId, { limit: 50, offset: 0 })
+   */
+  async history(organizationId: string, page: { limit: number; offset: number }): Promise<{ data: Array<Transaction & { actor: string | null; idempotency_key: string; metadata: Record<string, unknown> }>; total: number }> {
+    const db = this.database.db
+    const where = eq(ledgerTransactions.organizationId, organizationId)
+    const [rows, [counted]] = await Promise.all([
+      db.select().from(ledgerTransactions).where(where).orderBy(desc(ledgerTransactions.createdAt), desc(ledgerTransactions.id)).limit(page.limit).offset(page.offset),
+      db.select({ total: count() }).from(ledgerTransactions).where(where),
+    ])
+    return { data: rows.map((row) => ({ ...toTransaction(row), actor: row.actor, idempotency_key: row.idempotencyKey, metadata: row.metadata })), total: counted?.total ?? 0 }
+  }
+
+  /**
    * Moves the organization to a tariff (a subscription, an administrator);
    * `updated_by` on the account keeps who did it last.
    *

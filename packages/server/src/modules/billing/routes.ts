@@ -9,7 +9,7 @@ import { ForgedNotification } from './invoices/providers/provider.ts'
 import type { InvoiceService } from './invoices/service.ts'
 import {
   BalanceSchema, BillingAccountSchema, CreatedInvoiceSchema, CreateInvoiceBody, GrantBody, InvoiceParams, InvoiceSchema,
-  OfferSchema, SetTariffBody, TransactionPageSchema, TransactionQuery, TransactionSchema,
+  LedgerPageSchema, OfferSchema, SetTariffBody, TransactionPageSchema, TransactionQuery, TransactionSchema,
 } from './schemas.ts'
 
 const tags = ['Billing']
@@ -112,6 +112,14 @@ const setTariff = createRoute({
   responses: { 200: jsonContent(BillingAccountSchema, 'The account after the change'), ...errorResponses(400, 403, 422) },
 })
 
+const listLedger = createRoute({
+  ...access('admin'),
+  method: 'get', path: '/billing/ledger', operationId: 'billing.ledger.list', tags: adminTags, summary: "List the organization's ledger (internal API)",
+  description: 'Every transaction, newest first, with who did it (`actor`), its idempotency key and metadata.',
+  request: { query: TransactionQuery },
+  responses: { 200: jsonContent(LedgerPageSchema, 'A page of the ledger'), ...errorResponses(403, 422) },
+})
+
 const markPaid = createRoute({
   ...access('admin'),
   method: 'post', path: '/billing/invoices/{invoice_id}/mark-paid', operationId: 'billing.invoices.markPaid', tags: adminTags, summary: 'Mark an invoice paid (internal API)',
@@ -138,6 +146,7 @@ export const billingAdminRoutes = createRouter<BillingRouteServices>()
     await ledger.setTariff(principal.organizationId, body.tariff, body.subscription_until ? new Date(body.subscription_until) : null, actorOf(principal))
     return c.json(await ledger.account(principal.organizationId), 200)
   })
+  .openapi(listLedger, async (c) => c.json(await c.get('services').ledger.history(c.get('principal').organizationId, c.req.valid('query')), 200))
   .openapi(markPaid, async (c) => {
     const principal = c.get('principal')
     return c.json((await c.get('services').invoices.markPaid(c.req.valid('param').invoice_id, actorOf(principal), principal.organizationId)).invoice, 200)

@@ -113,3 +113,18 @@ export const SetTariffBody = z
     subscription_until: z.iso.datetime({ offset: true }).nullable().optional().openapi({ description: 'Until when; null or absent: without end.' }),
   })
   .openapi('SetTariffBody', { example: { tariff: 'pro', subscription_until: '2027-01-01T00:00:00.000Z' } })
+
+export const LedgerEntrySchema = TransactionSchema.extend({
+  actor: z.string().nullable().openapi({ description: 'Who did it: `user:<id>`, `key:<id>`, `payment:<provider>`, `system` (replies).' }),
+  idempotency_key: z.string(),
+  metadata: z.record(z.string(), z.unknown()),
+})
+
+export const LedgerPageSchema = z
+  .object({ data: z.array(LedgerEntrySchema), total: z.number().int().min(0) })
+  .openapi('LedgerPage', {
+    example: {
+      data: [{ id: 'txn_01jdq3v5k7m9p2r4t6w8y0a2c4', type: 'bonus', amount: 500, description: 'Welcome bonus', created_at: '2026-12-04T12:00:00.000Z', actor: 'user:usr_01jdq3v5k7m9p2r4t6w8y0a2c4', idempotency_key: 'admin:welcome', metadata: {} }],
+      total: 1,
+    },
+  })
