@@ -114,11 +114,20 @@ export const SetTariffBody = z
   })
   .openapi('SetTariffBody', { example: { tariff: 'pro', subscription_until: '2027-01-01T00:00:00.000Z' } })
 
-export const LedgerEntrySchema = TransactionSchema.extend({
-  actor: z.string().nullable().openapi({ description: 'Who did it: `user:<id>`, `key:<id>`, `payment:<provider>`, `system` (replies).' }),
-  idempotency_key: z.string(),
-  metadata: z.record(z.string(), z.unknown()),
-})
+export const LedgerEntrySchema = z
+  .object({
+    id: z.string(),
+    type: z.enum(['charge', 'topup', 'bonus', 'refund']),
+    amount: z.number().int(),
+    description: z.string(),
+    created_at: timestamp(),
+    actor: z.string().nullable().openapi({ description: 'Who did it: `user:<id>`, `key:<id>`, `payment:<provider>`, `system` (replies).' }),
+    idempotency_key: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+  })
+  .openapi('LedgerEntry', {
+    example: { id: 'txn_01jdq3v5k7m9p2r4t6w8y0a2c4', type: 'bonus', amount: 500, description: 'Welcome bonus', created_at: '2026-12-04T12:00:00.000Z', actor: 'user:usr_01jdq3v5k7m9p2r4t6w8y0a2c4', idempotency_key: 'admin:welcome', metadata: {} },
+  })
 
 export const LedgerPageSchema = z
   .object({ data: z.array(LedgerEntrySchema), total: z.number().int().min(0) })

@@ -71,7 +71,7 @@ describe('POST /mcp', () => {
     const unknown = await rpc(owner.key, 'tools/list', {}, '?toolsets=bots,billingx')
     assert.equal(unknown.status, 422)
     assert.equal(unknown.message.code, 'invalid_request')
-    assert.match(unknown.message.message, /Unknown toolset 'billingx'; the toolsets are: bots, chats/)
+    assert.match(unknown.message.message, /Unknown toolset 'billingx'; the toolsets are: billing, bots, chats/)
     const flag = await rpc(owner.key, 'tools/list', {}, '?read_only=maybe')
     assert.equal(flag.status, 422)
   })
