@@ -248,17 +248,17 @@ export class Ledger {
   }
 
   /**
-   * Moves the organization to a tariff (a subscription, an administrator).
-   * The actor is kept on nothing but the caller's log: a tariff is not money.
+   * Moves the organization to a tariff (a subscription, an administrator),
+   * recording who did it (`tariff_set_by`).
    *
    * @example
    *   await ledger.setTariff(organizationId, 'pro', new Date('2027-01-01T00:00:00Z'), 'payment:manual')
    */
-  async setTariff(organizationId: string, tariff: Tariff, subscriptionUntil: Date | null, _actor: string | null, tx?: Database): Promise<void> {
+  async setTariff(organizationId: string, tariff: Tariff, subscriptionUntil: Date | null, actor: string | null, tx?: Database): Promise<void> {
     if (!TARIFFS.includes(tariff)) throw AppError.validation([{ path: 'tariff', message: `must be one of ${TARIFFS.join(', ')}` }])
     const db = tx ?? this.database.db
     await this.ensureAccount(organizationId, tx)
-    await db.update(billingAccounts).set({ tariff, subscriptionUntil, updatedAt: sql`now()` }).where(eq(billingAccounts.organizationId, organizationId))
+    await db.update(billingAccounts).set({ tariff, subscriptionUntil, tariffSetBy: actor, updatedAt: sql`now()` }).where(eq(billingAccounts.organizationId, organizationId))
   }
 
   /**

@@ -8,6 +8,8 @@ export const billingAccounts = pgTable('billing_accounts', {
   organizationId: text('organization_id').primaryKey().references(() => organizations.id, { onDelete: 'cascade' }),
   tariff: text('tariff').notNull(),
   subscriptionUntil: timestamp('subscription_until', { withTimezone: true, mode: 'date' }),
+  /** Who set the tariff last (`user:<id>`, `payment:<provider>`, `system`); null: the default given at creation. */
+  tariffSetBy: text('tariff_set_by'),
   /** Set when `billing.balance.low` was sent; cleared when the balance is back at or above the threshold. */
   lowBalanceNotified: boolean('low_balance_notified').notNull().default(false),
   createdAt: createdAt(),

@@ -13,7 +13,7 @@ let ctx: TestContext
 before(async () => {
   llm = await startLlmServer()
   // Prepaid organizations (the default is enterprise, which is never refused) and a threshold the tests can cross.
-  ctx = await createTestContext({ services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 0, webhooksAllowPrivate: true, billing: { defaultTariff: 'free', lowBalanceThreshold: 10 } } })
+  ctx = await createTestContext({ services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 2, webhooksAllowPrivate: true, billing: { defaultTariff: 'free', lowBalanceThreshold: 10 } } })
 })
 afterEach(() => llm.reset())
 after(async () => {
@@ -116,6 +116,8 @@ describe('charging replies', () => {
     llm.replyWith(FOUR_CREDITS)
     const responses = await Promise.all(Array.from({ length: 50 }, (_, index) => send(org, `many-${index}`)))
     assert.deepEqual(responses.map((response) => response.status), Array(50).fill(200))
+    const failed = responses.filter((response) => !response.text.includes('Answer.')).map((response) => response.text.slice(-600))
+    assert.deepEqual(failed, [], 'every reply finished')
     const charges = await ctx.database.db.select().from(ledgerTransactions).where(and(eq(ledgerTransactions.organizationId, org.organizationId), eq(ledgerTransactions.type, 'charge')))
     assert.equal(charges.length, 50)
     assert.equal(new Set(charges.map((charge) => charge.idempotencyKey)).size, 50)
