@@ -54,6 +54,20 @@ describe('charging replies', () => {
     assert.equal((await ctx.database.db.select().from(messages).where(eq(messages.projectId, org.projectId))).length, 0)
   })
 
+  it('does not keep a 402 under an Idempotency-Key: after a top-up the same retry runs', async () => {
+    const org = await organization(0)
+    const body = { messages: [{ role: 'user', content: 'Hello' }] }
+    const path = `/chats/${org.chatId}/threads/idem-1/stream`
+    const refused = await org.api('POST', path, body, { 'idempotency-key': 'retry-1' })
+    assert.equal(refused.status, 402)
+    await ctx.services.ledger.post({ organizationId: org.organizationId, type: 'topup', amount: 10, description: 'test', idempotencyKey: 'topup' })
+    llm.replyWith(FOUR_CREDITS)
+    const retried = await org.api('POST', path, body, { 'idempotency-key': 'retry-1' })
+    assert.equal(retried.status, 200)
+    assert.equal(retried.headers.get('idempotent-replayed'), null)
+    assert.deepEqual(await ctx.services.ledger.balance(org.organizationId), { credits: 6, bonus: 0 })
+  })
+
   it('charges every reply once, keyed by its message id, at the price table\'s rounded-up price', async () => {
     const org = await organization(100)
     llm.replyWith(FOUR_CREDITS)
