@@ -2,6 +2,7 @@ CREATE TABLE "billing_accounts" (
 	"organization_id" text PRIMARY KEY NOT NULL,
 	"tariff" text NOT NULL,
 	"subscription_until" timestamp with time zone,
+	"tariff_set_by" text,
 	"low_balance_notified" boolean DEFAULT false NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,

@@ -265,8 +265,8 @@ export class Ledger {
   }
 
   /**
-   * Moves the organization to a tariff (a subscription, an administrator);
-   * `updated_by` on the account keeps who did it last.
+   * Moves the organization to a tariff (a subscription, an administrator),
+   * recording who did it (`tariff_set_by`).
    *
    * @example
    *   await ledger.setTariff(organizationId, 'pro', new Date('2027-01-01T00:00:00Z'), 'payment:manual')
@@ -275,7 +275,7 @@ export class Ledger {
     if (!TARIFFS.includes(tariff)) throw AppError.validation([{ path: 'tariff', message: `must be one of ${TARIFFS.join(', ')}` }])
     const db = tx ?? this.database.db
     await this.ensureAccount(organizationId, tx)
-    await db.update(billingAccounts).set({ tariff, subscriptionUntil, updatedBy: actor, updatedAt: sql`now()` }).where(eq(billingAccounts.organizationId, organizationId))
+    await db.update(billingAccounts).set({ tariff, subscriptionUntil, tariffSetBy: actor, updatedAt: sql`now()` }).where(eq(billingAccounts.organizationId, organizationId))
   }
 
   /**

@@ -8,10 +8,10 @@ export const billingAccounts = pgTable('billing_accounts', {
   organizationId: text('organization_id').primaryKey().references(() => organizations.id, { onDelete: 'cascade' }),
   tariff: text('tariff').notNull(),
   subscriptionUntil: timestamp('subscription_until', { withTimezone: true, mode: 'date' }),
+  /** Who set the tariff last (`user:<id>`, `payment:<provider>`, `system`); null: the default given at creation. */
+  tariffSetBy: text('tariff_set_by'),
   /** Set when `billing.balance.low` was sent; cleared when the balance is back at or above the threshold. */
   lowBalanceNotified: boolean('low_balance_notified').notNull().default(false),
-  /** Who last changed the tariff: `user:<id>`, `payment:<provider>`. */
-  updatedBy: text('updated_by'),
   createdAt: createdAt(),
   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
 }, (t) => [check('billing_accounts_tariff_check', sql`${t.tariff} in ('free', 'starter', 'pro', 'enterprise')`)])

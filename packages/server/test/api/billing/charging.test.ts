@@ -13,7 +13,7 @@ let ctx: TestContext
 before(async () => {
   llm = await startLlmServer()
   // Prepaid organizations (the default is enterprise, which is never refused) and a threshold the tests can cross.
-  ctx = await createTestContext({ services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 0, webhooksAllowPrivate: true, billing: { defaultTariff: 'free', lowBalanceThreshold: 10 } } })
+  ctx = await createTestContext({ services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 2, webhooksAllowPrivate: true, billing: { defaultTariff: 'free', lowBalanceThreshold: 10 } } })
 })
 afterEach(() => llm.reset())
 after(async () => {
@@ -52,6 +52,20 @@ describe('charging replies', () => {
     assert.equal(response.headers.get('x-should-retry'), 'false')
     assert.equal(llm.chatRequests().length, 0)
     assert.equal((await ctx.database.db.select().from(messages).where(eq(messages.projectId, org.projectId))).length, 0)
+  })
+
+  it('does not keep a 402 under an Idempotency-Key: after a top-up the same retry runs', async () => {
+    const org = await organization(0)
+    const body = { messages: [{ role: 'user', content: 'Hello' }] }
+    const path = `/chats/${org.chatId}/threads/idem-1/stream`
+    const refused = await org.api('POST', path, body, { 'idempotency-key': 'retry-1' })
+    assert.equal(refused.status, 402)
+    await ctx.services.ledger.post({ organizationId: org.organizationId, type: 'topup', amount: 10, description: 'test', idempotencyKey: 'topup' })
+    llm.replyWith(FOUR_CREDITS)
+    const retried = await org.api('POST', path, body, { 'idempotency-key': 'retry-1' })
+    assert.equal(retried.status, 200)
+    assert.equal(retried.headers.get('idempotent-replayed'), null)
+    assert.deepEqual(await ctx.services.ledger.balance(org.organizationId), { credits: 6, bonus: 0 })
   })
 
   it('charges every reply once, keyed by its message id, at the price table\'s rounded-up price', async () => {
@@ -116,6 +130,8 @@ describe('charging replies', () => {
     llm.replyWith(FOUR_CREDITS)
     const responses = await Promise.all(Array.from({ length: 50 }, (_, index) => send(org, `many-${index}`)))
     assert.deepEqual(responses.map((response) => response.status), Array(50).fill(200))
+    const failed = responses.filter((response) => !response.text.includes('Answer.')).map((response) => response.text.slice(-600))
+    assert.deepEqual(failed, [], 'every reply finished')
     const charges = await ctx.database.db.select().from(ledgerTransactions).where(and(eq(ledgerTransactions.organizationId, org.organizationId), eq(ledgerTransactions.type, 'charge')))
     assert.equal(charges.length, 50)
     assert.equal(new Set(charges.map((charge) => charge.idempotencyKey)).size, 50)

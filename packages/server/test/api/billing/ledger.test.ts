@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { asc, eq, sql } from 'drizzle-orm'
-import { ledgerAccounts, type Ledger, type TransactionType } from '../../../src/modules/billing/index.ts'
+import { billingAccounts, ledgerAccounts, type Ledger, type TransactionType } from '../../../src/modules/billing/index.ts'
 import { AppError } from '../../../src/platform/errors.ts'
 import { createTestContext, type TestContext } from '../../support/harness.ts'
 
@@ -54,7 +54,7 @@ describe('the ledger', () => {
     const model: Model = { credits: 0, bonus: 0, 'system:topups': 0, 'system:bonuses': 0, 'system:usage': 0 }
     const used: Array<{ key: string; type: TransactionType; amount: number }> = []
     const types: TransactionType[] = ['charge', 'charge', 'topup', 'bonus', 'refund']
-    const steps = Number(process.env.LEDGER_STEPS ?? 2000)
+    const steps = Number(process.env.LEDGER_STEPS ?? 1500)
     let replays = 0
     let conflicts = 0
     for (let step = 0; step < steps; step++) {
@@ -143,5 +143,8 @@ describe('the ledger', () => {
     assert.deepEqual(await ledger.account(organizationId), { tariff: 'pro', credits: 0, bonus: 0, subscription_until: '2027-01-01T00:00:00.000Z' })
     await ledger.ensureAccount(organizationId)
     assert.equal(await ledger.tariffOf(organizationId), 'pro')
+    const [row] = await ctx.database.db.select().from(billingAccounts).where(eq(billingAccounts.organizationId, organizationId))
+    assert.equal(row!.tariffSetBy, 'user:usr_1')
+    await assert.rejects(ledger.setTariff(organizationId, 'gold' as 'pro', null, 'user:usr_1'), (error: unknown) => error instanceof AppError && error.code === 'invalid_request')
   })
 })

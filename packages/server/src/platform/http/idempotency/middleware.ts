@@ -10,9 +10,10 @@ const VALID_KEY = /^[\x21-\x7e]{1,255}$/
 
 /**
  * Answers that mean the request was not carried out, or may succeed later: the key
- * is released so that a retry runs anew. Everything else is final and replayed.
+ * is released so that a retry runs anew (a 402 `insufficient_credits` stored nothing, and
+ * a top-up changes it). Everything else is final and replayed.
  */
-const NOT_FINAL = new Set([408, 409, 429])
+const NOT_FINAL = new Set([402, 408, 409, 429])
 
 /** Headers of the first answer that belong to that one exchange, not to its result. */
 const NOT_REPLAYED = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'x-request-id', 'set-cookie'])

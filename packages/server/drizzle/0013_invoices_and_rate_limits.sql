@@ -21,7 +21,12 @@ CREATE TABLE "invoices" (
 	CONSTRAINT "invoices_status_check" CHECK ("invoices"."status" in ('pending', 'paid', 'cancelled'))
 );
 --> statement-breakpoint
-ALTER TABLE "billing_accounts" ADD COLUMN "updated_by" text;--> statement-breakpoint
+CREATE TABLE "rate_limits" (
+	"key" text PRIMARY KEY NOT NULL,
+	"points" integer NOT NULL,
+	"expire" timestamp with time zone
+);
+--> statement-breakpoint
 ALTER TABLE "invoices" ADD CONSTRAINT "invoices_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "invoices_organization_idx" ON "invoices" USING btree ("organization_id","created_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "invoices_provider_reference_key" ON "invoices" USING btree ("provider","provider_reference");
