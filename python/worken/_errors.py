@@ -97,6 +97,10 @@ class BadRequestError(APIError):
     """400: the body is missing, not JSON, or the request cannot be parsed."""
 
 
+class InsufficientCreditsError(APIError):
+    """402 ``insufficient_credits``: no credits for a new turn; retrying will not help until a top-up."""
+
+
 class AuthenticationError(APIError):
     """401: the API key is missing, malformed, unknown or deleted."""
 
@@ -173,6 +177,7 @@ class WebhookVerificationError(WorkenError):
 
 _BY_STATUS = {
     400: BadRequestError,
+    402: InsufficientCreditsError,
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,

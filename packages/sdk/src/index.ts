@@ -14,6 +14,7 @@ export {
   WorkenError,
   APIError,
   BadRequestError,
+  InsufficientCreditsError,
   AuthenticationError,
   PermissionDeniedError,
   NotFoundError,

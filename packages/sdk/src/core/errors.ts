@@ -75,6 +75,10 @@ export class BadRequestError extends APIError {
 export class AuthenticationError extends APIError {
   override name = 'AuthenticationError'
 }
+/** 402 `insufficient_credits`: the organization has no credits for a new turn; retrying will not help until a top-up. */
+export class InsufficientCreditsError extends APIError {
+  override name = 'InsufficientCreditsError'
+}
 export class PermissionDeniedError extends APIError {
   override name = 'PermissionDeniedError'
 }
@@ -104,6 +108,7 @@ export class InternalServerError extends APIError {
 const STATUS_CLASSES: Record<number, typeof APIError> = {
   400: BadRequestError,
   401: AuthenticationError,
+  402: InsufficientCreditsError,
   403: PermissionDeniedError,
   404: NotFoundError,
   408: RequestTimeoutError,
