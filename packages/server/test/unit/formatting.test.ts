@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createReplyFormatter, formatReply, type FormattingOptions } from '../../src/modules/agent/formatting.ts'
+import { random } from '../support/random.ts'
 
 const markdown: FormattingOptions = { removeEmojis: false, removeMarkdown: true }
 const emojis: FormattingOptions = { removeEmojis: true, removeMarkdown: false }
@@ -15,18 +16,6 @@ function expectFormats(options: FormattingOptions, cases: [input: string, expect
 function streamed(chunks: string[], options: FormattingOptions): string[] {
   const formatter = createReplyFormatter(options)
   return [...chunks.map((chunk) => formatter.push(chunk)), formatter.flush()]
-}
-
-/** mulberry32: a seeded PRNG, so a failing case reproduces from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function splitAt(text: string, next: () => number, averageLength: number): string[] {

@@ -1,18 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { escapeHtml, markdownToTelegramHtml, plainText, renderForTelegram, TELEGRAM_MESSAGE_LIMIT, type TelegramPart } from '../../src/modules/integrations/channels/telegram/format.ts'
-
-/** mulberry32: a seeded PRNG, so a failing case reproduces from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { random } from '../support/random.ts'
 
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"' }
 const INLINE = new Set(['b', 'i', 'u', 's', 'tg-spoiler'])

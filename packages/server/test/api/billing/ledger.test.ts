@@ -4,6 +4,7 @@ import { asc, eq, sql } from 'drizzle-orm'
 import { billingAccounts, ledgerAccounts, type Ledger, type TransactionType } from '../../../src/modules/billing/index.ts'
 import { AppError } from '../../../src/platform/errors.ts'
 import { createTestContext, type TestContext } from '../../support/harness.ts'
+import { random } from '../../support/random.ts'
 
 let ctx: TestContext
 let ledger: Ledger
@@ -13,18 +14,6 @@ before(async () => {
   ledger = ctx.services.ledger
 })
 after(() => ctx.close())
-
-/** Mulberry32: a seeded generator, so a failing run can be replayed with its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The ledger as plain numbers: what every account should hold. */
 type Model = Record<'credits' | 'bonus' | 'system:topups' | 'system:bonuses' | 'system:usage', number>

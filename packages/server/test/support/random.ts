@@ -1,0 +1,18 @@
+/**
+ * Mulberry32: a small seeded generator for property and fuzz tests, so a failing
+ * run can be replayed from the seed it prints.
+ *
+ * @example
+ * const next = random(42)
+ * next() // a number in [0, 1), the same sequence for the same seed
+ */
+export function random(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
