@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { after, before, it } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'drizzle-orm'
 import { openDatabase, type DatabaseHandle } from '../../src/platform/db/client.ts'
 import { Ledger } from '../../src/modules/billing/index.ts'
 import { startLlmServer, type LlmServer } from '../support/llm-server.ts'
 import { keyCaller, processDatabase, startServerProcess } from '../support/process.ts'
+import { until } from '../support/wait.ts'
 
 const KEY = `sk-${'c4a2'.repeat(8)}`
 const THREADS = Array.from({ length: 30 }, (_, i) => `crash-${i}`)
@@ -21,14 +21,6 @@ after(async () => {
   await llm.close()
   await cleanup()
 })
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 async function openStopped(): Promise<DatabaseHandle> {
   return database.DATABASE_URL

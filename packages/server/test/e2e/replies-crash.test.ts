@@ -3,6 +3,7 @@ import { after, before, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startLlmServer, type LlmServer } from '../support/llm-server.ts'
 import { keyCaller, processDatabase, startServerProcess } from '../support/process.ts'
+import { until } from '../support/wait.ts'
 
 const KEY = `sk-${'0bed'.repeat(8)}`
 let llm: LlmServer
@@ -17,15 +18,6 @@ after(async () => {
   await llm.close()
   await cleanup()
 })
-
-/** Polls `check` until it holds. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 it('messages accepted for an auto reply when the server is killed (SIGKILL) mid-turn are answered after the restart, exactly once', { timeout: 180_000 }, async () => {
   // On Postgres the dead process's claims lapse after 2 s; on PGlite the next start takes them at once.

@@ -8,6 +8,7 @@ import { channelUpdates } from '../../src/schema.ts'
 import { startLlmServer, type ChatTurn, type LlmServer, type ReplyScript } from '../support/llm-server.ts'
 import { keyCaller, processDatabase, startServerProcess, type ServerProcess } from '../support/process.ts'
 import { postUpdate, startFakeBotApi, textMessageUpdate, type FakeBotApi } from '../support/telegram/fake-bot-api.ts'
+import { until } from '../support/wait.ts'
 
 /**
  * Issue 14: "a kill -9 of the server mid-conversation loses no inbound update and sends no reply
@@ -47,14 +48,6 @@ after(async () => {
   await llm.close()
   await cleanup()
 })
-
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(100)
-  }
-}
 
 /** A port free now, for a server whose public URL must be known before it starts (the webhook's). */
 async function freePort(): Promise<number> {

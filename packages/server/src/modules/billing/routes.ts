@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { Hono } from 'hono'
 import { access } from '../../platform/http/access.ts'
+import { totalHeader } from '../../platform/http/paging.ts'
 import type { AppEnv } from '../../platform/http/context.ts'
 import { createRouter, errorResponses, jsonBody, jsonContent, listContent } from '../../platform/http/router.ts'
 import { AppError } from '../../platform/errors.ts'
@@ -72,7 +73,7 @@ export const billingRoutes = createRouter<BillingRouteServices>()
   .openapi(listTransactions, async (c) => c.json(await c.get('services').ledger.transactions(c.get('principal').organizationId, c.req.valid('query')), 200))
   .openapi(listInvoices, async (c) => {
     const invoices = await c.get('services').invoices.list(c.get('principal').organizationId)
-    return c.json(invoices, 200, { 'x-total-count': String(invoices.length) })
+    return c.json(invoices, 200, totalHeader({ data: invoices, total: invoices.length }))
   })
   .openapi(createInvoice, async (c) => {
     const principal = c.get('principal')

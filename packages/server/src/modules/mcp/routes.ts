@@ -2,6 +2,7 @@ import { createExecutor, createMcpHttpHandler, loadCatalog, parseToolsetQuery, s
 import { Hono } from 'hono'
 import type { AppEnv } from '../../platform/http/context.ts'
 import { AppError } from '../../platform/errors.ts'
+import { bearerToken } from '../../platform/http/auth.ts'
 
 /** Answers a request with the public app itself, in process. */
 export type Dispatch = (request: Request) => Response | Promise<Response>
@@ -27,7 +28,7 @@ export function mcpRoutes(dispatch: Dispatch) {
       throw new AppError('method_not_allowed', `${c.req.method} is not allowed here; MCP is served statelessly: POST each JSON-RPC message`, { headers: { allow: 'POST' } })
     }
     const url = new URL(c.req.url)
-    const apiKey = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1]
+    const apiKey = bearerToken(c.req.header('authorization'))
     // The key check ran before this route; a request without a key never gets here.
     if (!apiKey) throw AppError.unauthorized()
     const api = createExecutor({ baseUrl: url.origin, apiKey, fetch: dispatch, userAgent: `worken-mcp/${VERSION} (http)` })

@@ -4,7 +4,8 @@ import { ID_PATTERN } from '../db/ids.ts'
 import type { AppEnv, Principal } from './context.ts'
 import { AppError } from '../errors.ts'
 
-function bearerToken(header: string | undefined): string | null {
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header: string | undefined): string | null {
   const match = header?.match(/^Bearer +(\S+) *$/i)
   return match?.[1] ?? null
 }
