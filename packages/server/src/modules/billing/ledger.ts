@@ -4,8 +4,9 @@ import { newId } from '../../platform/db/ids.ts'
 import { AppError } from '../../platform/errors.ts'
 import { billingAccounts, ledgerAccounts, ledgerEntries, ledgerTransactions } from './tables.ts'
 
-export const TARIFFS = ['free', 'starter', 'pro', 'enterprise'] as const
-export type Tariff = (typeof TARIFFS)[number]
+// The plans are the platform's (rate limits read them before any module): one list for both.
+import { TARIFFS, type Tariff } from '../../platform/http/plan-limits.ts'
+export { TARIFFS, type Tariff }
 
 export const TRANSACTION_TYPES = ['charge', 'topup', 'bonus', 'refund'] as const
 export type TransactionType = (typeof TRANSACTION_TYPES)[number]

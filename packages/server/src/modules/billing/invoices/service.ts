@@ -59,10 +59,6 @@ export class InvoiceService {
     this.returnUrl = options.returnUrl ?? null
   }
 
-  get providerName(): string {
-    return this.provider.name
-  }
-
   offers(): Offer[] {
     return this.catalog.offers
   }
