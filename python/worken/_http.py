@@ -273,14 +273,27 @@ class Transport:
                 raise result
             return result
 
+    @staticmethod
+    def _exchange(connection: http.client.HTTPConnection, method: str, target: str, headers: Dict[str, str], body: Optional[bytes]) -> http.client.HTTPResponse:
+        """Send the request and read the response head."""
+        try:
+            connection.request(method, target, body=body, headers=headers)
+        except (BrokenPipeError, ConnectionResetError) as send_error:
+            # A server may answer before it has read the whole body (a 413 for a body over its limit)
+            # and close: then its answer is already waiting, and it is the answer, not a transport error.
+            try:
+                return connection.getresponse()
+            except (OSError, http.client.HTTPException):
+                raise send_error from None
+        return connection.getresponse()
+
     def _attempt(self, method: str, target: str, headers: Dict[str, str], body: Optional[bytes], timeout: float, stream: bool) -> Any:
         """One try: the response, or the APIError it amounts to. Transport failures raise
         APIConnectionError / APITimeoutError."""
         connection, reused = self._acquire(timeout)
         try:
             try:
-                connection.request(method, target, body=body, headers=headers)
-                response = connection.getresponse()
+                response = self._exchange(connection, method, target, headers, body)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 if not reused:
                     raise
@@ -288,8 +301,7 @@ class Transport:
                 # processed, so a fresh connection is the same request, not a retry.
                 connection.close()
                 connection = self._new_connection(timeout)
-                connection.request(method, target, body=body, headers=headers)
-                response = connection.getresponse()
+                response = self._exchange(connection, method, target, headers, body)
             if stream and 200 <= response.status < 300:
                 return OpenResponse(connection, response)
             content = response.read()
