@@ -545,6 +545,8 @@ async function benchDatabase(clients: Clients, llm: Llm, llmUrl: string, options
           streams += requests.length
         }
         const { profile } = await session.post('Profiler.stop')
+        // The raw profile, for a closer look (Chrome DevTools, or an analysis by call stack).
+        if (process.env.BENCH_CPU_PROFILE_OUT) fs.writeFileSync(process.env.BENCH_CPU_PROFILE_OUT.replace('{db}', database), JSON.stringify(profile))
         cpu = { database, streams, ...categorize(profile) }
       } finally {
         session.disconnect()

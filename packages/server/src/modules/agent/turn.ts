@@ -1,4 +1,5 @@
-import { stepCountIs, streamText, type LanguageModel, type ModelMessage, type TextStreamPart, type ToolSet } from 'ai'
+import { experimental_streamLanguageModelCall as streamLanguageModelCall, stepCountIs, streamText, type LanguageModel, type ModelMessage, type TextStreamPart, type ToolSet } from 'ai'
+import { prepareRetries, toResponseMessages } from 'ai/internal'
 import type { Logger } from 'pino'
 import type { BotSettings } from '../bots/index.ts'
 import type { KnowledgeSearch } from '../knowledge/index.ts'
@@ -28,6 +29,12 @@ export type TurnInput = {
   model: LanguageModel
   context: TurnContext
   abortSignal?: AbortSignal
+  /**
+   * `auto` (the default): a turn that can only be text (no tools, no formatting) is one model
+   * call on the AI SDK's single-call stream; anything else runs `streamText`'s agent loop.
+   * `loop` forces the loop, so that tests can hold the two to the same events and messages.
+   */
+  engine?: 'auto' | 'loop'
 }
 
 export type TurnDeps = {
@@ -71,6 +78,8 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
     .filter(Boolean)
     .join('\n\n')
   const tools = buildTools(settings, { projectId: input.projectId, thread: deps.thread, knowledge: deps.knowledge, logger })
+  const formatting = ai.formatting.removeEmojis || ai.formatting.removeMarkdown
+  if (input.engine !== 'loop' && Object.keys(tools).length === 0 && !formatting) return runTextTurn(deps, input, system, emit)
   const policies = toolPolicies(settings)
 
   const result = streamText({
@@ -86,7 +95,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
     frequencyPenalty: ai.model.frequency_penalty,
     presencePenalty: ai.model.presence_penalty,
     // No transform layer at all when there is nothing to clean: every layer costs each chunk.
-    ...(ai.formatting.removeEmojis || ai.formatting.removeMarkdown ? { experimental_transform: formattingTransform(ai.formatting) } : {}),
+    ...(formatting ? { experimental_transform: formattingTransform(ai.formatting) } : {}),
     ...(input.abortSignal ? { abortSignal: input.abortSignal } : {}),
     onError: () => {},
   })
@@ -121,19 +130,80 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
         failure = errorMessage(part.error)
         break
       case 'abort':
-        failure = typeof input.abortSignal?.reason === 'string' ? input.abortSignal.reason : 'The model call was aborted'
+        failure = input.abortSignal ? abortReason(input.abortSignal) : 'The model call was aborted'
         break
     }
   }
 
-  if (failure !== null) {
-    logger.warn({ projectId: input.projectId, threadId: input.threadId, model: input.modelId, error: failure }, 'agent turn failed')
-    return { status: 'failed', error: failure }
-  }
+  if (failure !== null) return failed(logger, input, failure)
   const [steps, usage] = await Promise.all([result.steps, result.totalUsage])
   // In v7 `result.response` is the last step only; each step holds its own messages.
   const replies = steps.flatMap((step) => step.response.messages).filter((message) => message.role === 'assistant' || message.role === 'tool')
   return { status: 'completed', finishReason, replies, usage: { inputTokens: usage.inputTokens ?? null, outputTokens: usage.outputTokens ?? null }, approvals }
+}
+
+/**
+ * A turn that can only be text: one model call, its stream read directly. `streamText` runs
+ * the same call through its agent loop (steps, tool execution, replayable results), which costs
+ * about 1.5 ms of CPU per reply in web-stream layers; the AI SDK's single-call stream gives the
+ * same parts, usage and response messages for a tenth of that (BENCHMARKS.md). Retries before
+ * the first byte are the AI SDK's own, as in `streamText`.
+ */
+async function runTextTurn(deps: TurnDeps, input: TurnInput, system: string, emit: (event: StreamEvent) => void): Promise<TurnResult> {
+  const ai = input.settings.ai
+  const { retry } = prepareRetries({ maxRetries: deps.maxRetries ?? 2, abortSignal: input.abortSignal })
+  let end: { content: Parameters<typeof toResponseMessages>[0]['content']; finishReason: string; usage: { inputTokens: number | undefined; outputTokens: number | undefined } } | undefined
+  let failure: string | null = null
+  try {
+    const call = await retry(() =>
+      streamLanguageModelCall({
+        model: input.model,
+        instructions: system,
+        messages: input.context.history,
+        temperature: ai.model.temperature,
+        maxOutputTokens: ai.model.max_tokens,
+        topP: ai.model.top_p,
+        frequencyPenalty: ai.model.frequency_penalty,
+        presencePenalty: ai.model.presence_penalty,
+        ...(input.abortSignal ? { abortSignal: input.abortSignal } : {}),
+        onLanguageModelCallEnd: (event) => {
+          end = { content: event.content as never, finishReason: event.finishReason, usage: event.usage }
+        },
+      }),
+    )
+    for await (const part of call.stream) {
+      if (part.type === 'text-delta') {
+        if (part.text) emit({ type: 'text-delta', textDelta: part.text })
+      } else if (part.type === 'error') {
+        failure ??= errorMessage(part.error)
+      } else if (part.type === 'tool-call') {
+        // Nothing was offered, so nothing may be called.
+        failure ??= `The model called the tool ${part.toolName}, which this bot does not offer`
+      }
+    }
+  } catch (error) {
+    failure = input.abortSignal?.aborted ? abortReason(input.abortSignal) : errorMessage(error)
+  }
+  if (failure === null && input.abortSignal?.aborted) failure = abortReason(input.abortSignal)
+  if (failure === null && !end) failure = 'The model stream ended without finishing'
+  if (failure !== null || !end) return failed(deps.logger, input, failure ?? 'The model provider failed')
+  const replies = await toResponseMessages({ content: end.content, tools: undefined })
+  return {
+    status: 'completed',
+    finishReason: end.finishReason,
+    replies,
+    usage: { inputTokens: end.usage.inputTokens ?? null, outputTokens: end.usage.outputTokens ?? null },
+    approvals: [],
+  }
+}
+
+function failed(logger: Logger, input: TurnInput, error: string): TurnResult {
+  logger.warn({ projectId: input.projectId, threadId: input.threadId, model: input.modelId, error }, 'agent turn failed')
+  return { status: 'failed', error }
+}
+
+function abortReason(signal: AbortSignal): string {
+  return typeof signal.reason === 'string' ? signal.reason : 'The model call was aborted'
 }
 
 function errorMessage(error: unknown): string {
