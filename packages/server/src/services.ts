@@ -171,7 +171,7 @@ export function createServices(database: DatabaseHandle, logger: Logger, options
   const vectorEmbedder = workerOptions?.vector ? embedder : undefined
 
   // Every event goes through the one outbox, with webhook deliveries written as its consumer.
-  const outbox = new Outbox(database, [webhookDeliveryWriter, channelDeliveryWriter, channelDeliveryMarker])
+  const outbox = new Outbox([webhookDeliveryWriter, channelDeliveryWriter, channelDeliveryMarker])
   const ledger = new Ledger(database, { defaultTariff: options.billing?.defaultTariff ?? 'enterprise', lowBalanceThreshold: options.billing?.lowBalanceThreshold ?? 100 })
   const replyCharges = new ReplyCharges(database, ledger, options.billing?.prices ?? DEFAULT_PRICES)
   // Every stored model reply is charged in the transaction that stores it (conversations does not import billing).

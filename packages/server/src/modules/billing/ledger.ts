@@ -2,7 +2,7 @@ import { and, asc, count, desc, eq, sql } from 'drizzle-orm'
 import type { Database, DatabaseHandle } from '../../platform/db/client.ts'
 import { newId } from '../../platform/db/ids.ts'
 import { AppError } from '../../platform/errors.ts'
-import { billingAccounts, ledgerAccounts, ledgerEntries, ledgerTransactions } from './tables.ts'
+import { billingAccounts, ledgerAccounts, ledgerTransactions } from './tables.ts'
 
 // The plans are the platform's (rate limits read them before any module): one list for both.
 import { TARIFFS, type Tariff } from '../../platform/http/plan-limits.ts'
@@ -139,18 +139,9 @@ export class Ledger {
     return this.run(tx, async (db) => {
       const accounts = await this.lockAccounts(db, input.organizationId)
       const balanceOf = (kind: AccountKind) => accounts.get(kind)!.balance
-      const [existing] = await db
-        .select()
-        .from(ledgerTransactions)
-        .where(and(eq(ledgerTransactions.organizationId, input.organizationId), eq(ledgerTransactions.idempotencyKey, input.idempotencyKey)))
-      if (existing) {
-        if (existing.type !== input.type || existing.amount !== input.amount) {
-          throw AppError.conflict(`Idempotency key '${input.idempotencyKey}' was used for a ${existing.type} of ${existing.amount}`)
-        }
-        return { transaction: existing, replayed: true, balance: { credits: balanceOf('credits'), bonus: balanceOf('bonus') } }
-      }
-
       const legs = legsOf(input.type, input.amount, balanceOf('bonus'))
+      // The key's first use inserts; a replay inserts nothing and finds the first (the accounts'
+      // lock, taken above, orders it after that first one's commit).
       const [transaction] = await db
         .insert(ledgerTransactions)
         .values({
@@ -163,19 +154,30 @@ export class Ledger {
           actor: input.actor ?? null,
           metadata: input.metadata ?? {},
         })
+        .onConflictDoNothing({ target: [ledgerTransactions.organizationId, ledgerTransactions.idempotencyKey] })
         .returning()
+      if (!transaction) {
+        const [existing] = await db
+          .select()
+          .from(ledgerTransactions)
+          .where(and(eq(ledgerTransactions.organizationId, input.organizationId), eq(ledgerTransactions.idempotencyKey, input.idempotencyKey)))
+        if (existing!.type !== input.type || existing!.amount !== input.amount) {
+          throw AppError.conflict(`Idempotency key '${input.idempotencyKey}' was used for a ${existing!.type} of ${existing!.amount}`)
+        }
+        return { transaction: existing!, replayed: true, balance: { credits: balanceOf('credits'), bonus: balanceOf('bonus') } }
+      }
+
       const moves = legs.map((leg) => ({ account: accounts.get(leg.kind)!, amount: leg.amount }))
-      // One statement moves every balance; the rows are already ours.
-      const values = sql.join(moves.map((move) => sql`(${move.account.id}::bigint, ${move.amount}::bigint)`), sql`, `)
-      await db.execute(sql`update ledger_accounts as a set balance = a.balance + v.delta, version = a.version + 1
-        from (values ${values}) as v(id, delta) where a.id = v.id`)
-      await db.insert(ledgerEntries).values(moves.map((move) => ({
-        transactionId: transaction!.id,
-        accountId: move.account.id,
-        amount: move.amount,
-        balanceBefore: move.account.balance,
-        balanceAfter: move.account.balance + move.amount,
-      })))
+      // One statement moves every balance and writes the entries; the rows are already ours.
+      const deltas = sql.join(moves.map((move) => sql`(${move.account.id}::bigint, ${move.amount}::bigint)`), sql`, `)
+      const entries = sql.join(moves.map((move) => sql`(${transaction.id}, ${move.account.id}::bigint, ${move.amount}::bigint, ${move.account.balance}::bigint, ${move.account.balance + move.amount}::bigint)`), sql`, `)
+      await db.execute(sql`with moved as (
+          update ledger_accounts as a set balance = a.balance + v.delta, version = a.version + 1
+          from (values ${deltas}) as v(id, delta) where a.id = v.id
+          returning a.id
+        )
+        insert into ledger_entries (transaction_id, account_id, amount, balance_before, balance_after)
+        values ${entries}`)
       for (const move of moves) move.account.balance += move.amount
 
       const before = totalOf(legs, -1) + balanceOf('credits') + balanceOf('bonus')

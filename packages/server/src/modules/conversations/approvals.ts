@@ -41,5 +41,4 @@ export async function decideApproval(handle: DatabaseHandle, writer: MessageWrit
       eventsAfter: (_rows: unknown, thread: { chatId: string }) => [{ type: 'thread.approval.decided', chatId: thread.chatId, threadId, data: { approval_id: approvalId, tool_name: approval.toolName, status, decided_by: decidedBy } }],
     })
   })
-  writer.outbox.announce(projectId)
 }

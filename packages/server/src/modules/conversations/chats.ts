@@ -166,7 +166,6 @@ export class ChatService {
         { type: 'chat.deleted', chatId, threadId: null, data: { bot_id: deleted.botId, integration_id: deleted.integrationId, name: deleted.name } },
       ])
     })
-    this.outbox.announce(projectId)
   }
 
   /**

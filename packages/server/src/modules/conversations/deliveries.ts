@@ -12,7 +12,7 @@ export type DeliveryOutcome = { status: 'sent'; externalId: string } | { status:
  * transaction. The channel sender's one way to write to a conversation's rows.
  */
 export async function recordDelivery(database: DatabaseHandle, outbox: Outbox, projectId: string, messageId: string, outcome: DeliveryOutcome): Promise<void> {
-  const row = await database.db.transaction(async (tx) => {
+  await database.db.transaction(async (tx) => {
     const [updated] = await tx
       .update(messages)
       .set(outcome.status === 'sent'
@@ -21,10 +21,8 @@ export async function recordDelivery(database: DatabaseHandle, outbox: Outbox, p
       .where(and(eq(messages.projectId, projectId), eq(messages.id, messageId), sql`${messages.deliveryStatus} is distinct from 'sent'`))
       .returning()
     // Deleted with its thread meanwhile, or already recorded as sent: nothing to say.
-    if (!updated) return null
+    if (!updated) return
     const message = toMessage(updated)
     await outbox.append(tx, projectId, [{ type: 'thread.message.delivery.changed', chatId: updated.chatId, threadId: updated.threadId, data: { message_id: message.id, delivery: message.delivery } }])
-    return updated
   })
-  if (row) outbox.announce(projectId)
 }

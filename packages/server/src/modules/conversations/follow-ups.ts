@@ -76,16 +76,14 @@ async function generateTitle(deps: FollowUpDeps, job: ThreadJob): Promise<void> 
       })).text
   const title = storableText(text).trim().replace(/^["'«]+|["'».!?]+$/g, '').slice(0, 200)
   if (!title) return
-  const updated = await db.transaction(async (tx) => {
+  await db.transaction(async (tx) => {
     const rows = await tx
       .update(threads)
       .set({ title, updatedAt: sql`now()` })
       .where(and(eq(threads.projectId, job.projectId), eq(threads.id, job.threadId), isNull(threads.title)))
       .returning({ id: threads.id })
     if (rows.length > 0) await deps.outbox.append(tx, job.projectId, [{ type: 'thread.title.changed', chatId: job.chatId, threadId: job.threadId, data: { title } }])
-    return rows.length > 0
   })
-  if (updated) deps.outbox.announce(job.projectId)
 }
 
 /** The first `count` words of a text, on one line. */

@@ -66,7 +66,6 @@ export class OperatorService {
     const result = await this.handle.db.transaction(async (tx) => {
       return storeOperatorMessage(this.writer, tx, projectId, threadId, text, operatorId, requireManual)
     })
-    this.writer.outbox.announce(projectId)
     return result
   }
 
@@ -156,7 +155,6 @@ export class OperatorService {
         await tx.update(scheduledMessages).set({ status: 'sent', messageId: message.id, updatedAt: sql`now()` }).where(eq(scheduledMessages.id, row.id))
       })
     })
-    this.writer.outbox.announce(projectId)
   }
 
   /** Scheduled messages whose time has passed but that are still waiting (their job was never queued): queue them now. */

@@ -145,7 +145,6 @@ export class OwedReplies {
       }])
       return { status: 'given_up' as const, projectId: row.projectId }
     })
-    if (outcome.status === 'given_up') this.outbox.announce(outcome.projectId)
     return outcome.status
   }
 

@@ -231,7 +231,6 @@ async function storeReply(deps: ReplyDeps, request: ReplyRequest, replies: Model
       throw error
     }
   })
-  writer.outbox.announce(request.projectId)
   return stored
 }
 

@@ -133,8 +133,9 @@ export class ThreadService {
           throw error
         })
       const created = inserted.length > 0
-      // Locked before the person is chosen, so two first messages of one thread agree on it (the writer locks it again: a no-op).
-      const current = await lockThread(tx, projectId, threadId)
+      // Locked before the person is chosen, so two first messages of one thread agree on it. A row
+      // this transaction just inserted is locked already: nobody else sees it before the commit.
+      const current = created ? inserted[0] : await lockThread(tx, projectId, threadId)
       if (current && current.chatId !== chat.id) throw AppError.conflict(`Thread id '${threadId}' is already used by another chat of this project`, 'thread_id_taken')
       const personId = person ? await upsertPerson(tx, projectId, current?.personId ?? null, person) : undefined
       const written = await this.writer.write(tx, projectId, threadId, {
@@ -146,13 +147,13 @@ export class ThreadService {
         // A person owes an answer in `manual` and `operator` mode; the AI answers in `auto`, nobody in `blocked`.
         pending: (thread) => (thread.mode === 'manual' || thread.mode === 'operator' ? 'add' : 'keep'),
         ...(personId !== undefined ? { personId } : {}),
+        ...(current ? { locked: current } : {}),
         eventsBefore: created ? [{ type: 'thread.created', chatId: chat.id, threadId, data: { thread: toThread(inserted[0]!) } }] : [],
         ...(alongside ? { alongside: (_rows: unknown, thread: ThreadRow) => alongside(tx, thread) } : {}),
         ...(options.events ? { eventsAfter: () => options.events! } : {}),
       })
       return { thread: written.thread, created, messageIds: written.rows.map((row) => row.id) }
     })
-    this.outbox.announce(projectId)
     return result
   }
 
@@ -178,7 +179,6 @@ export class ThreadService {
       await this.outbox.append(tx, projectId, outbox)
       return updated!
     })
-    this.outbox.announce(projectId)
     return toThread(row)
   }
 
@@ -192,7 +192,6 @@ export class ThreadService {
       if (deleted.length === 0) throw AppError.notFound('Thread', threadId)
       await this.outbox.append(tx, projectId, [{ type: 'thread.deleted', chatId, threadId, data: {} }])
     })
-    this.outbox.announce(projectId)
   }
 
   /**
@@ -212,7 +211,6 @@ export class ThreadService {
             { type: 'thread.mode.changed', chatId: before.chatId, threadId, data: { mode: 'manual', previous_mode: before.mode, reason: storableText(reason), by: 'bot' } },
           ])
         })
-        this.outbox.announce(projectId)
       },
       updateWorkingMemory: async (markdown) => {
         await ready

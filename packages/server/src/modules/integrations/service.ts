@@ -146,7 +146,6 @@ export class IntegrationService {
       if (events.length > 0) await this.outbox.append(tx, projectId, events)
       return updated!
     })
-    this.outbox.announce(projectId)
     return toIntegration(row)
   }
 
@@ -173,7 +172,6 @@ export class IntegrationService {
         { type: 'integration.deleted', chatId: null, threadId: null, data: { integration_id: id, vendor: current.vendor, name: current.name } },
       ])
     })
-    this.outbox.announce(projectId)
     for (const hook of this.deleteHooks) await hook(existing, auth).catch(() => {})
   }
 
@@ -231,7 +229,6 @@ export class IntegrationService {
       if (current.status !== 'active') await this.outbox.append(tx, projectId, [statusChanged(current, 'active', null, 'api')])
       return updated!
     })
-    this.outbox.announce(projectId)
     return row
   }
 
@@ -265,7 +262,6 @@ export class IntegrationService {
       const events = current.status === status ? extra : [statusChanged(current, status, reason, by), ...extra]
       if (events.length > 0) await this.outbox.append(tx, row.projectId, events)
     })
-    this.outbox.announce(row.projectId)
   }
 }
 

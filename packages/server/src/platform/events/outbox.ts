@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
-import type { Database, DatabaseHandle } from '../db/client.ts'
+import type { Database } from '../db/client.ts'
 import { newId } from '../db/ids.ts'
 
 /** An event to append; its `type` is the owning module's (`thread.created`, `chat.deleted`, …). */
@@ -44,50 +44,46 @@ export type OutboxConsumer = {
 
 /**
  * The outbox: every domain event, written in the transaction of the change that
- * caused it, in one order per project, with its consumers; then one NOTIFY
- * wakes the live feeds of every process. Built once per process.
+ * caused it, in one order per project, with its consumers and the NOTIFY that
+ * wakes the live feeds of every process (sent by Postgres at the commit, never
+ * for a rollback). Built once per process.
  *
  * @example
- *   const outbox = new Outbox(database, [webhookDeliveryWriter])
+ *   const outbox = new Outbox([webhookDeliveryWriter])
  *   await database.db.transaction(async (tx) => { …; await outbox.append(tx, projectId, [event]) })
- *   outbox.announce(projectId)
  */
 export class Outbox {
-  private readonly handle: DatabaseHandle
   private readonly consumers: readonly OutboxConsumer[]
 
-  constructor(handle: DatabaseHandle, consumers: readonly OutboxConsumer[] = []) {
-    this.handle = handle
+  constructor(consumers: readonly OutboxConsumer[] = []) {
     this.consumers = consumers
   }
 
   /**
    * Appends events inside the caller's transaction, so they exist exactly when
-   * the change that caused them does, and runs the consumers on them in the same
-   * statement. Call `announce` after the commit.
+   * the change that caused them does, runs the consumers on them and queues the
+   * NOTIFY, all in one statement: one round trip.
    *
-   * Within a project, `seq` order is commit order: the transaction takes the
-   * project's outbox lock before its rows get their `seq` and keeps it until it
+   * Within a project, `seq` order is commit order: the statement takes the
+   * project's outbox lock before its rows get their `seq` (the rows are joined to
+   * the lock, so none is formed without it) and the transaction keeps it until it
    * commits. Without it a reader could see seq 11 committed while seq 10 is still
    * in flight, move its cursor past 10 and never deliver it (SSE resume, webhooks).
    * Call this last in the transaction: the lock serialises the rest of it.
    */
   async append(tx: Database, projectId: string, list: OutboxEvent[]): Promise<void> {
     if (list.length === 0) return
-    await tx.execute(sql`select pg_advisory_xact_lock(${OUTBOX_LOCK_CLASS}, hashtext(${projectId}))`)
-    const rows = list.map((event) => sql`(${newId('evt')}, ${projectId}, ${event.type}, ${event.chatId ?? null}, ${event.threadId ?? null}, ${JSON.stringify(event.data)}::jsonb)`)
+    const rows = list.map((event) => sql`(${newId('evt')}, ${event.type}, ${event.chatId ?? null}, ${event.threadId ?? null}, ${JSON.stringify(event.data)}::jsonb)`)
+    const locked = sql`locked as (select pg_advisory_xact_lock(${OUTBOX_LOCK_CLASS}, hashtext(${projectId})))`
     const appended = sql`appended as (
       insert into events (id, project_id, type, chat_id, thread_id, data)
-      values ${sql.join(rows, sql`, `)}
+      select new.id, ${projectId}, new.type, new.chat_id, new.thread_id, new.data
+      from (values ${sql.join(rows, sql`, `)}) as new (id, type, chat_id, thread_id, data), locked
       returning id, type, chat_id, thread_id, data, created_at
     )`
     const consumers = this.consumers.map((consumer, index) => sql`${sql.raw(`consumer_${index}`)} as (${consumer.statement(projectId)})`)
-    // Data-modifying CTEs all run, whether or not the final select reads them.
-    await tx.execute(sql`with ${sql.join([appended, ...consumers], sql`, `)} select count(*) from appended`)
-  }
-
-  /** Tells listeners (SSE subscribers, other processes) that a project has new events; best effort. */
-  announce(projectId: string): void {
-    this.handle.notify(EVENTS_CHANNEL, projectId).catch(() => {})
+    // Data-modifying CTEs all run, whether or not the final select reads them. NOTIFY in a
+    // transaction is delivered at its commit (identical ones once), so a listener that wakes finds the rows.
+    await tx.execute(sql`with ${sql.join([locked, appended, ...consumers], sql`, `)} select count(*), pg_notify(${EVENTS_CHANNEL}, ${projectId}) from appended`)
   }
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import { errorBody } from './errors.ts'
+import { attachSseResponse } from './sse.ts'
 import { serve } from '@hono/node-server'
 import { answerClientErrorsAsJson, refuseConnection } from './client-errors.ts'
 
@@ -31,7 +32,13 @@ export function serveHttp(
 ): Server {
   const { headersMs, requestMs, bodyIdleMs, keepAliveMs } = options.timeouts
   const server = serve({
-    fetch,
+    // An event stream's frames go straight to the socket once the app's answer is final (sse.ts).
+    // (This listener is HTTP/1.1: its `outgoing` is a ServerResponse.)
+    fetch: (request: Request, env: { outgoing: unknown }) => {
+      const outgoing = env.outgoing as ServerResponse
+      const answer = fetch(request)
+      return answer instanceof Response ? attachSseResponse(answer, outgoing) : answer.then((response) => attachSseResponse(response, outgoing))
+    },
     port: options.port,
     hostname: options.hostname,
     // The adapter's own listener, behind one check: a request target it cannot make a URL of.

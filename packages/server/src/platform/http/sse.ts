@@ -3,7 +3,16 @@
  * and event streams (`GET /threads/events`): a `text/event-stream` response, a
  * `: keepalive` comment after `keepaliveMs` of silence, and writes that become
  * no-ops once the client has left (the producer carries on regardless).
+ *
+ * Frames written in one turn of the event loop leave in one write. An unpaced
+ * writer (no `highWaterMark`) served by our Node listener skips the web stream
+ * altogether: the listener hands it the socket's response once every middleware
+ * has set its headers (`attachSseResponse`), and frames go straight to it. Any
+ * other way of serving the app (`app.request()` in tests, another runtime) reads
+ * the `Response` body as usual.
  */
+import type { ServerResponse } from 'node:http'
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 
 export const EVENT_STREAM_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -13,8 +22,8 @@ export const EVENT_STREAM_HEADERS = {
 }
 
 const encoder = new TextEncoder()
-const KEEPALIVE = encoder.encode(': keepalive\n\n')
-const DONE = encoder.encode('data: [DONE]\n\n')
+const KEEPALIVE = ': keepalive\n\n'
+const DONE = 'data: [DONE]\n\n'
 
 export type SseWriterOptions = {
   keepaliveMs: number
@@ -33,6 +42,23 @@ export type SseWriterOptions = {
   keepaliveAllowed?: () => boolean
 }
 
+/** Unpaced writers by their response body: the listener finds them there (`attachSseResponse`). */
+const attachable = new WeakMap<ReadableStream<Uint8Array>, SseWriter>()
+
+/**
+ * Called by the Node listener with the app's final response: an unpaced SSE response is
+ * written straight to `outgoing` from now on, and the adapter is told to leave it alone.
+ * Any other response is returned as it is.
+ */
+export function attachSseResponse(response: Response, outgoing: ServerResponse): Response {
+  const writer = response.body ? attachable.get(response.body) : undefined
+  if (!writer) return response
+  attachable.delete(response.body!)
+  writer.attach(outgoing, response.status, response.headers)
+  // The adapter's own marker for "written by the handler, leave it alone".
+  return RESPONSE_ALREADY_SENT
+}
+
 export class SseWriter {
   readonly response: Response
   private controller!: ReadableStreamDefaultController<Uint8Array>
@@ -42,24 +68,38 @@ export class SseWriter {
   private lastWrite = performance.now()
   private ended = false
   private gone = false
+  /**
+   * Where frames go: `stream`, the response body (paced writers always); `direct`, the socket's
+   * response, once the listener attached it; `waiting`, neither yet (an unpaced writer until the
+   * listener attaches it or someone reads its body, whichever comes first).
+   */
+  private mode: 'waiting' | 'stream' | 'direct'
+  /** Frames of this turn of the event loop, written together when it ends (unpaced writers). */
+  private pending: string[] = []
+  private flushing: NodeJS.Immediate | undefined
+  private outgoing: ServerResponse | undefined
 
   constructor(options: SseWriterOptions) {
     this.options = options
+    const paced = options.highWaterMark !== undefined
+    this.mode = paced ? 'stream' : 'waiting'
     const body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
           this.controller = controller
         },
-        pull: () => options.onPull?.(),
-        cancel: () => {
-          this.gone = true
-          this.stop()
-          options.onCancel?.()
+        pull: () => {
+          // Read through the body: it is not going straight to a socket.
+          if (this.mode === 'waiting') this.settle('stream')
+          options.onPull?.()
         },
+        cancel: () => this.left(),
       },
-      options.highWaterMark === undefined ? undefined : new ByteLengthQueuingStrategy({ highWaterMark: options.highWaterMark }),
+      // Unpaced: a high-water mark of 0, so that only a reader's read calls `pull`.
+      paced ? new ByteLengthQueuingStrategy({ highWaterMark: options.highWaterMark! }) : new CountQueuingStrategy({ highWaterMark: 0 }),
     )
     this.response = new Response(body, { status: 200, headers: { ...EVENT_STREAM_HEADERS, ...options.headers } })
+    if (!paced) attachable.set(body, this)
     this.armKeepalive(options.keepaliveMs)
   }
 
@@ -77,17 +117,16 @@ export class SseWriter {
     return this.controller.desiredSize
   }
 
-  /** Writes raw bytes (one or more whole frames). */
-  write(bytes: Uint8Array | string): void {
+  /** Writes raw frames: at once for a paced writer, with the rest of this turn's frames otherwise. */
+  write(frames: Uint8Array | string): void {
     if (this.ended) return
-    try {
-      this.controller.enqueue(typeof bytes === 'string' ? encoder.encode(bytes) : bytes)
-    } catch {
-      this.gone = true
-      this.stop()
-      this.options.onCancel?.()
-    }
     this.lastWrite = performance.now()
+    if (this.options.highWaterMark !== undefined) {
+      this.enqueue(typeof frames === 'string' ? encoder.encode(frames) : frames)
+      return
+    }
+    this.pending.push(typeof frames === 'string' ? frames : Buffer.from(frames).toString('utf8'))
+    this.flushing ??= setImmediate(() => this.flush())
   }
 
   /** A `data: <JSON>` frame. */
@@ -105,21 +144,87 @@ export class SseWriter {
   close(): void {
     if (this.ended) return
     this.stop()
-    try {
-      this.controller.close()
-    } catch {
-      // already closed or cancelled by the client
-    }
+    this.flush()
+    this.finish()
   }
 
   /** Ends the response as failed (the connection is cut, queued bytes are dropped). */
   error(reason: Error): void {
     this.stop()
+    this.pending = []
+    if (this.outgoing) {
+      this.outgoing.destroy(reason)
+      return
+    }
     try {
       this.controller.error(reason)
     } catch {
       // already closed
     }
+  }
+
+  /** From now on frames go to `outgoing` (see `attachSseResponse`); what waits goes first. */
+  attach(outgoing: ServerResponse, status: number, headers: Headers): void {
+    if (this.mode !== 'waiting') return
+    this.outgoing = outgoing
+    const head: Record<string, string> = {}
+    headers.forEach((value, name) => {
+      head[name] = value
+    })
+    outgoing.writeHead(status, head)
+    outgoing.flushHeaders()
+    outgoing.on('close', () => {
+      if (!outgoing.writableFinished) this.left()
+    })
+    this.settle('direct')
+  }
+
+  private settle(mode: 'stream' | 'direct'): void {
+    this.mode = mode
+    attachable.delete(this.response.body!)
+    this.flush()
+    if (this.ended) this.finish()
+  }
+
+  /** Ends the body or the socket's response, once where it goes is known. */
+  private finish(): void {
+    if (this.mode === 'direct') this.outgoing!.end()
+    else if (this.mode === 'stream') {
+      try {
+        this.controller.close()
+      } catch {
+        // already closed or cancelled by the client
+      }
+    }
+  }
+
+  private flush(): void {
+    if (this.flushing) {
+      clearImmediate(this.flushing)
+      this.flushing = undefined
+    }
+    if (this.pending.length === 0 || this.gone || this.mode === 'waiting') return
+    const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('')
+    this.pending = []
+    if (this.mode === 'direct') {
+      if (!this.outgoing!.destroyed) this.outgoing!.write(text)
+    } else this.enqueue(encoder.encode(text))
+  }
+
+  private enqueue(bytes: Uint8Array): void {
+    try {
+      this.controller.enqueue(bytes)
+    } catch {
+      this.left()
+    }
+  }
+
+  private left(): void {
+    if (this.gone) return
+    this.gone = true
+    this.pending = []
+    this.stop()
+    this.options.onCancel?.()
   }
 
   private stop(): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { sql } from 'drizzle-orm'
-import { Outbox, type OutboxConsumer } from '../../../src/platform/events/outbox.ts'
+import { EVENTS_CHANNEL, Outbox, type OutboxConsumer } from '../../../src/platform/events/outbox.ts'
 import { createTestContext, type Seeded, type TestContext } from '../../support/harness.ts'
 
 let ctx: TestContext
@@ -26,7 +26,7 @@ const eventCount = async () => Number((await query<{ count: number }>(sql`select
 
 describe('the outbox and its consumers', () => {
   it('runs every consumer on the appended events, in their transaction', async () => {
-    const outbox = new Outbox(ctx.database, [consumer('a'), consumer('b')])
+    const outbox = new Outbox([consumer('a'), consumer('b')])
     await ctx.database.db.transaction((tx) =>
       outbox.append(tx, owner.projectId, [
         { type: 'test.first', data: {} },
@@ -41,7 +41,7 @@ describe('the outbox and its consumers', () => {
   })
 
   it('keeps nothing, events or consumers\' rows, when the transaction rolls back', async () => {
-    const outbox = new Outbox(ctx.database, [consumer('a')])
+    const outbox = new Outbox([consumer('a')])
     const before = (await rows()).length
     const eventsBefore = await eventCount()
     await assert.rejects(ctx.database.db.transaction(async (tx) => {
@@ -53,9 +53,34 @@ describe('the outbox and its consumers', () => {
   })
 
   it('appends nothing and runs no consumer for an empty list', async () => {
-    const outbox = new Outbox(ctx.database, [consumer('a')])
+    const outbox = new Outbox([consumer('a')])
     const before = (await rows()).length
     await ctx.database.db.transaction((tx) => outbox.append(tx, owner.projectId, []))
     assert.equal((await rows()).length, before)
+  })
+
+  it('wakes listeners at the commit, once per transaction, and never for a rollback', async () => {
+    const heard: string[] = []
+    const stop = await ctx.database.listen(EVENTS_CHANNEL, (payload) => heard.push(payload))
+    try {
+      const outbox = new Outbox()
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 100))
+      await ctx.database.db.transaction(async (tx) => {
+        await outbox.append(tx, owner.projectId, [{ type: 'test.notify', data: {} }])
+        await outbox.append(tx, owner.projectId, [{ type: 'test.notify.again', data: {} }])
+        await settle()
+        assert.deepEqual(heard, [], 'nothing before the commit')
+      })
+      await settle()
+      assert.deepEqual(heard, [owner.projectId], 'one NOTIFY, with the project id, after the commit')
+      await assert.rejects(ctx.database.db.transaction(async (tx) => {
+        await outbox.append(tx, owner.projectId, [{ type: 'test.notify.rolled-back', data: {} }])
+        throw new Error('rolled back')
+      }))
+      await settle()
+      assert.deepEqual(heard, [owner.projectId], 'nothing for the rollback')
+    } finally {
+      await stop()
+    }
   })
 })
