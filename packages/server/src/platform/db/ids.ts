@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz' // Crockford base32, lowercase
 
@@ -16,11 +16,20 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
     time = ALPHABET[t % 32] + time
     t = Math.floor(t / 32)
   }
-  const random = randomBytes(16)
+  if (poolOffset + 16 > pool.length) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
   let tail = ''
-  for (const byte of random) tail += ALPHABET[byte % 32]
+  for (let i = poolOffset; i < poolOffset + 16; i++) tail += ALPHABET[pool[i]! % 32]
+  poolOffset += 16
   return `${prefix}_${time}${tail}`
 }
+
+// Random bytes drawn 4 KiB at a time (256 ids): one call into the CSPRNG per 256 ids rather
+// than one each, which cost ~30 µs apiece on the hot path. Each byte is used once.
+const pool = new Uint8Array(4096)
+let poolOffset = pool.length
 
 /** Shape every id we mint, and every client-chosen id we accept, must have. */
 export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/
