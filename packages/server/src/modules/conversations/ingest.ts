@@ -75,13 +75,13 @@ export async function ingest(deps: IngestDeps, message: InboundMessage): Promise
   const settings = bot.settings
   const mode = existing?.mode ?? 'auto'
   const model = mode === 'auto' ? deps.models.languageModel(settings.ai.model.id) : null
-  if (model && deps.turnGate) {
+  // The credits check and the context are read side by side: both must be in before the model is called.
+  const [gate, preloaded] = await Promise.all([
     // Checked before the model is called; a reply already running is not stopped (it may end below zero).
-    const gate = await deps.turnGate.mayStartTurn(projectId)
-    if (!gate.allowed) return refuseTurn(deps, message, { id: chat.id, botId: chat.botId }, gate)
-  }
-
-  const preloaded = model && !scheduledAt ? await preloadContext(deps.database, projectId, threadId, settings, existing, texts) : null
+    model && deps.turnGate ? deps.turnGate.mayStartTurn(projectId) : null,
+    model && !scheduledAt ? preloadContext(deps.database, projectId, threadId, settings, existing, texts) : null,
+  ])
+  if (gate && !gate.allowed) return refuseTurn(deps, message, { id: chat.id, botId: chat.botId }, gate)
   // The reply these messages are owed is recorded with them (when the thread is in `auto` as stored),
   // so a crash before it is stored leaves a debt another start pays (owed-replies.ts).
   const claim = model && deps.owedReplies ? { id: newId('owe'), owner: newLeaseOwner() } : undefined
