@@ -30,13 +30,14 @@
  * 20 words is an error. Per target: TTFT and total p50/p99, streams/s (completed streams ÷ wall
  * time of the target's measured streams), CPU per reply of the server under test (utime + stime
  * of its process and children from /proc, from 2 s after the warm-up to 2 s after the last
- * stream), and on Postgres the database's backends' CPU, WAL bytes (pg_current_wal_lsn(),
- * server-wide: other writers to the same server count too) and committed transactions
- * (pg_stat_database) per reply, and the most messages a request to the model carried.
+ * stream), and on Postgres the database's backends' CPU, WAL bytes (that database's records,
+ * read with pg_walinspect between two pg_current_wal_flush_lsn(); server-wide where the
+ * extension cannot be installed) and committed transactions (pg_stat_database) per reply, and
+ * the most messages a request to the model carried.
  *
  * Postgres: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test); scratch
  * databases named worken_peers_* and mastra_peers_* are created next to it and dropped after
- * each target. Mastra: the pinned packages (bench/peers/mastra-install.ts) are installed with
+ * each target, and peers_stats_* (for the counters) at the end. Mastra: the pinned packages (bench/peers/mastra-install.ts) are installed with
  * `npm install --no-save` into ${XDG_CACHE_HOME:-~/.cache}/worken-bench/mastra (or
  * MASTRA_BENCH_DIR), outside the workspace, and reused on later runs. Everything listens on
  * 127.0.0.1 only.
@@ -46,6 +47,7 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
+import { createScratchDatabase, dropScratchDatabase } from '../test/support/harness.ts'
 import { machineBusy, postgresAnswers, redact, runMain } from './common.ts'
 import { Child } from './peers/child.ts'
 import { MASTRA_PACKAGES, ensureMastra } from './peers/mastra-install.ts'
@@ -132,6 +134,8 @@ type Context = {
   modelUrl: string
   /** A connection to the Postgres server for the counters; undefined when Postgres does not answer. */
   admin: pg.Client | undefined
+  /** pg_walinspect answers on `admin`: WAL is counted per database, not server-wide. */
+  walPerDatabase: boolean
   postgresProblem: string | undefined
   mastraServerFile: string | undefined
 }
@@ -201,7 +205,7 @@ async function measure(ctx: Context, id: TargetId, round: number): Promise<Targe
       samples: result.samples!,
       wallMs: result.wallMs!,
       serverCpuMs: cpuAfter - cpuBefore,
-      ...(pgBefore && pgAfter ? { pg: { backendCpuMs: backendCpuBetween(pgBefore.backendCpuMs, pgAfter.backendCpuMs), walBytes: walBetween(pgBefore, pgAfter), xacts: pgAfter.xactCommit - pgBefore.xactCommit } } : {}),
+      ...(pgBefore && pgAfter ? { pg: { backendCpuMs: backendCpuBetween(pgBefore.backendCpuMs, pgAfter.backendCpuMs), walBytes: await walBetween(ctx.admin!, instance!.database!, pgBefore, pgAfter, ctx.walPerDatabase), xacts: pgAfter.xactCommit - pgBefore.xactCommit } } : {}),
       maxModelMessages: modelStats.maxMessages ?? 0,
       loadStallMs: result.maxStallMs ?? 0,
     }
@@ -229,19 +233,31 @@ function gitCommit(): string {
 async function main(): Promise<void> {
   const options = parseOptions()
   const cpus = os.cpus()
-  const ctx: Partial<Context> & { options: Options } = { options }
+  const ctx: Partial<Context> & { options: Options } = { options, walPerDatabase: false }
 
   // Postgres first: its version belongs in the header, and its absence skips three targets.
   let postgresVersion = 'not used'
+  let walNote = ''
+  let statsDatabase: string | undefined
   if (options.only.some(usesPostgres)) {
     ctx.postgresProblem = (await postgresAnswers(options.postgresUrl)) ?? undefined
     if (ctx.postgresProblem) {
       postgresVersion = `none (${redact(options.postgresUrl)} does not answer: ${ctx.postgresProblem}; set BENCH_DATABASE_URL)`
     } else {
-      ctx.admin = new pg.Client({ connectionString: options.postgresUrl })
+      // The counters are read from a scratch database of their own, where pg_walinspect can be installed.
+      statsDatabase = await createScratchDatabase(options.postgresUrl, 'peers_stats')
+      ctx.admin = new pg.Client({ connectionString: statsDatabase })
       ctx.admin.on('error', () => {})
       await ctx.admin.connect()
       postgresVersion = `PostgreSQL ${(await ctx.admin.query<{ server_version: string }>('show server_version')).rows[0]!.server_version}`
+      try {
+        await ctx.admin.query('create extension if not exists pg_walinspect')
+        ctx.walPerDatabase = true
+        walNote = 'WAL per reply is the target database\'s own (pg_walinspect: records on its relations and the commits of their transactions).'
+      } catch (error) {
+        ctx.walPerDatabase = false
+        walNote = `WAL per reply is server-wide (pg_walinspect unavailable: ${(error as Error).message}): anything else writing to the same Postgres meanwhile counts too.`
+      }
     }
   }
 
@@ -281,6 +297,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all([ctx.model.close(), ctx.load.close()])
     await ctx.admin?.end().catch(() => {})
+    if (statsDatabase) await dropScratchDatabase(options.postgresUrl, statsDatabase).catch(() => {})
   }
 
   for (const [index, runs] of rounds.entries()) {
@@ -297,7 +314,7 @@ async function main(): Promise<void> {
   for (const note of notes(rounds.flat())) say(`- ${note}`)
   say('')
   const stall = Math.max(0, ...rounds.flat().map((run) => run.loadStallMs))
-  say(`Longest event-loop stall of the load generator: ${stall.toFixed(0)} ms. WAL is server-wide: anything else writing to the same Postgres meanwhile counts too.`)
+  say(`Longest event-loop stall of the load generator: ${stall.toFixed(0)} ms.${walNote ? ` ${walNote}` : ''}`)
   const errors = rounds.flat().flatMap((run) => run.samples.filter((s) => !s.ok).slice(0, 3).map((s) => `  ${run.label}: ${s.error}`))
   if (errors.length > 0) say(`First errors:\n${errors.slice(0, 12).join('\n')}`)
 }

@@ -257,13 +257,12 @@ function parseLsn(lsn: string): bigint {
 }
 
 /**
- * The server's WAL position (cluster-wide: anything else writing to the same server counts
- * too), the database's committed transactions (pg_stat_database, flushed by each backend
- * within about a second of going idle), and the CPU time of its backends so far.
+ * The server's WAL position (flushed), the database's committed transactions (pg_stat_database,
+ * flushed by each backend within about a second of going idle), and the CPU time of its backends so far.
  */
 export async function pgSnapshot(admin: pg.Client, database: string): Promise<PgSnapshot> {
   const { rows } = await admin.query<{ lsn: string; xacts: string | null; pids: number[] }>(
-    `select pg_current_wal_lsn()::text as lsn,
+    `select pg_current_wal_flush_lsn()::text as lsn,
             (select xact_commit from pg_stat_database where datname = $1)::text as xacts,
             (select coalesce(array_agg(pid), '{}') from pg_stat_activity where datname = $1) as pids`,
     [database],
@@ -279,6 +278,25 @@ export function backendCpuBetween(before: Map<number, number>, after: Map<number
   return total
 }
 
-export function walBetween(before: PgSnapshot, after: PgSnapshot): number {
-  return Number(after.walLsn - before.walLsn)
+function formatLsn(lsn: bigint): string {
+  return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`
+}
+
+/**
+ * WAL bytes written between two snapshots. With pg_walinspect installed in the database `admin`
+ * is connected to (`perDatabase`), only this database's: the records that touch its relations,
+ * and the other records (commits…) of the transactions that wrote those; else the whole
+ * server's, which counts whatever else writes to it meanwhile.
+ */
+export async function walBetween(admin: pg.Client, database: string, before: PgSnapshot, after: PgSnapshot, perDatabase: boolean): Promise<number> {
+  if (!perDatabase) return Number(after.walLsn - before.walLsn)
+  const { rows } = await admin.query<{ bytes: string }>(
+    `with db as (select ' rel [0-9]+/' || oid || '/' as pattern from pg_database where datname = $3),
+          r as (select xid::text as xid, record_length, block_ref from pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn)),
+          ours as (select distinct r.xid from r, db where r.xid <> '0' and r.block_ref ~ db.pattern)
+     select coalesce(sum(r.record_length), 0)::text as bytes from r, db
+      where r.block_ref ~ db.pattern or r.xid in (select xid from ours)`,
+    [formatLsn(before.walLsn), formatLsn(after.walLsn), database],
+  )
+  return Number(rows[0]!.bytes)
 }
