@@ -42,8 +42,12 @@ export type SseWriterOptions = {
   keepaliveAllowed?: () => boolean
 }
 
-/** Unpaced writers by their response body: the listener finds them there (`attachSseResponse`). */
-const attachable = new WeakMap<ReadableStream<Uint8Array>, SseWriter>()
+/**
+ * Unpaced writers by their response: the listener finds them there (`attachSseResponse`). Keyed
+ * by the Response object, not its body: reading `body` of `@hono/node-server`'s lightweight
+ * Response turns it into a full one, which every other answer must not pay for.
+ */
+const attachable = new WeakMap<Response, SseWriter>()
 
 /**
  * Called by the Node listener with the app's final response: an unpaced SSE response is
@@ -51,9 +55,8 @@ const attachable = new WeakMap<ReadableStream<Uint8Array>, SseWriter>()
  * Any other response is returned as it is.
  */
 export function attachSseResponse(response: Response, outgoing: ServerResponse): Response {
-  const writer = response.body ? attachable.get(response.body) : undefined
+  const writer = attachable.get(response)
   if (!writer) return response
-  attachable.delete(response.body!)
   writer.attach(outgoing, response.status, response.headers)
   // The adapter's own marker for "written by the handler, leave it alone".
   return RESPONSE_ALREADY_SENT
@@ -99,7 +102,7 @@ export class SseWriter {
       paced ? new ByteLengthQueuingStrategy({ highWaterMark: options.highWaterMark! }) : new CountQueuingStrategy({ highWaterMark: 0 }),
     )
     this.response = new Response(body, { status: 200, headers: { ...EVENT_STREAM_HEADERS, ...options.headers } })
-    if (!paced) attachable.set(body, this)
+    if (!paced) attachable.set(this.response, this)
     this.armKeepalive(options.keepaliveMs)
   }
 
@@ -181,7 +184,7 @@ export class SseWriter {
 
   private settle(mode: 'stream' | 'direct'): void {
     this.mode = mode
-    attachable.delete(this.response.body!)
+    attachable.delete(this.response)
     this.flush()
     if (this.ended) this.finish()
   }

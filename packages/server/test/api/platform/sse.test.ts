@@ -9,6 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Hono } from 'hono'
 import { serveHttp } from '../../../src/platform/http/listener.ts'
 import { sseResponse, type SseChannel } from '../../../src/platform/http/sse.ts'
+import { createTestContext, openaiAt, type TestContext } from '../../support/harness.ts'
+import { startLlmServer, type LlmServer } from '../../support/llm-server.ts'
 
 /** What the producer of the last stream saw, for the assertions. */
 let producer: { channel?: SseChannel; goneSeen?: Promise<boolean> } = {}
@@ -88,6 +90,59 @@ describe('SSE through the Node listener (frames straight to the socket)', () => 
     await reader.read()
     controller.abort()
     assert.equal(await producer.goneSeen, true)
+  })
+})
+
+/** Counts what the listener writes to sockets: strings are frames written straight; anything else came through a body. */
+async function spyingOnWrites<T>(port: number, run: () => Promise<T>): Promise<{ result: T; writes: unknown[] }> {
+  const writes: unknown[] = []
+  const original = http.ServerResponse.prototype.write
+  http.ServerResponse.prototype.write = function (this: http.ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    if (this.socket?.localPort === port) writes.push(chunk)
+    return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest)
+  } as typeof original
+  try {
+    return { result: await run(), writes }
+  } finally {
+    http.ServerResponse.prototype.write = original
+  }
+}
+
+describe('a reply stream through the whole public app and its listener', () => {
+  let llm: LlmServer
+  let ctx: TestContext
+  let appServer: Server
+  before(async () => {
+    llm = await startLlmServer()
+    ctx = await createTestContext({ services: { providers: openaiAt(`${llm.url}/v1`), modelMaxRetries: 0 } })
+    appServer = await new Promise<Server>((resolve) => {
+      const made = serveHttp(ctx.publicApp.fetch, { port: 0, hostname: '127.0.0.1', timeouts: { headersMs: 5000, requestMs: 0, bodyIdleMs: 5000, keepAliveMs: 1000 } }, () => resolve(made))
+    })
+  })
+  after(async () => {
+    appServer.closeAllConnections()
+    await new Promise((resolve) => appServer.close(resolve))
+    await ctx.close()
+    await llm.close()
+  })
+
+  it('goes straight to the socket, with every middleware\'s headers', async () => {
+    const owner = await ctx.seed()
+    const api = ctx.asKey(owner.key)
+    const bot = (await api('POST', '/bots', { name: 'b' })).body
+    const chat = (await api('POST', '/chats', { bot_id: bot.id, name: 'c' })).body
+    llm.replyWith({ text: ['one ', 'two ', 'three'], chunkDelayMs: 5 })
+    const port = (appServer.address() as AddressInfo).port
+    const url = `http://127.0.0.1:${port}/chats/${chat.id}/threads/t/stream`
+    const { result, writes } = await spyingOnWrites(port, async () => {
+      const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${owner.key}`, 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }) })
+      return { response, text: await response.text() }
+    })
+    assert.equal(result.response.status, 200)
+    assert.ok(result.response.headers.get('x-request-id'), 'the request id header')
+    assert.match(result.text, /"textDelta":"one "[\s\S]*"textDelta":"three"[\s\S]*"type":"finish"[\s\S]*data: \[DONE\]\n\n$/)
+    assert.ok(writes.length > 0 && writes.every((chunk) => typeof chunk === 'string'), 'frames were written as text, not read from a body')
+    assert.equal(writes.join(''), result.text)
   })
 })
 
