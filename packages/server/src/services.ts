@@ -301,12 +301,9 @@ function workersOf(database: DatabaseHandle, jobs: JobQueue, indexer: VectorStor
     jobs,
     indexer,
     async start() {
-      // The sweep first: on PGlite its first look takes over every lease a dead process left, and
-      // a scheduled-reply job that came due meanwhile must find its owed reply already claimed,
-      // not claim it and then lose it to the take-over (two model calls for one reply).
-      await sweeper.start()
       await jobs.start()
       await indexer.start({ exclusive: database.driver === 'pglite' })
+      await sweeper.start()
       await oauthRefresh.start()
     },
     async stop(stopOptions) {
