@@ -75,8 +75,8 @@ export async function runPrimary(config: Config, baseLogger: Logger): Promise<vo
   process.on('SIGINT', onSignal)
 
   try {
-    // One connection is all the migrations need.
-    const database = await openDatabase({ driver: 'postgres', url: config.databaseUrl!, poolSize: 1, onError: (err) => logger.error({ err }, 'database connection error') })
+    // One connection is all the migrations need; through DATABASE_DIRECT_URL when set, as their lock is a session's.
+    const database = await openDatabase({ driver: 'postgres', url: config.databaseUrl!, directUrl: config.databaseDirectUrl, poolSize: 1, onError: (err) => logger.error({ err }, 'database connection error') })
     try {
       logger.info({ driver: database.driver }, 'database opened')
       const migration = await migrate(database, (message) => logger.warn(message))

@@ -71,6 +71,8 @@ const ConfigSchema = z.object({
   INTERNAL_HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  // A session to the same database, for what a transaction-mode pooler at DATABASE_URL cannot carry (docs/scaling.md).
+  DATABASE_DIRECT_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   WORKEN_PROCESSES: z.string().regex(/^(auto|[1-9][0-9]{0,3})$/, "must be a whole number from 1 to 9999, or 'auto' (one per CPU)").default('1'),
   WORKEN_DATA_DIR: z.string().min(1).default('./.worken'),
   WORKEN_BOOTSTRAP_API_KEY: apiKey.optional(),
@@ -166,6 +168,8 @@ export type Config = {
   internalHost: string
   databaseUrl: string | undefined
   databasePoolSize: number
+  /** A direct session to the database when DATABASE_URL is a transaction-mode pooler: LISTEN, migrations, pg-boss. */
+  databaseDirectUrl: string | undefined
   /**
    * Server processes on this machine (docs/scaling.md): 1 is one process; more is a primary that
    * migrates and forks that many workers. `auto` asked for one per CPU (one on PGlite).
@@ -242,6 +246,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
   if (internalProblem) throw new ConfigError(`Invalid configuration:\n  ${internalProblem}`)
   const keys = c.WORKEN_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKeys(c.WORKEN_ENCRYPTION_KEY)
   if (keys && 'problem' in keys) throw new ConfigError(`Invalid configuration:\n  WORKEN_ENCRYPTION_KEY: ${keys.problem}`)
+  if (c.DATABASE_DIRECT_URL && !c.DATABASE_URL) {
+    throw new ConfigError('Invalid configuration:\n  DATABASE_DIRECT_URL: is only read with DATABASE_URL (the pooler it bypasses); set DATABASE_URL too, or unset it')
+  }
   const processes = processCount(c.WORKEN_PROCESSES, c.DATABASE_URL !== undefined)
   if (processes.count > 1 && !c.DATABASE_URL && options.listens !== false) {
     throw new ConfigError(
@@ -264,6 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     internalHost: c.INTERNAL_HOST,
     databaseUrl: c.DATABASE_URL,
     databasePoolSize: c.DATABASE_POOL_SIZE,
+    databaseDirectUrl: c.DATABASE_DIRECT_URL,
     processes,
     dataDir: path.resolve(baseDir, c.WORKEN_DATA_DIR),
     bootstrapApiKey: c.WORKEN_BOOTSTRAP_API_KEY,

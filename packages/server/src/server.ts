@@ -40,7 +40,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   let database: DatabaseHandle
   try {
     database = config.databaseUrl
-      ? await openDatabase({ driver: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize, onError: (err) => logger.error({ err }, 'database connection error') })
+      ? await openDatabase({ driver: 'postgres', url: config.databaseUrl, directUrl: config.databaseDirectUrl, poolSize: config.databasePoolSize, onError: (err) => logger.error({ err }, 'database connection error') })
       : await openDatabase({ driver: 'pglite', dataDir: config.dataDir })
   } catch (error) {
     releaseDataDir()
