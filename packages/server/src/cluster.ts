@@ -117,7 +117,9 @@ export async function runPrimary(config: Config, baseLogger: Logger): Promise<vo
     const state = workers.get(worker)
     workers.delete(worker)
     if (phase === 'stopping') {
-      if (code !== 0) failed = true
+      // One still starting may die of the Ctrl-C that reached the whole process group before its
+      // handlers were in: it held no request. One that served must have stopped cleanly.
+      if (state?.ready && code !== 0) failed = true
       finishIfDone()
       return
     }

@@ -3,6 +3,7 @@ import { registerHooks } from 'node:module'
 import pino, { type Logger } from 'pino'
 import type { PrimaryMessage, WorkerMessage } from './cluster.ts'
 import { ConfigError, loadConfig, type Config } from './config.ts'
+import type { RunningServer } from './server.ts'
 
 // The workspace packages the server imports (@worken/mcp) are TypeScript in this repository, found
 // through their `worken:source` export condition. `npm start` passes `--conditions=worken:source`;
@@ -47,13 +48,10 @@ if (cluster.isPrimary && config.processes.count > 1) {
  * gets the signal its primary passes on as well.
  */
 async function serve(config: Config, logger: Logger, worker: boolean): Promise<void> {
-  // The server's modules load once the configuration is known to be good: a bad variable is reported at once.
-  const { startServer } = await import('./server.ts')
-
   // Signal handlers go in before the start, so a SIGTERM that arrives while the server starts
   // (a supervisor giving up, a deploy rolling on) still ends it cleanly once it has started,
   // rather than killing it by the default action halfway through a migration.
-  let server: Awaited<ReturnType<typeof startServer>> | undefined
+  let server: RunningServer | undefined
   let stopping: Record<string, string> | undefined
   let closing = false
   let signals = 0
@@ -95,6 +93,8 @@ async function serve(config: Config, logger: Logger, worker: boolean): Promise<v
   }
 
   try {
+    // The server's modules load once the configuration is known to be good: a bad variable is reported at once.
+    const { startServer } = await import('./server.ts')
     server = await startServer(config, logger, { worker })
     if (worker) process.send!({ worken: 'ready', publicUrl: server.publicUrl, internalUrl: server.internalUrl } satisfies WorkerMessage)
     if (stopping) shutDown(stopping)
