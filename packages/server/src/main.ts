@@ -96,7 +96,8 @@ async function serve(config: Config, logger: Logger, worker: boolean): Promise<v
     // The server's modules load once the configuration is known to be good: a bad variable is reported at once.
     const { startServer } = await import('./server.ts')
     server = await startServer(config, logger, { worker })
-    if (worker) process.send!({ worken: 'ready', publicUrl: server.publicUrl, internalUrl: server.internalUrl } satisfies WorkerMessage)
+    // Not to a primary that is gone: this worker is already stopping (above), and a send would throw.
+    if (worker && process.connected) process.send!({ worken: 'ready', publicUrl: server.publicUrl, internalUrl: server.internalUrl } satisfies WorkerMessage)
     if (stopping) shutDown(stopping)
   } catch (error) {
     logger.fatal({ err: error }, 'start-up failed')
