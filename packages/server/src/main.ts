@@ -43,7 +43,7 @@ if (cluster.isPrimary && config.processes.count > 1) {
 
 /**
  * Runs the server in this process until a signal (or, in a cluster's worker, its primary) stops it.
- * A worker tells its primary when it listens, stops when the primary asks or goes away, and leaves
+ * A worker tells its primary when it listens, stops when the primary asks, and leaves
  * a second signal to the primary: Ctrl-C reaches every process of the terminal's group, so a worker
  * gets the signal its primary passes on as well.
  */
@@ -88,15 +88,13 @@ async function serve(config: Config, logger: Logger, worker: boolean): Promise<v
     process.on('message', (message: PrimaryMessage) => {
       if (message?.worken === 'shutdown') stop({ by: 'primary' })
     })
-    // The primary died (SIGKILL, a crash): nothing would stop this worker any more.
-    process.on('disconnect', () => stop({ by: 'primary gone' }))
   }
 
   try {
     // The server's modules load once the configuration is known to be good: a bad variable is reported at once.
     const { startServer } = await import('./server.ts')
     server = await startServer(config, logger, { worker })
-    // Not to a primary that is gone: this worker is already stopping (above), and a send would throw.
+    // Not to a primary that is gone (node:cluster ends a worker whose primary dies, but not in the same tick).
     if (worker && process.connected) process.send!({ worken: 'ready', publicUrl: server.publicUrl, internalUrl: server.internalUrl } satisfies WorkerMessage)
     if (stopping) shutDown(stopping)
   } catch (error) {

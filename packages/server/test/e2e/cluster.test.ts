@@ -204,7 +204,10 @@ describe('WORKEN_PROCESSES=2 on Postgres', { skip: onPostgres, timeout: 180_000 
     } finally {
       await client.end()
     }
-    assert.equal(await server.stop('SIGTERM'), 0)
+    // A primary killed outright leaves no worker behind (node:cluster ends them as their IPC channel closes).
+    const workers = announcedPids(server)
+    await server.stop('SIGKILL')
+    await until(() => !workers.some(alive), 'the workers of a killed primary to exit', 10_000)
   })
 
   it('every subscriber gets every event, whichever process it is on and whichever took the writes, in order per thread', async () => {
