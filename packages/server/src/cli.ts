@@ -87,7 +87,7 @@ async function withDatabase(config: Config, work: (database: DatabaseHandle) => 
   let database: DatabaseHandle | undefined
   try {
     database = config.databaseUrl
-      ? await openDatabase({ driver: 'postgres', url: config.databaseUrl, poolSize: 1 })
+      ? await openDatabase({ driver: 'postgres', url: config.databaseUrl, directUrl: config.databaseDirectUrl, poolSize: 1 })
       : await openDatabase({ driver: 'pglite', dataDir: config.dataDir })
     // The same schema the server would run on; a no-op when the server already migrated it.
     await migrate(database)

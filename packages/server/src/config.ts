@@ -1,5 +1,6 @@
 import fs from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { z } from 'zod'
 import { parseEncryptionKeys } from './platform/crypto/secrets.ts'
@@ -70,6 +71,9 @@ const ConfigSchema = z.object({
   INTERNAL_HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+  // A session to the same database, for what a transaction-mode pooler at DATABASE_URL cannot carry (docs/scaling.md).
+  DATABASE_DIRECT_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  WORKEN_PROCESSES: z.string().regex(/^(auto|[1-9][0-9]{0,3})$/, "must be a whole number from 1 to 9999, or 'auto' (one per CPU)").default('1'),
   WORKEN_DATA_DIR: z.string().min(1).default('./.worken'),
   WORKEN_BOOTSTRAP_API_KEY: apiKey.optional(),
   WORKEN_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -164,6 +168,13 @@ export type Config = {
   internalHost: string
   databaseUrl: string | undefined
   databasePoolSize: number
+  /** A direct session to the database when DATABASE_URL is a transaction-mode pooler: LISTEN, migrations, pg-boss. */
+  databaseDirectUrl: string | undefined
+  /**
+   * Server processes on this machine (docs/scaling.md): 1 is one process; more is a primary that
+   * migrates and forks that many workers. `auto` asked for one per CPU (one on PGlite).
+   */
+  processes: { count: number; auto: boolean }
   dataDir: string
   bootstrapApiKey: string | undefined
   internalToken: string | undefined
@@ -235,6 +246,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
   if (internalProblem) throw new ConfigError(`Invalid configuration:\n  ${internalProblem}`)
   const keys = c.WORKEN_ENCRYPTION_KEY === undefined ? undefined : parseEncryptionKeys(c.WORKEN_ENCRYPTION_KEY)
   if (keys && 'problem' in keys) throw new ConfigError(`Invalid configuration:\n  WORKEN_ENCRYPTION_KEY: ${keys.problem}`)
+  if (c.DATABASE_DIRECT_URL && !c.DATABASE_URL) {
+    throw new ConfigError('Invalid configuration:\n  DATABASE_DIRECT_URL: is only read with DATABASE_URL (the pooler it bypasses); set DATABASE_URL too, or unset it')
+  }
+  const processes = processCount(c.WORKEN_PROCESSES, c.DATABASE_URL !== undefined)
+  if (processes.count > 1 && !c.DATABASE_URL && options.listens !== false) {
+    throw new ConfigError(
+      `Invalid configuration:\n  WORKEN_PROCESSES: ${processes.count} server processes need PostgreSQL (DATABASE_URL): the embedded database belongs to the one process that opens its data directory. ` +
+        "Set DATABASE_URL to run several, or WORKEN_PROCESSES=1 (or 'auto', which is one process on the embedded database).",
+    )
+  }
   if (!keys && c.DATABASE_URL && options.requireEncryptionKey !== false) {
     throw new ConfigError(
       'Invalid configuration:\n  WORKEN_ENCRYPTION_KEY: is required with DATABASE_URL (every server process must encrypt and decrypt secrets with the same key); generate one with: openssl rand -base64 32',
@@ -250,6 +271,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     internalHost: c.INTERNAL_HOST,
     databaseUrl: c.DATABASE_URL,
     databasePoolSize: c.DATABASE_POOL_SIZE,
+    databaseDirectUrl: c.DATABASE_DIRECT_URL,
+    processes,
     dataDir: path.resolve(baseDir, c.WORKEN_DATA_DIR),
     bootstrapApiKey: c.WORKEN_BOOTSTRAP_API_KEY,
     internalToken: c.WORKEN_INTERNAL_TOKEN,
@@ -286,6 +309,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { requ
     },
     vendorApiUrls: Object.fromEntries(INTEGRATION_VENDORS.flatMap((vendor) => (present[apiUrlVariable(vendor)] === undefined ? [] : [[vendor, vendorApiUrl(vendor, present)]]))),
   }
+}
+
+/** WORKEN_PROCESSES as a count: `auto` is one per CPU on Postgres, and one on the embedded database (which one process owns). */
+function processCount(value: string, postgres: boolean): Config['processes'] {
+  if (value !== 'auto') return { count: Number(value), auto: false }
+  return { count: postgres ? os.availableParallelism() : 1, auto: true }
 }
 
 /** The payment provider's settings; Stripe needs both of its secrets, or the start stops naming the missing one. */

@@ -8,7 +8,7 @@ import { ConfigError, internalListenerProblem, type Config } from './config.ts'
 import { openDatabase, type DatabaseHandle } from './platform/db/client.ts'
 import { lockDataDir } from './platform/db/data-dir-lock.ts'
 import { serveHttp, type RequestTimeouts } from './platform/http/listener.ts'
-import { migrate } from './platform/db/migrate.ts'
+import { WITHOUT_VECTOR, migrate, vectorEnabled, type MigrationResult } from './platform/db/migrate.ts'
 import { createServices, type Services } from './services.ts'
 import { SecretBox, dataDirKey } from './platform/crypto/secrets.ts'
 import { WebhookSender } from './modules/webhooks/sender.ts'
@@ -23,7 +23,16 @@ export type RunningServer = {
   close(): Promise<void>
 }
 
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export type StartOptions = {
+  /**
+   * This process is one of a cluster's workers (`WORKEN_PROCESSES` > 1, src/cluster.ts): its
+   * primary applied the migrations before forking it, and says "listening" once every worker does;
+   * a worker says "worker listening".
+   */
+  worker?: boolean
+}
+
+export async function startServer(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningServer> {
   // loadConfig refuses this already; a Config built another way must not get past it either.
   const internalProblem = internalListenerProblem(config.internalHost, config.internalToken)
   if (internalProblem) throw new ConfigError(internalProblem)
@@ -31,7 +40,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let database: DatabaseHandle
   try {
     database = config.databaseUrl
-      ? await openDatabase({ driver: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize, onError: (err) => logger.error({ err }, 'database connection error') })
+      ? await openDatabase({ driver: 'postgres', url: config.databaseUrl, directUrl: config.databaseDirectUrl, poolSize: config.databasePoolSize, onError: (err) => logger.error({ err }, 'database connection error') })
       : await openDatabase({ driver: 'pglite', dataDir: config.dataDir })
   } catch (error) {
     releaseDataDir()
@@ -39,11 +48,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   }
   logger.info({ driver: database.driver, ...(database.driver === 'pglite' ? { dataDir: config.dataDir } : {}) }, 'database opened')
 
-  const migration = await migrate(database, (message) => logger.warn(message))
+  const migration: MigrationResult = options.worker ? { applied: [], vector: await vectorEnabled(database) } : await migrate(database, (message) => logger.warn(message))
   if (migration.applied.length > 0) logger.info({ applied: migration.applied }, 'migrations applied')
-  if (!migration.vector) {
-    logger.warn('pgvector is not available on this database: semantic recall and vector search are off; knowledge-base search uses full-text only')
-  }
+  // A cluster's primary said so once, for all of its workers.
+  if (!migration.vector && !options.worker) logger.warn(WITHOUT_VECTOR)
 
   const secrets = new SecretBox(config.encryptionKeys ?? [dataDirKey(config.dataDir)])
   const services = createServices(database, logger, {
@@ -140,7 +148,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       internalTokenNeeded: config.internalToken !== undefined,
     })
   }
-  logger.info({ publicUrl, internalUrl, internalAuth: config.internalToken ? 'headers + token' : 'headers' }, 'listening')
+  logger.info({ publicUrl, internalUrl, internalAuth: config.internalToken ? 'headers + token' : 'headers' }, options.worker ? 'worker listening' : 'listening')
 
   return { publicUrl, internalUrl, services, bootstrapped, close }
 }

@@ -70,16 +70,22 @@ it(
       assert.deepEqual(resumed.client!.events.map((e) => e.seq), stream.events.map((e) => e.seq))
       resumed.client!.close()
 
-      // A key deleted through one process ends its streams on the other within a second (the revocation's NOTIFY).
+      // A key deleted through one process ends its streams on the other within a second, and the other
+      // refuses it from then on, though it had it cached (the revocation's NOTIFY).
       const projectId = (await call('GET', '/projects')).body[0].id
       const second = (await call('POST', `/projects/${projectId}/api-keys`, { name: 'dashboard' })).body
       const doomed = await SseClient.open(`${reader.publicUrl}/threads/events`, { authorization: `Bearer ${second.key}` })
       assert.equal(doomed.status, 200)
       await doomed.client!.waitFor((c) => c.frames.length > 0, 'the first frame')
+      // The reader has verified the key and keeps it in memory (for 10 s without news).
+      const onReader = async () => (await fetch(`${reader.publicUrl}/bots`, { headers: { authorization: `Bearer ${second.key}` } })).status
+      assert.equal(await onReader(), 200)
       const deletedAt = Date.now()
       assert.equal((await call('DELETE', `/projects/${projectId}/api-keys/${second.id}`)).status, 200)
       await doomed.client!.waitFor((c) => c.ended, 'the stream on the other process to end', 1000)
       console.log(`# a deleted key's stream on another process ended ${Date.now() - deletedAt} ms after the deletion`)
+      // The notification that ended the stream dropped the key from the reader's cache first: refused at once.
+      assert.equal(await onReader(), 401)
       assert.equal(stream.ended, false, "the other key's stream goes on")
     } finally {
       stream.close()

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import os from 'node:os'
 import { describe, it } from 'node:test'
 import { applySettingsPatch, defaultBotSettings, mergePatch } from '../../src/modules/bots/settings.ts'
 import { loadConfig } from '../../src/config.ts'
@@ -42,6 +43,36 @@ describe('config', () => {
     assert.equal(config.databaseUrl, 'postgres://u@db:5432/worken')
     assert.deepEqual(config.encryptionKeys, [key])
     assert.throws(() => loadConfig({ WORKEN_BOOTSTRAP_API_KEY: 'sk-ABC' }), /WORKEN_BOOTSTRAP_API_KEY/)
+  })
+})
+
+describe('server processes and the pooler', () => {
+  const postgres = { DATABASE_URL: 'postgres://u@db:5432/worken', WORKEN_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') }
+
+  it('WORKEN_PROCESSES: 1 by default, a whole number, or auto (one per CPU on Postgres)', () => {
+    assert.deepEqual(loadConfig({}).processes, { count: 1, auto: false })
+    assert.deepEqual(loadConfig({ ...postgres, WORKEN_PROCESSES: '3' }).processes, { count: 3, auto: false })
+    assert.deepEqual(loadConfig({ ...postgres, WORKEN_PROCESSES: 'auto' }).processes, { count: os.availableParallelism(), auto: true })
+    for (const value of ['0', '-2', '1.5', 'all', '10000', ' 2']) {
+      assert.throws(() => loadConfig({ ...postgres, WORKEN_PROCESSES: value }), /WORKEN_PROCESSES: must be a whole number from 1 to 9999, or 'auto'/, value)
+    }
+  })
+
+  it('more than one process on the embedded database is refused, naming DATABASE_URL; auto is one process there', () => {
+    assert.throws(() => loadConfig({ WORKEN_PROCESSES: '2' }), (error: Error) => {
+      assert.equal(error.name, 'ConfigError')
+      assert.match(error.message, /WORKEN_PROCESSES: 2 server processes need PostgreSQL \(DATABASE_URL\)/)
+      return true
+    })
+    assert.deepEqual(loadConfig({ WORKEN_PROCESSES: 'auto' }).processes, { count: 1, auto: true })
+    // A tool that opens no listener (`worken keys create`) reads the server's environment as it is.
+    assert.equal(loadConfig({ WORKEN_PROCESSES: '2' }, { listens: false }).processes.count, 2)
+  })
+
+  it('DATABASE_DIRECT_URL goes with DATABASE_URL', () => {
+    assert.equal(loadConfig({ ...postgres, DATABASE_DIRECT_URL: 'postgres://u@db-direct:5432/worken' }).databaseDirectUrl, 'postgres://u@db-direct:5432/worken')
+    assert.throws(() => loadConfig({ DATABASE_DIRECT_URL: 'postgres://u@db:5432/worken' }), /DATABASE_DIRECT_URL: is only read with DATABASE_URL/)
+    assert.throws(() => loadConfig({ ...postgres, DATABASE_DIRECT_URL: 'mysql://db/worken' }), /DATABASE_DIRECT_URL: /)
   })
 })
 

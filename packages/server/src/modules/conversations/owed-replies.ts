@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { and, asc, eq, isNull, lt, lte, or, sql } from 'drizzle-orm'
+import { and, asc, eq, isNull, lt, lte, notLike, or, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import type { Outbox } from '../../platform/events/outbox.ts'
@@ -156,12 +156,15 @@ export class OwedReplies {
   /**
    * Claims due replies that nobody holds: never leased (scheduled), released after a
    * failure, or leased by a process whose lease lapsed. `takeOver` also claims live
-   * leases: for a database only this process can open (PGlite), where any lease found
-   * at start-up belongs to a process that is gone.
+   * leases of other processes: for a database only this process can open (PGlite), where
+   * such a lease found at start-up belongs to a process that is gone. Never this process's
+   * own: its job queue starts first and may already be answering a reply that came due
+   * while the server was down.
    */
   async claimDue(options: { limit: number; takeOver?: boolean; id?: string }): Promise<Array<OwedReplyRow & { owner: string }>> {
     const owner = newLeaseOwner()
-    const free = options.takeOver ? undefined : or(isNull(owedReplies.leaseUntil), lt(owedReplies.leaseUntil, sql`now()`))
+    const lapsed = or(isNull(owedReplies.leaseUntil), lt(owedReplies.leaseUntil, sql`now()`))
+    const free = options.takeOver ? or(lapsed, notLike(owedReplies.leaseOwner, `${processToken}:%`)) : lapsed
     const candidates = this.database.db
       .select({ id: owedReplies.id })
       .from(owedReplies)

@@ -21,7 +21,10 @@ export interface DatabaseHandle {
   driver: 'pglite' | 'postgres'
   /** The embedded instance (pglite driver only), for libraries that must share it, such as pg-boss. */
   pglite?: PGlite
-  /** The connection string (postgres driver only), for libraries that open their own pool, such as pg-boss. */
+  /**
+   * A connection string that keeps session state (postgres driver only), for libraries that open
+   * their own pool and LISTEN, such as pg-boss: `directUrl` when the handle has one, else `url`.
+   */
   url?: string
   /** Runs `fn` on one dedicated connection. */
   withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>
@@ -40,7 +43,18 @@ export type OpenOptions =
       /** Starts from this dump (PGlite's `dumpDataDir`) instead of an empty cluster: the tests' migrated template. */
       loadDataDir?: Blob
     }
-  | { driver: 'postgres'; url: string; poolSize?: number; onError?: (error: Error) => void }
+  | {
+      driver: 'postgres'
+      url: string
+      poolSize?: number
+      onError?: (error: Error) => void
+      /**
+       * Set when `url` is a transaction-mode pooler (PgBouncer): what needs one session throughout
+       * (LISTEN, `withSession`'s advisory lock) connects here instead, and the pool's statements go
+       * unnamed, since a named one is prepared on one server session that the next transaction may not get.
+       */
+      directUrl?: string
+    }
 
 export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle> {
   return options.driver === 'pglite' ? openPglite(options) : openPostgres(options)
@@ -88,40 +102,80 @@ async function openPglite(options: { dataDir?: string; withVector?: boolean; loa
   }
 }
 
-async function openPostgres(options: { url: string; poolSize?: number; onError?: (error: Error) => void }): Promise<DatabaseHandle> {
-  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 })
+/**
+ * A client that sends every statement unnamed. drizzle's `.prepare(name)` makes pg name the
+ * statement and send only Bind/Execute after its first use on a connection; through a
+ * transaction-mode pooler that connection is a different server session each time, which never
+ * prepared it ("prepared statement … does not exist"). Unnamed, each use is parsed again.
+ */
+class UnnamedStatementClient extends pg.Client {
+  override query(...args: any[]): any {
+    const [config] = args
+    if (config !== null && typeof config === 'object' && typeof config.name === 'string' && typeof config.submit !== 'function') {
+      const { name: _name, ...unnamed } = config
+      args[0] = unnamed
+    }
+    return Reflect.apply(super.query, this, args)
+  }
+}
+
+/** A connection of its own for session state: from the pool, or, past a pooler, straight to the database. */
+type SessionConnection = { client: pg.ClientBase; release(error?: Error | boolean): void }
+
+async function openPostgres(options: Extract<OpenOptions, { driver: 'postgres' }>): Promise<DatabaseHandle> {
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, ...(options.directUrl ? { Client: UnnamedStatementClient } : {}) })
   // An idle client that loses its connection emits 'error' on the pool; without a
   // listener that would crash the process.
   pool.on('error', (error) => options.onError?.(error))
   const listeners = new Map<string, Set<(payload: string) => void>>()
-  let listenClient: pg.PoolClient | undefined
+  let listenClient: SessionConnection | undefined
 
   let closed = false
 
-  async function ensureListenClient(): Promise<pg.PoolClient> {
+  async function openSession(): Promise<SessionConnection> {
+    if (!options.directUrl) {
+      const client = await pool.connect()
+      return { client, release: (error) => client.release(error) }
+    }
+    const client = new pg.Client({ connectionString: options.directUrl })
+    // Until the caller adds its own: an 'error' without a listener would end the process.
+    const early = (error: Error) => options.onError?.(error)
+    client.on('error', early)
+    try {
+      await client.connect()
+    } catch (error) {
+      await client.end().catch(() => {})
+      throw error
+    }
+    return { client, release: () => void client.end().catch(() => {}) }
+  }
+
+  async function ensureListenClient(): Promise<SessionConnection> {
     if (listenClient) return listenClient
-    const client = await pool.connect()
+    const session = await openSession()
+    const { client } = session
     client.on('notification', (message) => {
       for (const handler of listeners.get(message.channel) ?? []) handler(message.payload ?? '')
     })
     client.on('error', (error) => {
       // After close() the client is already back in the pool; a late error (the
       // server ending the session) must not release it a second time.
-      if (listenClient !== client) return
-      options.onError?.(error)
+      if (listenClient !== session) return
+      // A direct client already reported it through its early listener.
+      if (!options.directUrl) options.onError?.(error)
       listenClient = undefined
-      client.release(error)
+      session.release(error)
       // Re-subscribe every channel on a fresh connection; notifications sent while
       // disconnected are lost, which is why consumers also keep short TTLs or replay.
       if (!closed) setTimeout(() => void resubscribe(), 1000).unref()
     })
-    listenClient = client
-    return client
+    listenClient = session
+    return session
   }
 
   async function resubscribe(): Promise<void> {
     try {
-      const client = await ensureListenClient()
+      const { client } = await ensureListenClient()
       for (const channel of listeners.keys()) await client.query(`listen ${quoteIdentifier(channel)}`)
     } catch (error) {
       options.onError?.(error as Error)
@@ -132,9 +186,9 @@ async function openPostgres(options: { url: string; poolSize?: number; onError?:
   return {
     db: drizzlePostgres(pool) as unknown as Database,
     driver: 'postgres',
-    url: options.url,
+    url: options.directUrl ?? options.url,
     async withSession(fn) {
-      const client = await pool.connect()
+      const { client, release } = await openSession()
       try {
         return await fn({
           async query(text, params) {
@@ -145,11 +199,11 @@ async function openPostgres(options: { url: string; poolSize?: number; onError?:
           },
         })
       } finally {
-        client.release()
+        release()
       }
     },
     async listen(channel, onPayload) {
-      const client = await ensureListenClient()
+      const { client } = await ensureListenClient()
       let handlers = listeners.get(channel)
       if (!handlers) {
         handlers = new Set()
@@ -169,10 +223,10 @@ async function openPostgres(options: { url: string; poolSize?: number; onError?:
     },
     async close() {
       closed = true
-      const client = listenClient
+      const session = listenClient
       listenClient = undefined
       // Destroy rather than return the LISTEN connection: it holds subscriptions.
-      client?.release(true)
+      session?.release(true)
       await pool.end()
     },
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
+import { sql } from 'drizzle-orm'
 import type { DatabaseHandle } from './client.ts'
 
 const MIGRATIONS_DIR = new URL('../../../drizzle/', import.meta.url)
@@ -31,6 +32,9 @@ const VECTOR_TABLES = `
 `
 
 export type MigrationResult = { applied: string[]; vector: boolean }
+
+/** What a server says at start when `vector` is false. */
+export const WITHOUT_VECTOR = 'pgvector is not available on this database: semantic recall and vector search are off; knowledge-base search uses full-text only'
 
 type Migration = { name: string; sql: string; checksum: string }
 
@@ -88,6 +92,16 @@ export async function migrate(handle: DatabaseHandle, log: (message: string) => 
       await session.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK])
     }
   })
+}
+
+/**
+ * What `migrate` would say of pgvector, without migrating: for a process whose database another
+ * migrated just before (a cluster's worker, after its primary). `migrate` created the extension
+ * exactly when it could, so it is on when the extension is there.
+ */
+export async function vectorEnabled(handle: DatabaseHandle): Promise<boolean> {
+  const result = (await handle.db.execute(sql`select 1 from pg_extension where extname = 'vector'`)) as unknown as { rows: unknown[] }
+  return result.rows.length > 0
 }
 
 /** pgvector is optional: Debian's Postgres, for one, ships without it. */
