@@ -16,6 +16,8 @@
  *   npm run bench:peers -- --processes 2                 # WORKEN_PROCESSES of the multi-process target (default 2; 1 drops it)
  *   npm run bench:peers -- --warmup 10                   # warm-up streams per target, on threads of their own (default 10)
  *   npm run bench:peers -- --delay-ms 25 --chunk-delay-ms 5   # the paced model's timing (defaults: first word at 30 ms)
+ *   npm run bench:peers -- --baseline ../wt-before/packages/server   # adds "Worken before" on Postgres and PGlite:
+ *                                                        #   the server of another checkout (with its node_modules), for before/after in one run
  *
  * The load: every worker owns one conversation thread and sends its turns in it one after
  * another (so the history grows), one user message per turn; memory of the last 10 messages,
@@ -43,7 +45,9 @@
  * 127.0.0.1 only.
  */
 import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
@@ -61,7 +65,7 @@ const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test'
 const SETTLE_MS = 2000
 const WORDS = 'Streaming replies through a server should cost almost nothing on top of the model, so we measure every part carefully.'.split(' ')
 
-const TARGET_IDS = ['model', 'worken-postgres', 'worken-postgres-processes', 'worken-pglite', 'mastra-libsql', 'mastra-postgres'] as const
+const TARGET_IDS = ['model', 'baseline-postgres', 'worken-postgres', 'worken-postgres-processes', 'baseline-pglite', 'worken-pglite', 'mastra-libsql', 'mastra-postgres'] as const
 type TargetId = (typeof TARGET_IDS)[number]
 
 type Options = {
@@ -73,6 +77,8 @@ type Options = {
   processes: number
   script: PacedScript
   postgresUrl: string
+  /** packages/server of another checkout ("Worken before"), and its commit. */
+  baseline: { dir: string; commit: string } | undefined
 }
 
 function parseOptions(): Options {
@@ -86,6 +92,7 @@ function parseOptions(): Options {
       processes: { type: 'string', default: '2' },
       'delay-ms': { type: 'string', default: '25' },
       'chunk-delay-ms': { type: 'string', default: '5' },
+      baseline: { type: 'string' },
     },
     strict: true,
   })
@@ -97,9 +104,11 @@ function parseOptions(): Options {
   const only = values.only === undefined ? [...TARGET_IDS] : values.only.split(',').map((id) => id.trim()).filter(Boolean)
   for (const id of only) if (!(TARGET_IDS as readonly string[]).includes(id)) throw new Error(`--only takes a comma-separated list of ${TARGET_IDS.join(', ')}; got ${id}`)
   const processes = integer('processes', values.processes, 1, 64)
+  const baseline = values.baseline === undefined ? undefined : baselineAt(values.baseline)
   return {
-    // In the order of TARGET_IDS, whatever the order given; a single process has no multi-process target.
-    only: TARGET_IDS.filter((id) => only.includes(id) && !(id === 'worken-postgres-processes' && processes < 2)),
+    // In the order of TARGET_IDS, whatever the order given; a single process has no multi-process target,
+    // and the "before" targets need --baseline.
+    only: TARGET_IDS.filter((id) => only.includes(id) && !(id === 'worken-postgres-processes' && processes < 2) && (baseline !== undefined || !id.startsWith('baseline-'))),
     streams: integer('streams', values.streams, 1, 100_000),
     concurrency: integer('concurrency', values.concurrency, 1, 1000),
     rounds: integer('rounds', values.rounds, 1, 50),
@@ -111,12 +120,23 @@ function parseOptions(): Options {
       chunkDelayMs: integer('chunk-delay-ms', values['chunk-delay-ms'], 0, 1000),
     },
     postgresUrl: process.env.BENCH_DATABASE_URL || DEFAULT_POSTGRES_URL,
+    baseline,
   }
+}
+
+/** The server directory of another checkout, and the commit it is at. */
+function baselineAt(dir: string): { dir: string; commit: string } {
+  const absolute = path.resolve(dir)
+  if (!fs.existsSync(path.join(absolute, 'src', 'main.ts'))) throw new Error(`--baseline must be the packages/server directory of a checkout; no src/main.ts in ${absolute}`)
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: absolute, encoding: 'utf8' }).trim()
+  return { dir: absolute, commit }
 }
 
 function label(id: TargetId, options: Options): string {
   switch (id) {
     case 'model': return 'model server straight'
+    case 'baseline-postgres': return `Worken before (${options.baseline?.commit}) on Postgres`
+    case 'baseline-pglite': return `Worken before (${options.baseline?.commit}) on PGlite`
     case 'worken-postgres': return 'Worken on Postgres'
     case 'worken-postgres-processes': return `Worken on Postgres, ${options.processes} processes`
     case 'worken-pglite': return 'Worken on PGlite'
@@ -125,7 +145,7 @@ function label(id: TargetId, options: Options): string {
   }
 }
 
-const usesPostgres = (id: TargetId) => id === 'worken-postgres' || id === 'worken-postgres-processes' || id === 'mastra-postgres'
+const usesPostgres = (id: TargetId) => id === 'worken-postgres' || id === 'baseline-postgres' || id === 'worken-postgres-processes' || id === 'mastra-postgres'
 
 type Context = {
   options: Options
@@ -157,6 +177,9 @@ async function start(ctx: Context, id: TargetId): Promise<Instance | undefined> 
     case 'worken-postgres':
     case 'worken-pglite':
       return startWorken({ ...(postgresUrl ? { postgresUrl } : {}), modelBaseUrl })
+    case 'baseline-postgres':
+    case 'baseline-pglite':
+      return startWorken({ ...(postgresUrl ? { postgresUrl } : {}), modelBaseUrl, serverDir: ctx.options.baseline!.dir })
     case 'worken-postgres-processes':
       return startWorken({ postgresUrl: postgresUrl!, processes: ctx.options.processes, modelBaseUrl })
     case 'mastra-libsql':

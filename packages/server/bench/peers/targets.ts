@@ -129,6 +129,8 @@ type WorkenOptions = {
   /** WORKEN_PROCESSES, when set. */
   processes?: number
   modelBaseUrl: string
+  /** packages/server of the checkout to run (default: this one). */
+  serverDir?: string
 }
 
 /**
@@ -168,7 +170,7 @@ export async function startWorken(options: WorkenOptions): Promise<Instance> {
       env.WORKEN_DATA_DIR = path.join(dir, 'data')
     }
     if (options.processes !== undefined) env.WORKEN_PROCESSES = String(options.processes)
-    child = spawnServer(process.execPath, ['--conditions=worken:source', 'src/main.ts'], { cwd: SERVER_DIR, env, logFile })
+    child = spawnServer(process.execPath, ['--conditions=worken:source', 'src/main.ts'], { cwd: options.serverDir ?? SERVER_DIR, env, logFile })
     const base = `http://${HOST}:${port}`
     await untilUp(child, logFile, async () => (await fetch(`${base}/bots`, { headers: { authorization: `Bearer ${key}` } })).status === 200)
 
