@@ -40,8 +40,10 @@ export class PgliteProxy {
   readonly #worker: Worker
   readonly #pending = new Map<number, Pending>()
   #nextId = 1
-  /** Why calls fail from now on: set by close() or by the worker stopping. */
+  /** Why every call fails from now on: the worker has stopped (closed, or died). */
   #stopped: Error | undefined
+  /** Set by close(): new calls fail, while an open transaction may still finish (PGlite's close waits for it). */
+  #refusing: Error | undefined
   #closing: Promise<void> | undefined
   readonly #subscriptions = new Map<number, Subscription>()
   readonly #channels = new Map<string, Subscription>()
@@ -55,7 +57,7 @@ export class PgliteProxy {
     worker.unref()
     worker.on('message', (message: Message) => this.#receive(message))
     worker.on('error', (error) => this.#stop(new Error(`the PGlite worker failed: ${error.message}`, { cause: error })))
-    worker.on('exit', (code) => this.#stop(new Error(`the PGlite worker exited (code ${code})`)))
+    worker.on('exit', (code) => this.#stop(new Error(`the PGlite worker exited unexpectedly (code ${code})`)))
   }
 
   /**
@@ -93,7 +95,7 @@ export class PgliteProxy {
 
   /** True once close() has been called or the worker has stopped. */
   get closed(): boolean {
-    return this.#stopped !== undefined
+    return this.#refusing !== undefined || this.#stopped !== undefined
   }
 
   query<T = Record<string, unknown>>(text: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>> {
@@ -150,7 +152,7 @@ export class PgliteProxy {
     return async () => {
       if (!current.handlers.delete(onPayload) || current.handlers.size > 0) return
       this.#forget(current)
-      if (!this.#stopped) await this.#call({ op: 'unlisten', subscription: current.id })
+      if (!this.closed) await this.#call({ op: 'unlisten', subscription: current.id })
     }
   }
 
@@ -160,17 +162,22 @@ export class PgliteProxy {
     return new Blob([bytes], { type })
   }
 
-  /** Closes PGlite and ends the worker; calls made before that are answered or fail, later ones fail. */
+  /**
+   * Closes PGlite and ends the worker. Calls made before are answered first, and
+   * an open transaction may finish (PGlite waits for it); new calls fail at once.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#stopped) return
       const closed = this.#call({ op: 'close' })
-      this.#stopped = new Error('the PGlite database is closed')
+      const reason = new Error('the PGlite database is closed')
+      this.#refusing = reason
       try {
         await closed
       } finally {
+        this.#stopped ??= reason
         await this.#worker.terminate()
-        this.#rejectPending(this.#stopped)
+        this.#rejectPending(reason)
       }
     })()
     return this.#closing
@@ -192,6 +199,7 @@ export class PgliteProxy {
 
   #call(call: Call): Promise<unknown> {
     if (this.#stopped) return Promise.reject(this.#stopped)
+    if (this.#refusing && !('tx' in call && call.tx !== undefined)) return Promise.reject(this.#refusing)
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       try {
@@ -233,10 +241,12 @@ export class PgliteProxy {
   }
 
   #stop(reason: Error): void {
-    if (this.#stopped) return this.#rejectPending(this.#stopped)
-    this.#stopped = reason
-    this.#rejectPending(reason)
-    this.#onStop?.(reason)
+    if (!this.#stopped) {
+      // Ending while close() runs is what close() asked for: no one is told of a failure.
+      this.#stopped = this.#refusing ?? reason
+      if (!this.#refusing) this.#onStop?.(reason)
+    }
+    this.#rejectPending(this.#stopped)
   }
 
   #rejectPending(reason: Error): void {

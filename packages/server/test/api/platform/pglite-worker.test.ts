@@ -281,6 +281,21 @@ describe('closing, and a worker that dies', () => {
     await database.close()
   })
 
+  it('close() during a transaction lets it finish (PGlite waits for it) instead of deadlocking', async () => {
+    const database = await openScratch({ withVector: false })
+    let closing: Promise<void> | undefined
+    const committed = database.pglite!.transaction(async (tx) => {
+      await tx.exec('create table during_close (n int)')
+      closing = database.close()
+      await assert.rejects(database.pglite!.query('select 1'), /the PGlite database is closed/, 'a new call outside the transaction is refused')
+      await tx.query('insert into during_close values ($1)', [1])
+      return (await tx.query<{ n: number }>('select n from during_close')).rows
+    })
+    assert.deepEqual(await committed, [{ n: 1 }])
+    await closing
+    assert.equal(database.pglite!.closed, true)
+  })
+
   it('a worker thread that dies fails the calls in flight and every later one with a clear error, and says so', async () => {
     let worker: Worker | undefined
     const onWorker = (message: unknown) => {
