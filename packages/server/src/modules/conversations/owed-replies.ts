@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { and, asc, eq, isNull, lt, lte, or, sql } from 'drizzle-orm'
+import { and, asc, eq, isNull, lt, lte, notLike, or, sql } from 'drizzle-orm'
 import type { Logger } from 'pino'
 import type { DatabaseHandle } from '../../platform/db/client.ts'
 import type { Outbox } from '../../platform/events/outbox.ts'
@@ -157,12 +157,14 @@ export class OwedReplies {
   /**
    * Claims due replies that nobody holds: never leased (scheduled), released after a
    * failure, or leased by a process whose lease lapsed. `takeOver` also claims live
-   * leases: for a database only this process can open (PGlite), where any lease found
-   * at start-up belongs to a process that is gone.
+   * leases of other processes: for a database only this process can open (PGlite),
+   * where any such lease found at start-up belongs to a process that is gone.
    */
   async claimDue(options: { limit: number; takeOver?: boolean; id?: string }): Promise<Array<OwedReplyRow & { owner: string }>> {
     const owner = newLeaseOwner()
-    const free = options.takeOver ? undefined : or(isNull(owedReplies.leaseUntil), lt(owedReplies.leaseUntil, sql`now()`))
+    // A take-over spares this process's own live leases: the job queue starts before the sweep, so a
+    // scheduled reply's job may be answering already.
+    const free = or(isNull(owedReplies.leaseUntil), lt(owedReplies.leaseUntil, sql`now()`), options.takeOver ? notLike(owedReplies.leaseOwner, `${processToken}:%`) : undefined)
     const candidates = this.database.db
       .select({ id: owedReplies.id })
       .from(owedReplies)
