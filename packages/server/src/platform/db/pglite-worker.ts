@@ -55,13 +55,12 @@ function reply(id: number, value: unknown, transfer?: ArrayBuffer[]): void {
 }
 
 function fail(id: number, error: unknown): void {
-  let wire = toWire(error)
+  const wire = toWire(error)
   try {
     send({ kind: 'reply', id, ok: false, error: wire })
   } catch {
     // Parameters that cannot be cloned back (they came from the main thread, so this is unlikely): drop them.
-    wire = { ...wire, params: undefined }
-    send({ kind: 'reply', id, ok: false, error: wire })
+    send({ kind: 'reply', id, ok: false, error: { ...wire, params: undefined } })
   }
 }
 
