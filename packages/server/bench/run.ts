@@ -374,8 +374,8 @@ function openPglite() {
       handle,
       async bare(projectId: string) {
         // The same PGlite instance the app uses, queried directly: the plain equivalent of pool.query.
-        const client = (handle.db as unknown as { $client: PGlite }).$client
-        const { sql, params } = await captureListQuery(drizzlePglite(client, { schema, logger: capturingLogger }) as unknown as Database, projectId)
+        const client = handle.pglite!
+        const { sql, params } = await captureListQuery(drizzlePglite(client as unknown as PGlite, { schema, logger: capturingLogger }) as unknown as Database, projectId)
         return {
           sql,
           query: async () => (await client.query<BotRow>(sql, params)).rows,

@@ -762,7 +762,7 @@ function categorize(profile: { nodes: Array<{ id: number; callFrame: { functionN
     ['the profiler itself', (_, url) => url === 'node:inspector'],
     ['garbage collection', (name) => name === '(garbage collector)'],
     ['socket writes (writev & co., kernel loopback work included)', (name, url) => !url && /^(writev|writeBuffer|writeUtf8String|writeLatin1String)$/.test(name)],
-    ['PGlite (WASM Postgres in this thread)', (_, url) => url.includes('@electric-sql/pglite') || url.startsWith('wasm://')],
+    ['PGlite in this thread (its client code; the database runs on its worker thread, not profiled here)', (_, url) => url.includes('@electric-sql/pglite') || url.startsWith('wasm://')],
     ['pg driver (pg, pg-pool, pg-protocol)', (_, url) => /node_modules\/pg(-pool|-protocol|-types)?\//.test(url)],
     ['drizzle-orm (query building, row mapping)', (_, url) => url.includes('/drizzle-orm/')],
     ['AI SDK (ai, @ai-sdk/*, eventsource-parser)', (_, url) => /node_modules\/(ai|@ai-sdk\/[^/]+|eventsource-parser)\//.test(url)],

@@ -40,6 +40,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import type { PGlite } from '@electric-sql/pglite'
 import { eq, sql } from 'drizzle-orm'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres'
@@ -530,7 +531,7 @@ function recordingSearch(target: Target, services: Services, embedder: Embedder 
   let pool: pg.Pool | undefined
   let db: Database
   if (target.handle.pglite) {
-    db = drizzlePglite(target.handle.pglite, { schema, logger }) as unknown as Database
+    db = drizzlePglite(target.handle.pglite as unknown as PGlite, { schema, logger }) as unknown as Database
   } else {
     pool = new pg.Pool({ connectionString: target.handle.url, max: 1 })
     db = drizzlePostgres(pool, { schema, logger }) as unknown as Database

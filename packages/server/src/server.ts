@@ -41,7 +41,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
   try {
     database = config.databaseUrl
       ? await openDatabase({ driver: 'postgres', url: config.databaseUrl, directUrl: config.databaseDirectUrl, poolSize: config.databasePoolSize, onError: (err) => logger.error({ err }, 'database connection error') })
-      : await openDatabase({ driver: 'pglite', dataDir: config.dataDir })
+      : await openDatabase({ driver: 'pglite', dataDir: config.dataDir, onError: (err) => logger.error({ err }, 'the embedded database stopped') })
   } catch (error) {
     releaseDataDir()
     throw error

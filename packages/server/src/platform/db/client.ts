@@ -1,11 +1,11 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
-import { vector } from '@electric-sql/pglite-pgvector'
+import type { PGlite } from '@electric-sql/pglite'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres'
 import pg from 'pg'
+import { PgliteProxy } from './pglite-proxy.ts'
 
 /** The one query-layer type every service uses, whichever driver is underneath. */
 export type Database = PgDatabase<PgQueryResultHKT>
@@ -19,8 +19,11 @@ export interface SqlSession {
 export interface DatabaseHandle {
   db: Database
   driver: 'pglite' | 'postgres'
-  /** The embedded instance (pglite driver only), for libraries that must share it, such as pg-boss. */
-  pglite?: PGlite
+  /**
+   * The embedded database (pglite driver only), for libraries that must share it, such as pg-boss:
+   * PGlite on its worker thread, behind a proxy with the part of PGlite's surface they use.
+   */
+  pglite?: PgliteProxy
   /**
    * A connection string that keeps session state (postgres driver only), for libraries that open
    * their own pool and LISTEN, such as pg-boss: `directUrl` when the handle has one, else `url`.
@@ -42,6 +45,8 @@ export type OpenOptions =
       withVector?: boolean
       /** Starts from this dump (PGlite's `dumpDataDir`) instead of an empty cluster: the tests' migrated template. */
       loadDataDir?: Blob
+      /** Hears of the database's worker thread stopping unexpectedly; every query fails from then on. */
+      onError?: (error: Error) => void
     }
   | {
       driver: 'postgres'
@@ -60,12 +65,18 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
   return options.driver === 'pglite' ? openPglite(options) : openPostgres(options)
 }
 
-async function openPglite(options: { dataDir?: string; withVector?: boolean; loadDataDir?: Blob }): Promise<DatabaseHandle> {
+/**
+ * PGlite runs on a worker thread (pglite-worker.ts), so that executing a query
+ * never stalls the thread that serves requests; `client` is the main thread's
+ * proxy to it (pglite-proxy.ts, docs/embedded-database.md).
+ */
+async function openPglite(options: { dataDir?: string; withVector?: boolean; loadDataDir?: Blob; onError?: (error: Error) => void }): Promise<DatabaseHandle> {
   if (options.dataDir) fs.mkdirSync(options.dataDir, { recursive: true })
-  const client = await PGlite.create({
+  const client = await PgliteProxy.open({
     dataDir: options.dataDir ? path.join(options.dataDir, 'pgdata') : undefined,
-    extensions: options.withVector === false ? {} : { vector },
-    loadDataDir: options.loadDataDir,
+    withVector: options.withVector !== false,
+    loadDataDir: options.loadDataDir ? await options.loadDataDir.arrayBuffer() : undefined,
+    onStop: options.onError,
   })
   const session: SqlSession = {
     async query(text, params) {
@@ -78,7 +89,8 @@ async function openPglite(options: { dataDir?: string; withVector?: boolean; loa
   // PGlite is one connection; its queries are serialised, so a "session" is the client itself.
   let queue: Promise<unknown> = Promise.resolve()
   return {
-    db: drizzlePglite(client) as unknown as Database,
+    // drizzle's pglite driver calls query (with identity parsers only) and transaction: the proxy has both.
+    db: drizzlePglite(client as unknown as PGlite) as unknown as Database,
     driver: 'pglite',
     pglite: client,
     withSession(fn) {
@@ -97,7 +109,7 @@ async function openPglite(options: { dataDir?: string; withVector?: boolean; loa
       await client.query('select 1')
     },
     async close() {
-      if (!client.closed) await client.close()
+      await client.close()
     },
   }
 }

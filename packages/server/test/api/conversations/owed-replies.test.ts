@@ -108,6 +108,26 @@ describe('owed replies', () => {
     assert.equal(await claimAndAnswer('t-lost'), 0)
   })
 
+  it('a take-over at start (PGlite) claims the leases of a process that is gone, never a live one of this process', async () => {
+    // The start's sweep runs after the job queue has started: a scheduled reply's job may hold the lease already.
+    const chatId = await newChat()
+    llm.replyWith({ text: 'Hi!', delayMs: 400 })
+    const sending = send(chatId, 't-ours', 'hello')
+    let held: Awaited<ReturnType<typeof owedOf>> = []
+    for (let i = 0; i < 100 && held.length === 0; i++) {
+      held = await owedOf('t-ours')
+      if (held.length === 0) await sleep(10)
+    }
+    assert.equal(held.length, 1)
+    const takeOver = async () => (await ctx.services.owedReplies.claimDue({ limit: 100, takeOver: true })).filter((row) => row.threadId === 't-ours')
+    assert.deepEqual(await takeOver(), [], 'this process answers it: not taken from itself')
+    // The same live lease, as a process that died before this start left it.
+    await ctx.database.db.update(owedReplies).set({ leaseOwner: 'deadbeef0000:1' }).where(eq(owedReplies.id, held[0]!.id))
+    assert.equal((await takeOver()).length, 1, 'a dead process\'s lease is taken at once')
+    assert.equal((await sending).status, 200)
+    assert.deepEqual(await rolesOf(chatId, 't-ours'), ['user'], 'the first answer lost its lease and stored nothing')
+  })
+
   it('after a crash: answered on the next claim, with the history ending at the messages it owes', async () => {
     const chatId = await newChat()
     llm.replyWith({ text: 'first answer' })
