@@ -16,7 +16,7 @@
  *   npm run bench:peers -- --processes 2                 # WORKEN_PROCESSES of the multi-process target (default 2; 1 drops it)
  *   npm run bench:peers -- --warmup 10                   # warm-up streams per target, on threads of their own (default 10)
  *   npm run bench:peers -- --delay-ms 25 --chunk-delay-ms 5   # the paced model's timing (defaults: first word at 30 ms)
- *   npm run bench:peers -- --baseline ../wt-before/packages/server   # adds "Worken before" on Postgres and PGlite:
+ *   npm run bench:peers -- --baseline /abs/checkout/packages/server  # (a path from packages/server) adds "Worken before" on Postgres and PGlite:
  *                                                        #   the server of another checkout (with its node_modules), for before/after in one run
  *
  * The load: every worker owns one conversation thread and sends its turns in it one after

@@ -6,8 +6,11 @@
  *   BENCH_DATABASE_URL=postgres://… (default postgres://postgres@127.0.0.1:5432/test)
  */
 import type { AddressInfo } from 'node:net'
+import net from 'node:net'
 import pg from 'pg'
+import { sql as sqlTag } from 'drizzle-orm'
 import pino from 'pino'
+const sqlText = (text: string) => sqlTag.raw(text)
 import { createApp } from '../src/app.ts'
 import { openDatabase } from '../src/platform/db/client.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
@@ -33,6 +36,12 @@ async function main(): Promise<void> {
     if (tracing) traced.push({ text: text.replace(/\s+/g, ' ').slice(0, 160), at: performance.now() })
     return original.apply(this, args)
   } as never
+  let socketWrites = 0
+  let socketWritevs = 0
+  const w = net.Socket.prototype.write
+  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) { if (tracing && this.remotePort === Number(new URL(scratchUrl).port || 5432)) socketWrites++; return (w as (...a: unknown[]) => boolean).apply(this, args) } as never
+  const wv = (net.Socket.prototype as any)._writev
+  ;(net.Socket.prototype as any)._writev = function (this: net.Socket, ...args: unknown[]) { if (tracing && this.remotePort === Number(new URL(scratchUrl).port || 5432)) socketWritevs++; return wv.apply(this, args) }
   const services = createServices(handle, pino({ level: 'silent' }), {
     providers: { openai: { apiKey: 'bench-key', baseUrl: `${llm.url}/v1` }, anthropic: undefined, openrouter: undefined, compatible: [] },
     modelMaxRetries: 0,
@@ -40,6 +49,8 @@ async function main(): Promise<void> {
   let server
   try {
     await migrate(handle)
+    // Optional: every statement's duration in the server's log (log_min_duration_statement = 0 on the scratch database).
+    if (process.env.BENCH_LOG_DURATIONS) await handle.db.execute(sqlText(`alter database ${new URL(scratchUrl).pathname.slice(1)} set log_min_duration_statement = 0`))
     await services.apiKeys.start()
     await services.workers?.start()
     const { key } = await seedProject(handle, services)
@@ -59,7 +70,9 @@ async function main(): Promise<void> {
       tracing = true
       await turn(threadId)
       tracing = false
-      process.stdout.write(`\n## ${label}: ${traced.length} statements\n`)
+      process.stdout.write(`\n## ${label}: ${traced.length} statements, ${socketWrites} socket writes (${socketWritevs} writev batches) to Postgres\n`)
+      socketWrites = 0
+      socketWritevs = 0
       for (const entry of traced) process.stdout.write(`- ${entry.text}\n`)
     }
   } finally {

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
+import type { SQL } from 'drizzle-orm'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres'
@@ -60,6 +62,25 @@ export type OpenOptions =
        */
       directUrl?: string
     }
+
+/**
+ * Runs a statement as a named prepared statement where the driver has them (node-postgres), so
+ * that Postgres parses and plans it once per connection rather than on every call; elsewhere
+ * (PGlite) as an ordinary one. For hot statements whose text never changes (parameters only):
+ * the name carries a hash of the text, so a different text is a different statement. Through a
+ * transaction-mode pooler the pool's clients send it unnamed (`UnnamedStatementClient`).
+ */
+export async function executePrepared(db: Database, name: string, query: SQL): Promise<void> {
+  // drizzle keeps its session (and a transaction's client) on the instance; this is the one place that reaches in.
+  const session = (db as unknown as { session?: { client?: unknown; dialect?: { sqlToQuery(query: SQL): { sql: string; params: unknown[] } } } }).session
+  const client = session?.client
+  if (!(client instanceof pg.Client) || !session?.dialect) {
+    await db.execute(query)
+    return
+  }
+  const { sql: text, params } = session.dialect.sqlToQuery(query)
+  await client.query({ name: `${name}_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text, values: params })
+}
 
 export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle> {
   return options.driver === 'pglite' ? openPglite(options) : openPostgres(options)
