@@ -2,8 +2,11 @@
  * Statements per streamed reply: one turn through the public app on Postgres, every SQL
  * statement the server sends listed in order (the driver's query calls, wrapped here).
  *
- *   npm run bench:statements -w @worken/server            # a new thread, then a second turn in it
+ *   npm run bench:statements                          # from the root: a new thread, then a second turn in it
+ *   BENCH_LOG_DURATIONS=1 npm run bench:statements    # also every statement's duration in Postgres's own log
  *   BENCH_DATABASE_URL=postgres://… (default postgres://postgres@127.0.0.1:5432/test)
+ *
+ * Prints, per turn, the statements in order and the socket writes to Postgres (writev batches are round trips).
  */
 import type { AddressInfo } from 'node:net'
 import net from 'node:net'
