@@ -33,7 +33,6 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { Session } from 'node:inspector/promises'
-import { fork, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -54,6 +53,8 @@ import { createServices, type Services } from '../src/services.ts'
 import { createScratchDatabase, dropScratchDatabase } from '../test/support/harness.ts'
 import { startLlmServer, type ChatCompletionBody, type ReplyScript } from '../test/support/llm-server.ts'
 import { closeServer, listen, machineBusy, percentile, postJson, postgresAnswers, redact, runMain, seedProject } from './common.ts'
+import { Child } from './child.ts'
+import { postForEvents } from './sse-post.ts'
 
 const HOST = '127.0.0.1'
 const POOL_SIZE = 10 // the server's default DATABASE_POOL_SIZE
@@ -81,88 +82,45 @@ type LlmReply = { id: number; url?: string; body?: ChatCompletionBody; count?: n
 // ---------------------------------------------------------------------------
 
 /** One streamed request; never rejects: failures are samples with `ok: false`. */
-function runStream(request: StreamRequest, agent: http.Agent): Promise<Sample> {
-  return new Promise((resolve) => {
-    const started = performance.now()
-    let ttft: number | null = null
-    let doneAt: number | null = null
-    let text = ''
-    let buffer = ''
-    let failure: string | undefined
-    let settled = false
-    const finish = (error?: string) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      const problem = error ?? failure ?? (doneAt === null ? 'stream ended without [DONE]' : undefined)
-      resolve({ ttft, total: (doneAt ?? performance.now()) - started, ok: problem === undefined, ...(problem ? { error: problem } : {}), text })
-    }
-    const onFrame = (frame: string) => {
-      for (const line of frame.split('\n')) {
-        if (!line.startsWith('data:')) continue // `: keepalive` comments and the like
-        const data = line.slice(5).trim()
-        if (data === '[DONE]') {
-          doneAt = performance.now()
-          continue
-        }
-        let event: any
-        try {
-          event = JSON.parse(data)
-        } catch {
-          failure = `unparsable frame: ${data.slice(0, 80)}`
-          continue
-        }
-        let delta = ''
-        if (request.protocol === 'openai') {
-          if (event.error) failure = `upstream error: ${JSON.stringify(event.error).slice(0, 200)}`
-          delta = event.choices?.[0]?.delta?.content ?? ''
-        } else if (event.type === 'text-delta') {
-          delta = event.textDelta ?? ''
-        } else if (event.type === 'error') {
-          failure = `error frame: ${String(event.error).slice(0, 200)}`
-        }
-        if (delta) {
-          if (ttft === null) ttft = performance.now() - started
-          text += delta
-        }
+async function runStream(request: StreamRequest, agent: http.Agent): Promise<Sample> {
+  const started = performance.now()
+  let ttft: number | null = null
+  let doneAt: number | null = null
+  let text = ''
+  let failure: string | undefined
+  const onFrame = (frame: string) => {
+    for (const line of frame.split('\n')) {
+      if (!line.startsWith('data:')) continue // `: keepalive` comments and the like
+      const data = line.slice(5).trim()
+      if (data === '[DONE]') {
+        doneAt = performance.now()
+        continue
+      }
+      let event: any
+      try {
+        event = JSON.parse(data)
+      } catch {
+        failure = `unparsable frame: ${data.slice(0, 80)}`
+        continue
+      }
+      let delta = ''
+      if (request.protocol === 'openai') {
+        if (event.error) failure = `upstream error: ${JSON.stringify(event.error).slice(0, 200)}`
+        delta = event.choices?.[0]?.delta?.content ?? ''
+      } else if (event.type === 'text-delta') {
+        delta = event.textDelta ?? ''
+      } else if (event.type === 'error') {
+        failure = `error frame: ${String(event.error).slice(0, 200)}`
+      }
+      if (delta) {
+        if (ttft === null) ttft = performance.now() - started
+        text += delta
       }
     }
-    const target = new URL(request.url)
-    if (target.hostname !== HOST || target.protocol !== 'http:') {
-      finish(`refusing ${request.url}: only http://${HOST} is allowed`)
-      return
-    }
-    const req = http.request(target, {
-      method: 'POST',
-      agent,
-      headers: { ...request.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(request.body) },
-    }, (res) => {
-      res.setEncoding('utf8')
-      if (res.statusCode !== 200) {
-        let body = ''
-        res.on('data', (chunk: string) => { body += chunk })
-        res.on('end', () => finish(`HTTP ${res.statusCode}: ${body.slice(0, 200)}`))
-        res.on('error', (error) => finish(error.message))
-        return
-      }
-      res.on('data', (chunk: string) => {
-        buffer += chunk
-        let end: number
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          onFrame(buffer.slice(0, end))
-          buffer = buffer.slice(end + 2)
-        }
-      })
-      res.on('end', () => finish())
-      res.on('error', (error) => finish(error.message))
-    })
-    const timer = setTimeout(() => {
-      req.destroy()
-      finish(`timed out after ${STREAM_TIMEOUT_MS} ms`)
-    }, STREAM_TIMEOUT_MS)
-    req.on('error', (error) => finish(error.message))
-    req.end(request.body)
-  })
+  }
+  const error = await postForEvents(request.url, { headers: request.headers, body: request.body, agent, timeoutMs: STREAM_TIMEOUT_MS, onFrame })
+  const problem = error ?? failure ?? (doneAt === null ? 'stream ended without [DONE]' : undefined)
+  return { ttft, total: (doneAt ?? performance.now()) - started, ok: problem === undefined, ...(problem ? { error: problem } : {}), text }
 }
 
 function runClients(): void {
@@ -223,59 +181,6 @@ function runLlm(): void {
 // Parent: child management
 // ---------------------------------------------------------------------------
 
-class Child<Req extends { id: number }, Reply extends { id: number; error?: string }> {
-  private readonly child: ChildProcess
-  private nextId = 1
-  private readonly waiting = new Map<number, { resolve(reply: Reply): void; reject(error: Error): void }>()
-  private readonly role: string
-
-  constructor(role: string) {
-    this.role = role
-    this.child = fork(fileURLToPath(import.meta.url), [], {
-      env: { ...process.env, [ROLE_ENV]: role },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    })
-    this.child.on('message', (reply: Reply) => {
-      const waiter = this.waiting.get(reply.id)
-      if (!waiter) return
-      this.waiting.delete(reply.id)
-      if (reply.error) waiter.reject(new Error(`${this.role} child: ${reply.error}`))
-      else waiter.resolve(reply)
-    })
-    this.child.on('exit', (code, signal) => {
-      for (const waiter of this.waiting.values()) waiter.reject(new Error(`${this.role} child exited (code ${code}, signal ${signal})`))
-      this.waiting.clear()
-    })
-  }
-
-  /** One request; a watchdog kills the child if it does not answer in time. */
-  call(request: WithoutId<Req>, timeoutMs: number): Promise<Reply> {
-    const id = this.nextId++
-    return new Promise<Reply>((resolve, reject) => {
-      const watchdog = setTimeout(() => {
-        this.waiting.delete(id)
-        this.child.kill('SIGKILL')
-        reject(new Error(`${this.role} child did not answer within ${timeoutMs} ms; killed it`))
-      }, timeoutMs)
-      this.waiting.set(id, {
-        resolve: (reply) => { clearTimeout(watchdog); resolve(reply) },
-        reject: (error) => { clearTimeout(watchdog); reject(error) },
-      })
-      this.child.send({ ...request, id })
-    })
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()))
-    if (this.child.connected) this.child.disconnect()
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
-  }
-}
-
-type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never
 type Clients = Child<BurstRequest, BurstReply>
 type Llm = Child<LlmRequest, LlmReply>
 
@@ -933,8 +838,8 @@ async function main(): Promise<void> {
       ? `Note: the machine is already ${Math.round(busyBefore * 100)}% busy before the run (other processes): the figures will be noisy.\n`
       : `Machine idle before the run (${Math.round(busyBefore * 100)}% CPU busy over 1 s).\n`,
   )
-  const llm: Llm = new Child('llm')
-  const clients: Clients = new Child('clients')
+  const llm: Llm = new Child('llm child', fileURLToPath(import.meta.url), { [ROLE_ENV]: 'llm' })
+  const clients: Clients = new Child('clients child', fileURLToPath(import.meta.url), { [ROLE_ENV]: 'clients' })
   const results: DatabaseResult[] = []
   const notes: string[] = []
   try {

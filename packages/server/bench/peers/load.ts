@@ -4,9 +4,9 @@
 // target's own stream format) and total time (→ the end of the stream).
 import http from 'node:http'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+import { postForEvents } from '../sse-post.ts'
 import type { LoadReply, LoadRequest, LoadSpec, Protocol, Sample } from './protocol.ts'
 
-const HOST = '127.0.0.1'
 const STREAM_TIMEOUT_MS = 60_000
 
 type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string }
@@ -51,81 +51,38 @@ function textOf(kind: Protocol['kind'], event: any): string {
 }
 
 /** One streamed turn; never rejects: a failure is a sample with `ok: false`. */
-function stream(protocol: Protocol, conversation: Conversation, content: string, expectedText: string, agent: http.Agent): Promise<Sample & { text: string }> {
+async function stream(protocol: Protocol, conversation: Conversation, content: string, expectedText: string, agent: http.Agent): Promise<Sample & { text: string }> {
   const { url, headers, body } = request(protocol, conversation, content)
-  return new Promise((resolve) => {
-    const started = performance.now()
-    let ttft: number | null = null
-    let doneAt: number | null = null
-    let text = ''
-    let buffer = ''
-    let failure: string | undefined
-    let settled = false
-    const finish = (error?: string) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      let problem = error ?? failure ?? (doneAt === null ? 'the stream ended without [DONE]' : undefined)
-      if (!problem && text !== expectedText) problem = `wrong text: ${JSON.stringify(text.slice(0, 80))}`
-      resolve({ ttft, total: (doneAt ?? performance.now()) - started, ok: problem === undefined, ...(problem ? { error: problem } : {}), text })
-    }
-    const onEvent = (frame: string) => {
-      for (const line of frame.split('\n')) {
-        if (!line.startsWith('data:')) continue // `: keepalive` comments, `event:` lines
-        const data = line.slice(5).trim()
-        if (data === '[DONE]') {
-          doneAt = performance.now()
-          continue
-        }
-        let delta: string
-        try {
-          delta = textOf(protocol.kind, JSON.parse(data))
-        } catch (error) {
-          failure ??= error instanceof SyntaxError ? `unparsable event: ${data.slice(0, 80)}` : (error as Error).message
-          continue
-        }
-        if (delta) {
-          if (ttft === null) ttft = performance.now() - started
-          text += delta
-        }
+  const started = performance.now()
+  let ttft: number | null = null
+  let doneAt: number | null = null
+  let text = ''
+  let failure: string | undefined
+  const onFrame = (frame: string) => {
+    for (const line of frame.split('\n')) {
+      if (!line.startsWith('data:')) continue // `: keepalive` comments, `event:` lines
+      const data = line.slice(5).trim()
+      if (data === '[DONE]') {
+        doneAt = performance.now()
+        continue
+      }
+      let delta: string
+      try {
+        delta = textOf(protocol.kind, JSON.parse(data))
+      } catch (error) {
+        failure ??= error instanceof SyntaxError ? `unparsable event: ${data.slice(0, 80)}` : (error as Error).message
+        continue
+      }
+      if (delta) {
+        if (ttft === null) ttft = performance.now() - started
+        text += delta
       }
     }
-    const target = new URL(url)
-    if (target.hostname !== HOST || target.protocol !== 'http:') {
-      finish(`refusing ${url}: only http://${HOST} is allowed`)
-      return
-    }
-    const req = http.request(target, {
-      method: 'POST',
-      agent,
-      headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      res.setEncoding('utf8')
-      if (res.statusCode !== 200) {
-        let answer = ''
-        res.on('data', (chunk: string) => { answer += chunk })
-        res.on('end', () => finish(`HTTP ${res.statusCode}: ${answer.slice(0, 200)}`))
-        res.on('error', (error) => finish(error.message))
-        return
-      }
-      res.on('data', (chunk: string) => {
-        buffer += chunk
-        let end: number
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          onEvent(buffer.slice(0, end))
-          buffer = buffer.slice(end + 2)
-        }
-      })
-      res.on('end', () => finish())
-      res.on('error', (error) => finish(error.message))
-    })
-    const timer = setTimeout(() => {
-      req.destroy()
-      finish(`timed out after ${STREAM_TIMEOUT_MS} ms`)
-    }, STREAM_TIMEOUT_MS)
-    req.on('error', (error) => finish(error.message))
-    req.end(body)
-  })
+  }
+  const error = await postForEvents(url, { headers, body, agent, timeoutMs: STREAM_TIMEOUT_MS, onFrame })
+  let problem = error ?? failure ?? (doneAt === null ? 'the stream ended without [DONE]' : undefined)
+  if (!problem && text !== expectedText) problem = `wrong text: ${JSON.stringify(text.slice(0, 80))}`
+  return { ttft, total: (doneAt ?? performance.now()) - started, ok: problem === undefined, ...(problem ? { error: problem } : {}), text }
 }
 
 async function run(spec: LoadSpec): Promise<Omit<LoadReply, 'id'>> {

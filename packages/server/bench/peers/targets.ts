@@ -123,6 +123,28 @@ function workDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `worken-peers-${label}-`))
 }
 
+/**
+ * A server under test's scratch space: a work directory with its log, and on Postgres the
+ * scratch database; `cleanup` stops the server and removes both.
+ */
+class Scratch {
+  readonly dir: string
+  readonly logFile: string
+  private readonly postgresUrl: string | undefined
+
+  constructor(name: string, postgresUrl: string | undefined) {
+    this.dir = workDir(name)
+    this.logFile = path.join(this.dir, 'server.log')
+    this.postgresUrl = postgresUrl
+  }
+
+  async cleanup(child: ChildProcess | undefined, database: string | undefined): Promise<void> {
+    if (child) await terminate(child)
+    if (database && this.postgresUrl) await dropScratchDatabase(this.postgresUrl, database).catch((error: unknown) => process.stderr.write(`could not drop ${new URL(database).pathname}: ${(error as Error).message}\n`))
+    fs.rmSync(this.dir, { recursive: true, force: true })
+  }
+}
+
 type WorkenOptions = {
   /** The Postgres server to create the scratch database next to; undefined: PGlite. */
   postgresUrl?: string
@@ -140,16 +162,12 @@ type WorkenOptions = {
  * titles) and one chat whose threads the load creates by streaming into new thread ids.
  */
 export async function startWorken(options: WorkenOptions): Promise<Instance> {
-  const dir = workDir(options.postgresUrl ? 'worken-pg' : 'worken-pglite')
-  const logFile = path.join(dir, 'server.log')
+  const scratch = new Scratch(options.postgresUrl ? 'worken-pg' : 'worken-pglite', options.postgresUrl)
+  const { dir, logFile } = scratch
   const key = `sk-${randomBytes(16).toString('hex')}`
   let database: string | undefined
   let child: ChildProcess | undefined
-  const cleanup = async () => {
-    if (child) await terminate(child)
-    if (database && options.postgresUrl) await dropScratchDatabase(options.postgresUrl, database).catch((error: unknown) => process.stderr.write(`could not drop ${new URL(database!).pathname}: ${(error as Error).message}\n`))
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+  const cleanup = () => scratch.cleanup(child, database)
   try {
     const port = await freePort()
     const env: NodeJS.ProcessEnv = {
@@ -206,15 +224,11 @@ type MastraOptions = {
 
 /** The Mastra peer (mastra-server.mjs, run from the scratch folder it was installed into). */
 export async function startMastra(options: MastraOptions): Promise<Instance> {
-  const dir = workDir(options.postgresUrl ? 'mastra-pg' : 'mastra-libsql')
-  const logFile = path.join(dir, 'server.log')
+  const scratch = new Scratch(options.postgresUrl ? 'mastra-pg' : 'mastra-libsql', options.postgresUrl)
+  const { dir, logFile } = scratch
   let database: string | undefined
   let child: ChildProcess | undefined
-  const cleanup = async () => {
-    if (child) await terminate(child)
-    if (database && options.postgresUrl) await dropScratchDatabase(options.postgresUrl, database).catch((error: unknown) => process.stderr.write(`could not drop ${new URL(database!).pathname}: ${(error as Error).message}\n`))
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
+  const cleanup = () => scratch.cleanup(child, database)
   try {
     const port = await freePort()
     const env: NodeJS.ProcessEnv = {

@@ -1,4 +1,4 @@
-// A forked helper process of bench/peers.ts, called request by request over IPC.
+// A forked helper process of a benchmark (bench:streams, bench:peers), called request by request over IPC.
 import { fork, type ChildProcess } from 'node:child_process'
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never
@@ -9,10 +9,10 @@ export class Child<Req extends { id: number }, Reply extends { id: number; error
   private readonly waiting = new Map<number, { resolve(reply: Reply): void; reject(error: Error): void }>()
   private readonly role: string
 
-  /** Forks `modulePath` (a .ts file: Node strips the types), with this process's flags. */
-  constructor(role: string, modulePath: string) {
+  /** Forks `modulePath` (a .ts file: Node strips the types), with this process's flags and environment plus `env`. */
+  constructor(role: string, modulePath: string, env: Record<string, string> = {}) {
     this.role = role
-    this.child = fork(modulePath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.child = fork(modulePath, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.child.on('message', (reply: Reply) => {
       const waiter = this.waiting.get(reply.id)
       if (!waiter) return
