@@ -11,9 +11,8 @@
 import type { AddressInfo } from 'node:net'
 import net from 'node:net'
 import pg from 'pg'
-import { sql as sqlTag } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import pino from 'pino'
-const sqlText = (text: string) => sqlTag.raw(text)
 import { createApp } from '../src/app.ts'
 import { openDatabase } from '../src/platform/db/client.ts'
 import { migrate } from '../src/platform/db/migrate.ts'
@@ -22,29 +21,36 @@ import { createScratchDatabase, dropScratchDatabase } from '../test/support/harn
 import { startLlmServer } from '../test/support/llm-server.ts'
 import { closeServer, listen, postJson, runMain, seedProject } from './common.ts'
 
-type Traced = { text: string; at: number }
-
 async function main(): Promise<void> {
   const serverUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
   const scratchUrl = await createScratchDatabase(serverUrl, 'worken_bench')
   const llm = await startLlmServer()
   llm.replyWith({ text: Array.from({ length: 20 }, (_, i) => `word${i} `), delayMs: 5, chunkDelayMs: 2 })
   const handle = await openDatabase({ driver: 'postgres', url: scratchUrl, poolSize: 10 })
-  const traced: Traced[] = []
+  const traced: string[] = []
   let tracing = false
   const original = pg.Client.prototype.query as (...args: unknown[]) => unknown
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
     const config = args[0] as string | { text?: string; name?: string }
     const text = typeof config === 'string' ? config : (config?.text ?? config?.name ?? '?')
-    if (tracing) traced.push({ text: text.replace(/\s+/g, ' ').slice(0, 160), at: performance.now() })
+    if (tracing) traced.push(text.replace(/\s+/g, ' ').slice(0, 160))
     return original.apply(this, args)
   } as never
+  // Writes to Postgres's socket: each `write` call, and each `_writev` (pg corks a statement's messages: one per round trip).
+  const postgresPort = Number(new URL(scratchUrl).port || 5432)
   let socketWrites = 0
   let socketWritevs = 0
-  const w = net.Socket.prototype.write
-  net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) { if (tracing && this.remotePort === Number(new URL(scratchUrl).port || 5432)) socketWrites++; return (w as (...a: unknown[]) => boolean).apply(this, args) } as never
-  const wv = (net.Socket.prototype as any)._writev
-  ;(net.Socket.prototype as any)._writev = function (this: net.Socket, ...args: unknown[]) { if (tracing && this.remotePort === Number(new URL(scratchUrl).port || 5432)) socketWritevs++; return wv.apply(this, args) }
+  const socket = net.Socket.prototype as unknown as Record<'write' | '_writev', (...args: unknown[]) => unknown>
+  const write = socket.write
+  const writev = socket._writev
+  socket.write = function (this: net.Socket, ...args: unknown[]) {
+    if (tracing && this.remotePort === postgresPort) socketWrites++
+    return write.apply(this, args)
+  }
+  socket._writev = function (this: net.Socket, ...args: unknown[]) {
+    if (tracing && this.remotePort === postgresPort) socketWritevs++
+    return writev.apply(this, args)
+  }
   const services = createServices(handle, pino({ level: 'silent' }), {
     providers: { openai: { apiKey: 'bench-key', baseUrl: `${llm.url}/v1` }, anthropic: undefined, openrouter: undefined, compatible: [] },
     modelMaxRetries: 0,
@@ -53,7 +59,7 @@ async function main(): Promise<void> {
   try {
     await migrate(handle)
     // Optional: every statement's duration in the server's log (log_min_duration_statement = 0 on the scratch database).
-    if (process.env.BENCH_LOG_DURATIONS) await handle.db.execute(sqlText(`alter database ${new URL(scratchUrl).pathname.slice(1)} set log_min_duration_statement = 0`))
+    if (process.env.BENCH_LOG_DURATIONS) await handle.db.execute(sql.raw(`alter database ${new URL(scratchUrl).pathname.slice(1)} set log_min_duration_statement = 0`))
     await services.apiKeys.start()
     await services.workers?.start()
     const { key } = await seedProject(handle, services)
@@ -76,7 +82,7 @@ async function main(): Promise<void> {
       process.stdout.write(`\n## ${label}: ${traced.length} statements, ${socketWrites} socket writes (${socketWritevs} writev batches) to Postgres\n`)
       socketWrites = 0
       socketWritevs = 0
-      for (const entry of traced) process.stdout.write(`- ${entry.text}\n`)
+      for (const text of traced) process.stdout.write(`- ${text}\n`)
     }
   } finally {
     if (server) await closeServer(server)
