@@ -146,7 +146,7 @@ export async function runTurn(deps: TurnDeps, input: TurnInput, emit: (event: St
  * A turn that can only be text: one model call, its stream read directly. `streamText` runs
  * the same call through its agent loop (steps, tool execution, replayable results), which costs
  * about 1.5 ms of CPU per reply in web-stream layers; the AI SDK's single-call stream gives the
- * same parts, usage and response messages for a tenth of that (BENCHMARKS.md). Retries before
+ * same parts, usage and response messages for a tenth of that (docs/performance.md). Retries before
  * the first byte are the AI SDK's own, as in `streamText`.
  */
 async function runTextTurn(deps: TurnDeps, input: TurnInput, system: string, emit: (event: StreamEvent) => void): Promise<TurnResult> {
@@ -185,8 +185,8 @@ async function runTextTurn(deps: TurnDeps, input: TurnInput, system: string, emi
     failure = input.abortSignal?.aborted ? abortReason(input.abortSignal) : errorMessage(error)
   }
   if (failure === null && input.abortSignal?.aborted) failure = abortReason(input.abortSignal)
-  if (failure === null && !end) failure = 'The model stream ended without finishing'
-  if (failure !== null || !end) return failed(deps.logger, input, failure ?? 'The model provider failed')
+  if (failure !== null) return failed(deps.logger, input, failure)
+  if (!end) return failed(deps.logger, input, 'The model stream ended without finishing')
   const replies = await toResponseMessages({ content: end.content, tools: undefined })
   return {
     status: 'completed',
